@@ -48,7 +48,7 @@ ParameterValue = Annotated[
 
 
 class _Record(BaseModel):
-    """Common configuration: no unknown keys, strict JSON types, ``null`` collections read as empty."""
+    """Shared configuration: no unknown keys, strict JSON types, ``null`` collections empty."""
 
     model_config = ConfigDict(extra="forbid", strict=True, ser_json_inf_nan="constants")
 
