@@ -1,0 +1,103 @@
+"""What every AWS-reading module shares: clients, paging, concurrency, and access denial.
+
+boto3 is imported inside functions only, so the model and the file source stay light.
+Access denial is never fatal and never hidden: :meth:`Reader.guard` records what could
+not be read in the store's ``unreadable`` list, and rules about it report "not
+evaluated" instead of passing on missing data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from mlops_guard.metadata.model import Unreadable
+
+ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+# A resource deleted between a List and its Describe is simply gone, not an error.
+NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
+MAX_WORKERS = 8
+RETRIES = {"mode": "adaptive", "max_attempts": 10}
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def error_code(error: BaseException) -> str | None:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+class Reader:
+    """The clients of one export run and the list of things it was not allowed to read."""
+
+    def __init__(self, session, *, max_workers: int = MAX_WORKERS):
+        from botocore.config import Config
+
+        self.session = session
+        self.max_workers = max_workers
+        self.config = Config(retries=dict(RETRIES), max_pool_connections=max(10, max_workers + 2))
+        self.unreadable: list[Unreadable] = []
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str):
+        """One client per service, created on the calling thread (sessions are not thread-safe)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, config=self.config)
+        return self._clients[service]
+
+    @contextlib.contextmanager
+    def guard(self, what: str) -> Iterator[None]:
+        """Record access denial for ``what`` and carry on; let every other error through."""
+        from botocore.exceptions import ClientError
+
+        try:
+            yield
+        except ClientError as error:
+            code = error_code(error)
+            if code not in ACCESS_DENIED_CODES:
+                raise
+            message = error.response.get("Error", {}).get("Message") or ""
+            reason = f"{code}: {message}" if message else code
+            self.unreadable.append(Unreadable(what=what, reason=reason))
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``function`` over ``items`` with bounded concurrency, results in input order."""
+        items = list(items)
+        if len(items) <= 1 or self.max_workers <= 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            return list(pool.map(function, items))
+
+
+def pages(call: Callable[..., dict], key: str, **params) -> Iterator[dict]:
+    """Every item under ``key`` across NextToken pages of ``call(**params)``."""
+    seen: set[str] = set()
+    while True:
+        response = call(**params)
+        yield from response.get(key) or []
+        token = response.get("NextToken")
+        if not token or token in seen:
+            return
+        seen.add(token)
+        params["NextToken"] = token
+
+
+def is_not_found(error: BaseException) -> bool:
+    return error_code(error) in NOT_FOUND_CODES
+
+
+def tags_dict(tags: list[dict] | None) -> dict[str, str]:
+    return {tag["Key"]: tag.get("Value", "") for tag in tags or [] if "Key" in tag}
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Naive datetimes given by a user are taken as UTC, like AWS timestamps."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -1,0 +1,306 @@
+"""SageMaker Experiments -> experiments, trials and trial components of the model.
+
+Search returns up to 100 records per call with everything real AWS knows about a
+record, so it is the main read. Where a record lacks data (measured against moto: no
+``Parents`` on components, no ``TrialComponentSummaries`` on trials, metric summaries
+that are empty objects) the gap is filled with ListTrialComponents/DescribeTrialComponent,
+only for the records that need it and with bounded concurrency. Metric time series come
+from ``sagemaker-metrics`` BatchGetMetrics; if that is unavailable it is recorded once in
+``unreadable`` and the summaries are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mlops_guard.metadata.model import (
+    Artifact,
+    Experiment,
+    MetricPoint,
+    MetricSummary,
+    Trial,
+    TrialComponent,
+    Unreadable,
+)
+from mlops_guard.metadata.sources._aws import Reader, as_utc, error_code, pages, tags_dict
+
+PAGE_SIZE = 100  # the most Search returns per call
+METRIC_QUERIES_PER_CALL = 100  # BatchGetMetrics' limit
+PIPELINE_EXECUTION_ARN = re.compile(
+    r"^arn:aws[\w-]*:sagemaker:[^:]*:[^:]*:pipeline/[^/]+/execution/"
+)
+
+
+@dataclass
+class Options:
+    since: datetime | None = None
+    experiment_prefix: str | None = None
+    series: bool = True
+    # Ask Search itself for components modified since ``since`` (a filter moto does not
+    # evaluate); the same filter is applied to what comes back either way.
+    server_side_since: bool = True
+
+
+def read_experiments(reader: Reader, options: Options) -> list[Experiment]:
+    sagemaker = reader.client("sagemaker")
+    since = as_utc(options.since)
+
+    experiments: dict[str, dict] = {}
+    with reader.guard("sagemaker:Search Experiment (experiments)"):
+        for record in _search(sagemaker, "Experiment", "Experiment"):
+            if _wanted_experiment(record.get("ExperimentName", ""), options):
+                experiments[record["ExperimentName"]] = record
+
+    trials: dict[str, dict] = {}
+    with reader.guard("sagemaker:Search ExperimentTrial (trials)"):
+        for record in _search(sagemaker, "ExperimentTrial", "Trial"):
+            if _wanted_experiment(record.get("ExperimentName", ""), options):
+                trials[record["TrialName"]] = record
+
+    components: dict[str, dict] = {}
+    with reader.guard("sagemaker:Search ExperimentTrialComponent (trial components)"):
+        filters = []
+        if since is not None and options.server_side_since:
+            filters.append(
+                {
+                    "Name": "LastModifiedTime",
+                    "Operator": "GreaterThanOrEqualTo",
+                    "Value": since.isoformat(),
+                }
+            )
+        for record in _search(sagemaker, "ExperimentTrialComponent", "TrialComponent", filters):
+            if since is None or _modified(record) is None or _modified(record) >= since:
+                components[record["TrialComponentName"]] = record
+
+    membership = _membership(reader, trials, components)
+    _describe_where_needed(reader, components)
+    series = _series(reader, components) if options.series else {}
+    return _assemble(experiments, trials, components, membership, series, since)
+
+
+def _search(client, resource: str, key: str, filters: list[dict] | None = None):
+    params: dict[str, Any] = {"Resource": resource, "MaxResults": PAGE_SIZE}
+    if filters:
+        params["SearchExpression"] = {"Filters": filters}
+    for result in pages(client.search, "Results", **params):
+        if key in result:
+            yield result[key]
+
+
+def _wanted_experiment(name: str, options: Options) -> bool:
+    return not options.experiment_prefix or name.startswith(options.experiment_prefix)
+
+
+def _modified(record: dict) -> datetime | None:
+    return as_utc(record.get("LastModifiedTime") or record.get("CreationTime"))
+
+
+def _membership(reader: Reader, trials: dict[str, dict], components: dict[str, dict]):
+    """trial name -> names of its components, from whichever side the records describe."""
+    members: dict[str, set[str]] = {name: set() for name in trials}
+    described = False
+    for name, record in components.items():
+        if "Parents" in record:
+            described = True
+            for parent in record["Parents"] or []:
+                if parent.get("TrialName") in members:
+                    members[parent["TrialName"]].add(name)
+    for trial_name, record in trials.items():
+        if "TrialComponentSummaries" in record:
+            described = True
+            for summary in record["TrialComponentSummaries"] or []:
+                members[trial_name].add(summary.get("TrialComponentName"))
+    if described or not trials:
+        return members
+
+    sagemaker = reader.client("sagemaker")
+
+    def listed(trial_name: str) -> set[str]:
+        with reader.guard(f"sagemaker:ListTrialComponents trial {trial_name}"):
+            return {
+                summary["TrialComponentName"]
+                for summary in pages(
+                    sagemaker.list_trial_components,
+                    "TrialComponentSummaries",
+                    TrialName=trial_name,
+                    MaxResults=PAGE_SIZE,
+                )
+            }
+        return set()
+
+    for trial_name, names in zip(members, reader.map(listed, list(members)), strict=True):
+        members[trial_name] = names
+    return members
+
+
+def _describe_where_needed(reader: Reader, components: dict[str, dict]) -> None:
+    """Replace records whose metric summaries Search left empty with DescribeTrialComponent."""
+    needed = [
+        name
+        for name, record in components.items()
+        if any("MetricName" not in metric for metric in record.get("Metrics") or [])
+    ]
+    if not needed:
+        return
+    sagemaker = reader.client("sagemaker")
+
+    def describe(name: str) -> dict | None:
+        with reader.guard(f"sagemaker:DescribeTrialComponent {name} (metrics)"):
+            return sagemaker.describe_trial_component(TrialComponentName=name)
+        return None
+
+    for name, described in zip(needed, reader.map(describe, needed), strict=True):
+        record = components[name]
+        if described is None:
+            record["Metrics"] = []
+            continue
+        for key, value in described.items():
+            if key != "ResponseMetadata" and (key == "Metrics" or key not in record):
+                record[key] = value
+
+
+def _series(reader: Reader, components: dict[str, dict]) -> dict[tuple[str, str], list]:
+    """(component ARN, metric name) -> points, per step, from BatchGetMetrics."""
+    queries = [
+        {
+            "MetricName": metric["MetricName"],
+            "ResourceArn": record["TrialComponentArn"],
+            "MetricStat": "Last",
+            "Period": "IterationNumber",
+            "XAxisType": "IterationNumber",
+        }
+        for record in components.values()
+        for metric in record.get("Metrics") or []
+        if "MetricName" in metric and "TrialComponentArn" in record
+    ]
+    if not queries:
+        return {}
+    from botocore.exceptions import ClientError
+
+    metrics = reader.client("sagemaker-metrics")
+    batches = [
+        queries[start : start + METRIC_QUERIES_PER_CALL]
+        for start in range(0, len(queries), METRIC_QUERIES_PER_CALL)
+    ]
+    try:  # one call first: if the API is not there, do not try it hundreds of times
+        results = [metrics.batch_get_metrics(MetricQueries=batches[0])]
+    except ClientError as error:
+        what = "sagemaker-metrics:BatchGetMetrics (metric time series)"
+        reader.unreadable.append(Unreadable(what=what, reason=_reason(error)))
+        return {}
+    results += reader.map(lambda batch: metrics.batch_get_metrics(MetricQueries=batch), batches[1:])
+    series: dict[tuple[str, str], list] = {}
+    for batch, response in zip(batches, results, strict=True):
+        for query, result in zip(batch, response.get("MetricQueryResults") or [], strict=False):
+            if result.get("Status") not in ("Complete", "Truncated"):
+                continue
+            points = [
+                MetricPoint(step=int(step), value=float(value))
+                for step, value in zip(
+                    result.get("XAxisValues") or [], result.get("MetricValues") or [], strict=False
+                )
+            ]
+            series[(query["ResourceArn"], query["MetricName"])] = points
+    return series
+
+
+def _reason(error: BaseException) -> str:
+    code = error_code(error) or type(error).__name__
+    if code.isdigit():  # an HTML error page: the endpoint has no such API (e.g. moto)
+        return f"HTTP {code}: operation not available at this endpoint"
+    message = getattr(error, "response", {}).get("Error", {}).get("Message") or ""
+    message = message.strip().splitlines()[0] if message.strip() else ""
+    return f"{code}: {message}"[:300] if message else code
+
+
+def _assemble(experiments, trials, components, membership, series, since) -> list[Experiment]:
+    by_experiment: dict[str, list[Trial]] = {}
+    for trial_name, record in trials.items():
+        trial_execution = _pipeline_execution(record)
+        kept = [
+            _component(components[name], trial_execution, series)
+            for name in sorted(membership.get(trial_name, ()))
+            if name in components
+        ]
+        recent = since is None or (_modified(record) or since) >= since
+        if not kept and not recent:
+            continue
+        trial = Trial(
+            name=trial_name,
+            display_name=record.get("DisplayName"),
+            tags=tags_dict(record.get("Tags")),
+            pipeline_execution_arn=trial_execution,
+            components=kept,
+        )
+        by_experiment.setdefault(record.get("ExperimentName", ""), []).append(trial)
+
+    result = []
+    for name in sorted(set(experiments) | set(by_experiment)):
+        record = experiments.get(name, {"ExperimentName": name})
+        trials_of = sorted(by_experiment.get(name, []), key=lambda trial: trial.name)
+        recent = since is None or (_modified(record) or since) >= since
+        if not trials_of and not recent:
+            continue
+        result.append(
+            Experiment(
+                name=name,
+                display_name=record.get("DisplayName"),
+                description=record.get("Description"),
+                tags=tags_dict(record.get("Tags")),
+                trials=trials_of,
+            )
+        )
+    return result
+
+
+def _pipeline_execution(record: dict) -> str | None:
+    arn = (record.get("Source") or {}).get("SourceArn")
+    return arn if arn and PIPELINE_EXECUTION_ARN.match(arn) else None
+
+
+def _component(record: dict, trial_execution: str | None, series) -> TrialComponent:
+    arn = record.get("TrialComponentArn", "")
+    metrics = {
+        metric["MetricName"]: MetricSummary(
+            last=metric.get("Last"),
+            min=metric.get("Min"),
+            max=metric.get("Max"),
+            avg=metric.get("Avg"),
+            count=metric.get("Count"),
+            series=series.get((arn, metric["MetricName"]), []),
+        )
+        for metric in record.get("Metrics") or []
+        if "MetricName" in metric
+    }
+    return TrialComponent(
+        name=record["TrialComponentName"],
+        display_name=record.get("DisplayName"),
+        status=(record.get("Status") or {}).get("PrimaryStatus"),
+        source_arn=(record.get("Source") or {}).get("SourceArn"),
+        start_time=record.get("StartTime"),
+        end_time=record.get("EndTime"),
+        tags=tags_dict(record.get("Tags")),
+        parameters={
+            name: _parameter(value) for name, value in (record.get("Parameters") or {}).items()
+        },
+        metrics=metrics,
+        input_artifacts=_artifacts(record.get("InputArtifacts")),
+        output_artifacts=_artifacts(record.get("OutputArtifacts")),
+        pipeline_execution_arn=_pipeline_execution(record) or trial_execution,
+    )
+
+
+def _parameter(value: dict) -> str | float | int:
+    if "NumberValue" in value:
+        return value["NumberValue"]
+    return value.get("StringValue", "")
+
+
+def _artifacts(artifacts: dict | None) -> dict[str, Artifact]:
+    return {
+        name: Artifact(uri=value.get("Value", ""), media_type=value.get("MediaType"))
+        for name, value in (artifacts or {}).items()
+    }

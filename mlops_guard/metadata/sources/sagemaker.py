@@ -1,0 +1,102 @@
+"""The ``sagemaker`` source: experiments and deployed pipelines of one AWS account/region.
+
+Credentials come from boto3's standard chain (``profile`` picks a named profile);
+``AWS_ENDPOINT_URL`` is honoured by boto3 itself. Calls are retried in botocore's
+adaptive mode. The source only ever reads: :data:`READ_OPERATIONS` is the complete list
+of operations it may call, and ``mlops-guard iam-policy`` turns it into a policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mlops_guard.metadata.errors import MetadataInputError
+from mlops_guard.metadata.model import MetadataStore
+from mlops_guard.metadata.sources import _sm_experiments, _sm_pipelines
+from mlops_guard.metadata.sources._aws import MAX_WORKERS, Reader
+
+# boto3 service name -> operations (botocore names). Tested against every call made.
+READ_OPERATIONS: dict[str, list[str]] = {
+    "sagemaker": [
+        "DescribePipeline",
+        "DescribePipelineExecution",
+        "DescribeTrialComponent",
+        "ListPipelineExecutions",
+        "ListPipelineParametersForExecution",
+        "ListPipelines",
+        "ListTags",
+        "ListTrialComponents",
+        "Search",
+    ],
+    "sagemaker-metrics": ["BatchGetMetrics"],
+    "events": ["ListRuleNamesByTarget", "ListRules", "ListTargetsByRule"],
+    "scheduler": ["GetSchedule", "ListSchedules"],
+}
+
+# IAM uses its own service prefixes for a few boto3 services.
+_IAM_PREFIX = {"sagemaker-metrics": "sagemaker"}
+
+
+def iam_actions() -> list[str]:
+    """``READ_OPERATIONS`` as IAM actions (``sagemaker:Search``, ...), sorted, for a policy."""
+    return sorted(
+        {
+            f"{_IAM_PREFIX.get(service, service)}:{operation}"
+            for service, operations in READ_OPERATIONS.items()
+            for operation in operations
+        }
+    )
+
+
+def fetch_store(
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    since: datetime | None = None,
+    experiment_prefix: str | None = None,
+    experiments: bool = True,
+    pipelines: bool = True,
+    series: bool = True,
+    max_executions: int = 20,
+    max_workers: int = MAX_WORKERS,
+    server_side_since: bool = True,
+    session=None,
+) -> MetadataStore:
+    """Read experiments and pipelines into a store; unreadable parts are listed, not fatal.
+
+    ``session`` (a ``boto3.Session``) overrides ``region``/``profile``; tests pass one to
+    observe or inject the HTTP traffic. Raises :class:`MetadataInputError` when AWS
+    cannot be reached at all (no credentials, no region, unknown profile, no endpoint).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        reader = Reader(session or _session(region, profile), max_workers=max_workers)
+        store = MetadataStore()
+        if experiments:
+            options = _sm_experiments.Options(
+                since=since,
+                experiment_prefix=experiment_prefix,
+                series=series,
+                server_side_since=server_side_since,
+            )
+            store.experiments = _sm_experiments.read_experiments(reader, options)
+        if pipelines:
+            store.pipelines = _sm_pipelines.read_pipelines(
+                reader, _sm_pipelines.Options(max_executions=max_executions)
+            )
+    except (BotoCoreError, ClientError) as error:
+        raise MetadataInputError(_one_line(error), where="sagemaker") from None
+    store.unreadable = sorted(reader.unreadable, key=lambda item: (item.what, item.reason))
+    return store
+
+
+def _session(region: str | None, profile: str | None):
+    import boto3
+
+    return boto3.session.Session(region_name=region, profile_name=profile)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:500]
