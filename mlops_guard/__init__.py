@@ -1,0 +1,11 @@
+"""mlops-guard: check SageMaker pipelines and experiment metadata against a team policy.
+
+The public surface for rule authors is :func:`rule` and :class:`Violation`; everything
+else is the engine. Importing this package stays cheap on purpose: it runs on every
+commit as a pre-commit hook.
+"""
+
+from mlops_guard.api import CATEGORIES, SEVERITIES, Violation, rule
+
+__all__ = ["CATEGORIES", "SEVERITIES", "Violation", "__version__", "rule"]
+__version__ = "0.1.0"

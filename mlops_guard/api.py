@@ -1,0 +1,74 @@
+"""What a rule author writes against: the ``@rule`` decorator and ``Violation``.
+
+A rule is a plain function. Its metadata is declared on it by ``@rule`` so the engine
+can list and document rules without running them; its docstring is its documentation.
+Its parameters name the fixtures it needs (see :mod:`mlops_guard.fixtures`). It reports
+by ``assert cond, "message"`` (one finding at the target) or by yielding
+``Violation("message", at="/json/pointer")`` for findings with precise locations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+CATEGORIES = (
+    "naming",
+    "recorded-fields",
+    "idempotent-outputs",
+    "evaluation-thresholds",
+    "structure",
+    "security",
+    "operations",
+)
+SEVERITIES = ("info", "warning", "error")
+RULE_ID = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
+RULE_ATTRIBUTE = "__mlops_guard_rule__"
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A rule's declared metadata: enough to list, select and document it."""
+
+    id: str
+    category: str
+    severity: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One finding a rule yields.
+
+    ``at`` is a JSON pointer into the checked document (the pipeline definition, or the
+    metadata record); empty means "the target itself". ``subject`` optionally names what
+    the finding is about (a step, a parameter, a run) when that differs from the target.
+    """
+
+    message: str
+    at: str = ""
+    subject: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def rule(*, id: str, category: str, summary: str, severity: str = "error") -> Callable:
+    """Declare a function as a rule with its metadata.
+
+    The values are checked here, when the rule file is imported, so a typo in a team's
+    rule is an error at load time rather than a silently skipped check.
+    """
+    if not RULE_ID.match(id):
+        raise ValueError(f"rule id {id!r} must be 2-4 capital letters and 3 digits, like NM001")
+    if category not in CATEGORIES:
+        raise ValueError(f"rule {id}: category {category!r} is not one of {', '.join(CATEGORIES)}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"rule {id}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    if not summary or "\n" in summary:
+        raise ValueError(f"rule {id}: summary must be one non-empty line")
+
+    def decorate(function: Callable) -> Callable:
+        setattr(function, RULE_ATTRIBUTE, RuleInfo(id, category, severity, summary))
+        return function
+
+    return decorate

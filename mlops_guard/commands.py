@@ -1,0 +1,139 @@
+"""The built-in subcommands: check, rules, explain, demo."""
+
+from __future__ import annotations
+
+import json
+
+from mlops_guard import __version__
+from mlops_guard.cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, write_report
+from mlops_guard.errors import InputError
+
+
+def check(args) -> int:
+    from mlops_guard import engine
+    from mlops_guard.loaders import load_paths
+    from mlops_guard.session import prepare
+
+    session = prepare(args.policy, args.rules_dir, args.select, args.ignore)
+    paths = args.paths or (["."] if not args.module else [])
+    targets = load_paths(paths, strict=not args.skip_unrecognized)
+    targets.extend(_module_targets(args, session))
+    result = engine.run(
+        targets,
+        session.rules,
+        session.policy,
+        session.selection,
+        policy_file=session.policy_file,
+        debug=args.debug,
+    )
+    if args.baseline or args.write_baseline:
+        from mlops_guard import baseline
+
+        result = baseline.apply(result, args.baseline, args.write_baseline)
+    context = {"version": __version__, "rules": session.rules, "command": "check"}
+    from mlops_guard.reporters import render
+
+    write_report(render(args.format, result, context), args.output)
+    fail_on = args.fail_on or session.policy["fail_on"]
+    return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
+
+
+def _module_targets(args, session) -> list:
+    specs = [{"entry": entry, "kwargs": _kwargs(args.kwargs), "path": "."} for entry in args.module]
+    if not args.no_modules:
+        base = session.loaded.base_dir
+        for module in session.policy["modules"]:
+            specs.append({**module.to_dict(), "path": str(base / module["path"])})
+    if not specs:
+        return []
+    from mlops_guard.loaders.python_module import render_modules
+
+    return render_modules(specs, debug=args.debug)
+
+
+def _kwargs(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"--kwargs is not valid JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(value, dict):
+        raise InputError("--kwargs must be a JSON object of keyword arguments")
+    return value
+
+
+def rules(args) -> int:
+    from mlops_guard.engine import all_rule_infos
+    from mlops_guard.session import prepare
+
+    session = prepare(args.policy, args.rules_dir)
+    infos = all_rule_infos(session.rules)
+    if args.format == "json":
+        items = [
+            {"id": i.id, "category": i.category, "severity": i.severity, "summary": i.summary}
+            for i in infos
+        ]
+        print(json.dumps(items, indent=2))
+        return EXIT_CLEAN
+    width = max(len(i.category) for i in infos)
+    for info in infos:
+        print(f"{info.id}  {info.category:<{width}}  {info.severity:<7}  {info.summary}")
+    return EXIT_CLEAN
+
+
+def explain(args) -> int:
+    from mlops_guard.meta import DOCS, META_RULES
+    from mlops_guard.session import prepare
+
+    session = prepare(args.policy, args.rules_dir)
+    wanted = args.rule_id.upper()
+    for rule in session.rules:
+        if rule.id == wanted:
+            print(_explanation(rule.info, rule.doc))
+            return EXIT_CLEAN
+    for info in META_RULES:
+        if info.id == wanted:
+            print(_explanation(info, DOCS[info.id]))
+            return EXIT_CLEAN
+    raise InputError(f"no rule with id {args.rule_id!r} (see `mlops-guard rules`)")
+
+
+def _explanation(info, doc: str) -> str:
+    header = f"{info.id}: {info.summary}\ncategory: {info.category}; default severity: {info.severity}"
+    return f"{header}\n\n{doc.strip()}\n"
+
+
+def demo(args) -> int:
+    """Check the bundled reference definition (must pass) and non-compliant examples."""
+    from mlops_guard import engine
+    from mlops_guard.examples import example_paths, reference_definition_path
+    from mlops_guard.loaders import load_paths
+    from mlops_guard.reporters import render
+    from mlops_guard.session import prepare
+
+    session = prepare(str(_default_policy()))
+    context = {"version": __version__, "rules": session.rules, "command": "demo"}
+    ok = True
+    for title, paths, expect_clean in (
+        ("Reference pipeline (compliant)", [str(reference_definition_path())], True),
+        ("Bundled non-compliant examples", [str(p) for p in example_paths()], False),
+    ):
+        result = engine.run(
+            load_paths(paths), session.rules, session.policy, session.selection,
+            policy_file=session.policy_file,
+        )
+        print(f"== {title}")
+        print(render(args.format, result, context), end="")
+        clean = not result.findings
+        ok = ok and clean == expect_clean
+    print("demo: the reference passes and every example shows findings." if ok else
+          "demo: unexpected result (see above).")
+    return EXIT_CLEAN if ok else EXIT_FINDINGS
+
+
+def _default_policy():
+    from mlops_guard.resources import default_policy_path
+
+    return default_policy_path()
+
+
+__all__ = ["EXIT_INPUT", "check", "demo", "explain", "rules"]

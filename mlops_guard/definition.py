@@ -1,0 +1,299 @@
+"""A read-only view of a SageMaker pipeline definition, shaped for rules.
+
+The definition JSON nests steps inside condition branches and spreads references over
+``Get``/``Std:Join``/``Std:JsonGet`` expressions. This module flattens both once per
+definition so every rule sees the same steps, parameters, references, outputs and DAG,
+each with the JSON pointer it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from mlops_guard.pointer import join
+
+EXECUTION_VARIABLES = (
+    "Execution.PipelineExecutionId",
+    "Execution.PipelineExecutionArn",
+    "Execution.PipelineName",
+    "Execution.PipelineArn",
+    "Execution.StartDateTime",
+    "Execution.CurrentDateTime",
+)
+_STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One ``{"Get": "..."}`` expression found somewhere in the definition."""
+
+    path: str
+    pointer: str
+
+    @property
+    def kind(self) -> str:
+        return self.path.split(".", 1)[0]
+
+    @property
+    def step_name(self) -> str | None:
+        match = _STEP_REFERENCE.match(self.path)
+        return match.group(1) if match else None
+
+    @property
+    def parameter_name(self) -> str | None:
+        return self.path.split(".", 1)[1] if self.kind == "Parameters" and "." in self.path else None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: object
+    pointer: str
+    raw: dict
+
+    @property
+    def has_default(self) -> bool:
+        return "DefaultValue" in self.raw
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    type: str
+    pointer: str
+    raw: dict
+    condition: str | None = None
+    """The condition step whose branch holds this step, if any."""
+    branch: str | None = None
+    """``"IfSteps"`` or ``"ElseSteps"`` when the step sits in a condition branch."""
+
+    @property
+    def arguments(self) -> dict:
+        arguments = self.raw.get("Arguments")
+        return arguments if isinstance(arguments, dict) else {}
+
+    @property
+    def arguments_pointer(self) -> str:
+        return join(self.pointer, "Arguments")
+
+    @property
+    def depends_on(self) -> list[str]:
+        value = self.raw.get("DependsOn") or []
+        return [name for name in value if isinstance(name, str)]
+
+    @property
+    def property_files(self) -> list[dict]:
+        value = self.raw.get("PropertyFiles") or []
+        return [item for item in value if isinstance(item, dict)]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A place a step writes data to, with the expression that builds its URI."""
+
+    step: Step
+    kind: str
+    name: str
+    pointer: str
+    value: object
+
+
+@dataclass
+class Definition:
+    """A pipeline definition and what rules derive from it.
+
+    ``raw`` is the parsed JSON; ``base_pointer`` is where the definition sits inside the
+    file it was read from (empty for a bare definition file), so findings can point into
+    wrapping documents such as ``describe-pipeline`` output.
+    """
+
+    raw: dict
+    name: str | None = None
+    tags: dict = field(default_factory=dict)
+
+    @cached_property
+    def steps(self) -> list[Step]:
+        """Every step, including those nested in condition branches, in document order."""
+        found: list[Step] = []
+        self._collect(self.raw.get("Steps"), "/Steps", None, None, found)
+        return found
+
+    def _collect(self, items, pointer, condition, branch, found) -> None:
+        if not isinstance(items, list):
+            return
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            step_pointer = join(pointer, index)
+            step = Step(
+                name=str(item.get("Name", "")),
+                type=str(item.get("Type", "")),
+                pointer=step_pointer,
+                raw=item,
+                condition=condition,
+                branch=branch,
+            )
+            found.append(step)
+            if step.type == "Condition":
+                for key in ("IfSteps", "ElseSteps"):
+                    nested = step.arguments.get(key)
+                    self._collect(nested, join(step_pointer, "Arguments", key), step.name, key, found)
+
+    @cached_property
+    def steps_by_name(self) -> dict[str, Step]:
+        by_name: dict[str, Step] = {}
+        for step in self.steps:
+            by_name.setdefault(step.name, step)
+        return by_name
+
+    @cached_property
+    def parameters(self) -> list[Parameter]:
+        items = self.raw.get("Parameters")
+        if not isinstance(items, list):
+            return []
+        return [
+            Parameter(
+                name=str(item.get("Name", "")),
+                type=str(item.get("Type", "")),
+                default=item.get("DefaultValue"),
+                pointer=join("/Parameters", index),
+                raw=item,
+            )
+            for index, item in enumerate(items)
+            if isinstance(item, dict)
+        ]
+
+    @cached_property
+    def parameters_by_name(self) -> dict[str, Parameter]:
+        return {parameter.name: parameter for parameter in self.parameters}
+
+    @property
+    def experiment_config(self) -> dict | None:
+        value = self.raw.get("PipelineExperimentConfig")
+        return value if isinstance(value, dict) else None
+
+    @cached_property
+    def references(self) -> list[Reference]:
+        """Every ``Get`` expression, with its pointer, in document order."""
+        return list(iter_references(self.raw, ""))
+
+    def references_under(self, pointer: str) -> list[Reference]:
+        prefix = pointer + "/"
+        return [ref for ref in self.references if ref.pointer.startswith(prefix)]
+
+    @cached_property
+    def property_files(self) -> dict[tuple[str, str], dict]:
+        """``(step name, property file name) -> declaration``."""
+        return {
+            (step.name, str(item.get("PropertyFileName"))): item
+            for step in self.steps
+            for item in step.property_files
+        }
+
+    @cached_property
+    def upstream(self) -> dict[str, set[str]]:
+        """Step name -> names of the steps it waits for (DependsOn, data references, and
+        the condition whose branch it sits in)."""
+        graph: dict[str, set[str]] = {step.name: set() for step in self.steps}
+        for step in self.steps:
+            needs = graph[step.name]
+            needs.update(step.depends_on)
+            if step.condition:
+                needs.add(step.condition)
+            branches = ("IfSteps", "ElseSteps") if step.type == "Condition" else ()
+            skip = tuple(join(step.arguments_pointer, key) + "/" for key in branches)
+            for ref in self.references_under(step.pointer):
+                if skip and ref.pointer.startswith(skip):
+                    continue
+                if ref.step_name and ref.step_name != step.name:
+                    needs.add(ref.step_name)
+        return graph
+
+    def ancestors(self, name: str) -> set[str]:
+        """Every step that must run before ``name``."""
+        seen: set[str] = set()
+        stack = list(self.upstream.get(name, ()))
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(self.upstream.get(current, ()))
+        return seen
+
+    @cached_property
+    def outputs(self) -> list[Output]:
+        return [output for step in self.steps for output in step_outputs(step)]
+
+
+def iter_references(node, pointer: str) -> Iterator[Reference]:
+    if isinstance(node, dict):
+        value = node.get("Get")
+        if isinstance(value, str) and len(node) == 1:
+            yield Reference(value, pointer)
+            return
+        for key, child in node.items():
+            yield from iter_references(child, join(pointer, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from iter_references(child, join(pointer, index))
+
+
+def step_outputs(step: Step) -> Iterator[Output]:
+    """The data output locations of a step, by the step types SageMaker defines."""
+    arguments = step.arguments
+    base = step.arguments_pointer
+    if step.type == "Processing":
+        outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        for index, item in enumerate(outputs if isinstance(outputs, list) else []):
+            s3 = item.get("S3Output") if isinstance(item, dict) else None
+            if isinstance(s3, dict) and "S3Uri" in s3:
+                pointer = join(base, "ProcessingOutputConfig", "Outputs", index, "S3Output", "S3Uri")
+                yield Output(step, "processing", str(item.get("OutputName", index)), pointer, s3["S3Uri"])
+    elif step.type == "Training":
+        config = arguments.get("OutputDataConfig")
+        if isinstance(config, dict) and "S3OutputPath" in config:
+            pointer = join(base, "OutputDataConfig", "S3OutputPath")
+            yield Output(step, "training", "model", pointer, config["S3OutputPath"])
+    elif step.type == "Transform":
+        config = arguments.get("TransformOutput")
+        if isinstance(config, dict) and "S3OutputPath" in config:
+            pointer = join(base, "TransformOutput", "S3OutputPath")
+            yield Output(step, "transform", "output", pointer, config["S3OutputPath"])
+    elif step.type == "Tuning":
+        job = arguments.get("TrainingJobDefinition")
+        config = job.get("OutputDataConfig") if isinstance(job, dict) else None
+        if isinstance(config, dict) and "S3OutputPath" in config:
+            pointer = join(base, "TrainingJobDefinition", "OutputDataConfig", "S3OutputPath")
+            yield Output(step, "tuning", "model", pointer, config["S3OutputPath"])
+
+
+def render_expression(value) -> str:
+    """A readable template of an expression: literals as text, references as
+    ``{Parameters.X}``, ``{Execution.Y}``, ``{Steps.Z...}``, joins flattened.
+
+    Rules match patterns (partition segments, execution variables) on this text.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        if isinstance(value.get("Get"), str):
+            return "{" + value["Get"] + "}"
+        join_args = value.get("Std:Join")
+        if isinstance(join_args, dict):
+            separator = join_args.get("On", "")
+            values = join_args.get("Values") or []
+            return str(separator).join(render_expression(item) for item in values)
+        json_get = value.get("Std:JsonGet")
+        if isinstance(json_get, dict):
+            source = render_expression(json_get.get("PropertyFile"))
+            return "{JsonGet " + source + " " + str(json_get.get("Path")) + "}"
+    return "{?}"

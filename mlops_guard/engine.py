@@ -1,0 +1,184 @@
+"""The run loop: every selected rule, over every item of its fixture, on every target.
+
+Rules are called with the fixtures they name. What they assert or yield becomes a
+finding at a location in the user's file; what they raise becomes a finding too
+(MG003), so one broken rule never stops the run. Selection, severity overrides and
+waivers are applied here, once, for every rule alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mlops_guard.api import Violation
+from mlops_guard.findings import SEVERITY_RANK, Finding, Location
+from mlops_guard.fixtures import FIXTURES, Item
+from mlops_guard.meta import META_RULES, NOT_EVALUATED, RULE_CRASHED
+from mlops_guard.registry import Rule
+from mlops_guard.selection import is_enabled, path_ignores, severity_for
+from mlops_guard.targets import Target
+from mlops_guard.waivers import apply_waivers, parse_waivers
+
+
+@dataclass
+class Selection:
+    select: list[str]
+    ignore: list[str]
+    severity: dict[str, str]
+    per_path_ignores: dict[str, list[str]]
+
+    @classmethod
+    def from_policy(cls, policy, select=None, ignore=None) -> Selection:
+        return cls(
+            select=list(select) if select else [*policy["select"], *policy["extend_select"]],
+            ignore=[*policy["ignore"], *(ignore or [])],
+            severity=dict(policy["severity"]),
+            per_path_ignores={k: list(v) for k, v in policy["per_path_ignores"].items()},
+        )
+
+    def enabled(self, rule_id: str, file: str | None = None) -> bool:
+        ignore = self.ignore
+        if file is not None and self.per_path_ignores:
+            ignore = [*ignore, *path_ignores(file, self.per_path_ignores)]
+        return is_enabled(rule_id, self.select, ignore)
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+    targets: int = 0
+    rules: int = 0
+
+    def failed(self, fail_on: str) -> bool:
+        threshold = SEVERITY_RANK[fail_on]
+        return any(SEVERITY_RANK[finding.severity] >= threshold for finding in self.findings)
+
+
+def run(
+    targets: Iterable[Target],
+    rules: list[Rule],
+    policy,
+    selection: Selection,
+    *,
+    policy_file: str = "policy",
+    today: dt.date | None = None,
+    debug: bool = False,
+) -> RunResult:
+    result = RunResult(rules=len(rules))
+    raw: list[Finding] = []
+    for target in targets:
+        result.targets += 1
+        for rule in rules:
+            if rule.domain != target.kind or not selection.enabled(rule.id, target.file):
+                continue
+            raw.extend(run_rule(rule, target, policy, debug=debug))
+        for note in target.notes:
+            raw.append(_finding(NOT_EVALUATED, target, "", note))
+    raw = [
+        finding.with_severity(severity_for(finding.rule, finding.severity, selection.severity))
+        for finding in raw
+        if finding.rule == RULE_CRASHED.id or selection.enabled(finding.rule, finding.location.file)
+    ]
+    waivers = parse_waivers(policy["waivers"])
+    active, suppressed, about = apply_waivers(raw, waivers, policy_file, today or dt.date.today())
+    active.extend(finding for finding in about if selection.enabled(finding.rule))
+    result.findings = sorted(_unique(active), key=Finding.sort_key)
+    result.suppressed = sorted(suppressed, key=Finding.sort_key)
+    return result
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen = set()
+    unique = []
+    for finding in findings:
+        key = (finding.rule, finding.location, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list[Finding]:
+    """Call one rule on one target, once per item of its parametrising fixture."""
+    fixed = {}
+    for name in rule.parameters:
+        if name != rule.each:
+            fixed[name] = next(iter(FIXTURES[name].provide(target, policy, rule.info))).value
+    items: Iterable[Item] = (
+        FIXTURES[rule.each].provide(target, policy, rule.info) if rule.each else [Item(None)]
+    )
+    findings: list[Finding] = []
+    for item in items:
+        arguments = dict(fixed)
+        if rule.each:
+            arguments[rule.each] = item.value
+        try:
+            outcome = rule.function(**arguments)
+            if rule.is_generator:
+                for violation in outcome:
+                    findings.append(_from_violation(rule, target, item, violation))
+        except AssertionError as error:
+            message = str(error) or rule.info.summary
+            findings.append(_make(rule, target, item.pointer, message, item.subject))
+        except Exception as error:
+            detail = f"{error.__class__.__name__}: {error}"
+            if debug:
+                detail += "\n" + "".join(traceback.format_exception(error))
+            message = f"rule {rule.id} crashed on this item: {detail}"
+            findings.append(
+                Finding(
+                    rule.id,
+                    rule.info.category,
+                    RULE_CRASHED.severity,
+                    message,
+                    _location(target, item.pointer),
+                    target.name,
+                    item.subject,
+                    extra={"crashed": True},
+                )
+            )
+    return findings
+
+
+def _from_violation(rule: Rule, target: Target, item: Item, violation) -> Finding:
+    if isinstance(violation, str):
+        violation = Violation(violation)
+    if not isinstance(violation, Violation):
+        raise TypeError(f"rule yielded {type(violation).__name__}, expected Violation or str")
+    pointer = violation.at or item.pointer
+    return _make(rule, target, pointer, violation.message, violation.subject or item.subject)
+
+
+def _make(rule: Rule, target: Target, pointer: str, message: str, subject: str | None) -> Finding:
+    return Finding(
+        rule.id,
+        rule.info.category,
+        rule.info.severity,
+        message,
+        _location(target, pointer),
+        target.name,
+        subject,
+    )
+
+
+def _finding(info, target: Target, pointer: str, message: str) -> Finding:
+    return Finding(
+        info.id, info.category, info.severity, message, _location(target, pointer), target.name
+    )
+
+
+def _location(target: Target, pointer: str) -> Location:
+    position = target.position(pointer)
+    full = target.base_pointer + pointer
+    if position is None:
+        return Location(target.file, full)
+    return Location(target.file, full, position[0], position[1])
+
+
+def all_rule_infos(rules: list[Rule]) -> list:
+    return sorted(itertools.chain((rule.info for rule in rules), META_RULES), key=lambda i: i.id)

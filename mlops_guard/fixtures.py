@@ -1,0 +1,123 @@
+"""The fixtures a rule may ask for by parameter name, and how each is provided.
+
+A fixture either gives one value per target (``definition``, ``policy``) or
+parametrises the rule (``step``: the rule runs once per step). A rule may ask for at
+most one parametrising fixture; the engine reports every yielded or asserted finding at
+the pointer of the current item unless the rule names a more precise one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mlops_guard.pointer import join
+
+CATEGORY_SECTIONS = {
+    "naming": "naming",
+    "recorded-fields": "recorded_fields",
+    "idempotent-outputs": "idempotent_outputs",
+    "evaluation-thresholds": "evaluation_thresholds",
+    "structure": "structure",
+    "security": "security",
+    "operations": "operations",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One value of a fixture, with where it is and what to call it in findings."""
+
+    value: object
+    pointer: str = ""
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str
+    domain: str
+    """``"definition"``, ``"metadata"`` or ``"any"``: which targets the fixture exists for."""
+    each: bool
+    doc: str
+    provide: Callable
+
+
+def _definition_items(target, policy, info) -> Iterator[Item]:
+    yield Item(target.definition)
+
+
+def _steps(target, policy, info) -> Iterator[Item]:
+    for step in target.definition.steps:
+        yield Item(step, step.pointer, step.name)
+
+
+def _parameters(target, policy, info) -> Iterator[Item]:
+    for parameter in target.definition.parameters:
+        yield Item(parameter, parameter.pointer, parameter.name)
+
+
+def _outputs(target, policy, info) -> Iterator[Item]:
+    for output in target.definition.outputs:
+        yield Item(output, output.pointer, output.step.name)
+
+
+def _store(target, policy, info) -> Iterator[Item]:
+    yield Item(target.store)
+
+
+def _experiments(target, policy, info) -> Iterator[Item]:
+    for index, experiment in enumerate(target.store.experiments):
+        yield Item(experiment, join("/experiments", index), experiment.name)
+
+
+def _trials(target, policy, info) -> Iterator[Item]:
+    for e_index, experiment in enumerate(target.store.experiments):
+        for t_index, trial in enumerate(experiment.trials):
+            pointer = join("/experiments", e_index, "trials", t_index)
+            yield Item(trial, pointer, f"{experiment.name}/{trial.name}")
+
+
+def _components(target, policy, info) -> Iterator[Item]:
+    for e_index, experiment in enumerate(target.store.experiments):
+        for t_index, trial in enumerate(experiment.trials):
+            for c_index, component in enumerate(trial.components):
+                pointer = join("/experiments", e_index, "trials", t_index, "components", c_index)
+                yield Item(component, pointer, f"{experiment.name}/{trial.name}/{component.name}")
+
+
+def _deployed(target, policy, info) -> Iterator[Item]:
+    for index, pipeline in enumerate(getattr(target.store, "pipelines", []) or []):
+        yield Item(pipeline, join("/pipelines", index), pipeline.name)
+
+
+def _target(target, policy, info) -> Iterator[Item]:
+    yield Item(target)
+
+
+def _policy(target, policy, info) -> Iterator[Item]:
+    yield Item(policy)
+
+
+def _settings(target, policy, info) -> Iterator[Item]:
+    yield Item(policy[CATEGORY_SECTIONS[info.category]])
+
+
+FIXTURES: dict[str, Fixture] = {
+    fixture.name: fixture
+    for fixture in (
+        Fixture("definition", "definition", False, "The whole pipeline definition.", _definition_items),
+        Fixture("step", "definition", True, "Each step, nested ones included.", _steps),
+        Fixture("parameter", "definition", True, "Each pipeline parameter.", _parameters),
+        Fixture("output", "definition", True, "Each data output location of a step.", _outputs),
+        Fixture("store", "metadata", False, "The whole metadata store.", _store),
+        Fixture("experiment", "metadata", True, "Each experiment.", _experiments),
+        Fixture("trial", "metadata", True, "Each trial of each experiment.", _trials),
+        Fixture("trial_component", "metadata", True, "Each trial component.", _components),
+        Fixture("run", "metadata", True, "Alias of trial_component.", _components),
+        Fixture("deployed_pipeline", "metadata", True, "Each deployed pipeline.", _deployed),
+        Fixture("target", "any", False, "Where the checked thing came from.", _target),
+        Fixture("policy", "any", False, "The whole policy (read-only).", _policy),
+        Fixture("settings", "any", False, "The policy section of the rule's category.", _settings),
+    )
+}

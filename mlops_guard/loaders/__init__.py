@@ -1,0 +1,118 @@
+"""Turn the paths a user gives into targets.
+
+Each loader module recognises one kind of file and returns targets, or ``None`` when the
+file is not its kind. Explicitly named files that no loader recognises are an input
+error; files met while walking a directory are skipped quietly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from mlops_guard.errors import InputError
+from mlops_guard.targets import Target
+
+SKIPPED_DIRECTORIES = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
+     ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".mlops-guard-cache"}
+)
+Loader = Callable[[Path, str, str], "list[Target] | None"]
+
+
+def _loaders_for(suffix: str) -> list[Loader]:
+    """Loaders by file suffix, imported on demand so a JSON check imports no YAML code."""
+    if suffix == ".json":
+        from mlops_guard.loaders import definition_json
+
+        loaders: list[Loader] = [definition_json.load]
+        loaders.extend(_optional("cloudformation", "load_json"))
+        loaders.extend(_optional("terraform", "load_plan_json"))
+        return loaders
+    if suffix in (".yaml", ".yml", ".template"):
+        return list(_optional("cloudformation", "load_yaml"))
+    if suffix == ".tf":
+        return list(_optional("terraform", "load_tf"))
+    return []
+
+
+def _optional(module: str, function: str) -> Iterator[Loader]:
+    """Loaders for infrastructure code live in their own modules; absent ones are skipped."""
+    import importlib
+
+    try:
+        loaded = importlib.import_module(f"mlops_guard.loaders.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != f"mlops_guard.loaders.{module}":
+            raise
+        return
+    loader = getattr(loaded, function, None)
+    if loader is not None:
+        yield loader
+
+
+def display_path(path: Path) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        relative = str(path)
+    shown = relative if not relative.startswith("..") else str(path)
+    return shown.replace(os.sep, "/")
+
+
+def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
+    """Files to check, each with whether the user named it explicitly."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(
+                    d for d in dirs if d not in SKIPPED_DIRECTORIES and not d.endswith(".egg-info")
+                )
+                for name in sorted(files):
+                    candidate = Path(root) / name
+                    if _loaders_for(candidate.suffix.lower()):
+                        yield candidate, False
+        elif path.exists():
+            yield path, True
+        else:
+            raise InputError("no such file or directory", file=raw)
+
+
+def load_paths(paths: Iterable[str], *, strict: bool = True) -> list[Target]:
+    targets: list[Target] = []
+    for path, explicit in iter_files(paths):
+        targets.extend(load_file(path, explicit=explicit and strict))
+    return targets
+
+
+def load_file(path: Path, *, explicit: bool) -> list[Target]:
+    shown = display_path(path)
+    loaders = _loaders_for(path.suffix.lower())
+    if not loaders:
+        if explicit:
+            raise InputError(
+                "not a file mlops-guard checks: expected .json, .yaml, .yml, .template or .tf",
+                file=shown,
+            )
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
+    for loader in loaders:
+        found = loader(path, text, shown)
+        if found is not None:
+            return found
+    if explicit:
+        raise InputError(
+            "not a pipeline definition: expected an object with 'Version' and 'Steps', "
+            "describe-pipeline output with 'PipelineDefinition', or a template holding "
+            "AWS::SageMaker::Pipeline",
+            file=shown,
+            where="/",
+        )
+    return []

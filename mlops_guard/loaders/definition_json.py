@@ -1,0 +1,107 @@
+"""Pipeline definition JSON files and ``aws sagemaker describe-pipeline`` output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlops_guard.definition import Definition
+from mlops_guard.errors import InputError
+from mlops_guard.loaders.json_marks import JsonMarks
+from mlops_guard.targets import Target
+
+
+def parse_json(text: str, shown: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"invalid JSON: {error.msg}", file=shown, where=f"line {error.lineno}, column {error.colno}"
+        ) from None
+
+
+def is_definition(document) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("Steps"), list) and (
+        "Version" in document or "Parameters" in document or "PipelineExperimentConfig" in document
+    )
+
+
+def check_shape(document: dict, shown: str, pointer: str = "") -> None:
+    """Reject definitions whose basic shape is wrong before any rule looks at them."""
+    for index, step in enumerate(document["Steps"]):
+        where = f"{pointer}/Steps/{index}"
+        if not isinstance(step, dict):
+            raise InputError("expected a step object", file=shown, where=where)
+        if not isinstance(step.get("Name"), str) or not isinstance(step.get("Type"), str):
+            raise InputError("expected a step with string 'Name' and 'Type'", file=shown, where=where)
+    parameters = document.get("Parameters", [])
+    if not isinstance(parameters, list):
+        raise InputError("expected a list of parameters", file=shown, where=f"{pointer}/Parameters")
+    for index, parameter in enumerate(parameters):
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("Name"), str):
+            raise InputError(
+                "expected a parameter object with a string 'Name'",
+                file=shown,
+                where=f"{pointer}/Parameters/{index}",
+            )
+
+
+def load(path: Path, text: str, shown: str) -> list[Target] | None:
+    document = parse_json(text, shown)
+    if is_definition(document):
+        check_shape(document, shown)
+        marks = JsonMarks(text)
+        name = path.stem.removesuffix(".definition").removesuffix("-definition")
+        return [
+            Target(
+                file=shown,
+                kind="definition",
+                name=name,
+                definition=Definition(document, name=None),
+                locate=marks.locate,
+            )
+        ]
+    if isinstance(document, dict) and isinstance(document.get("PipelineDefinition"), str):
+        return [_described(document, text, shown)]
+    return None
+
+
+def _described(document: dict, text: str, shown: str) -> Target:
+    """``describe-pipeline`` output: the definition is a JSON string inside the object."""
+    inner = document["PipelineDefinition"]
+    try:
+        definition = json.loads(inner)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"invalid JSON in the definition string: {error.msg} "
+            f"(line {error.lineno}, column {error.colno} of the string)",
+            file=shown,
+            where="/PipelineDefinition",
+        ) from None
+    if not is_definition(definition):
+        raise InputError(
+            "PipelineDefinition is not a pipeline definition (no 'Steps' list)",
+            file=shown,
+            where="/PipelineDefinition",
+        )
+    check_shape(definition, shown, "/PipelineDefinition")
+    outer = JsonMarks(text)
+    name = document.get("PipelineName") if isinstance(document.get("PipelineName"), str) else None
+
+    def locate(pointer: str) -> tuple[int, int] | None:
+        # The definition is an escaped string: point at the string itself.
+        return outer.locate("/PipelineDefinition")
+
+    tags = {}
+    for tag in document.get("Tags") or []:
+        if isinstance(tag, dict) and "Key" in tag:
+            tags[str(tag["Key"])] = str(tag.get("Value", ""))
+    return Target(
+        file=shown,
+        kind="definition",
+        name=name or Path(shown).stem,
+        definition=Definition(definition, name=name, tags=tags),
+        base_pointer="/PipelineDefinition",
+        locate=locate,
+        facts={"role_arn": document.get("RoleArn"), "tags": tags} if name else {},
+    )

@@ -1,0 +1,77 @@
+"""Findings the engine itself reports: about waivers, suppressions and crashed rules.
+
+They have ids like any rule, so they can be listed, explained, selected and ignored.
+"""
+
+from __future__ import annotations
+
+from mlops_guard.api import RuleInfo
+
+WAIVER_EXPIRED = RuleInfo("MG001", "operations", "error", "A policy waiver has expired")
+WAIVER_UNUSED = RuleInfo("MG002", "operations", "warning", "A policy waiver matches no finding")
+RULE_CRASHED = RuleInfo("MG003", "operations", "error", "A rule raised an exception")
+SUPPRESSION_INVALID = RuleInfo(
+    "MG004", "operations", "error", "An inline suppression has no reason or matches nothing"
+)
+NOT_EVALUATED = RuleInfo(
+    "MG005", "operations", "warning", "Part of a target could not be checked"
+)
+BASELINE_UNUSED = RuleInfo("MG006", "operations", "info", "A baseline entry matches no finding")
+
+META_RULES = (
+    WAIVER_EXPIRED,
+    WAIVER_UNUSED,
+    RULE_CRASHED,
+    SUPPRESSION_INVALID,
+    NOT_EVALUATED,
+    BASELINE_UNUSED,
+)
+
+DOCS = {
+    "MG001": """A waiver in the policy has passed its ``expires`` date.
+
+**Why it matters.** Waivers are debts with a due date. An expired waiver no longer
+silences its findings; this finding says the debt is due.
+
+**How to fix.** Fix the waived findings and delete the waiver, or extend ``expires``
+with a fresh ``reason`` after review.
+""",
+    "MG002": """A waiver in the policy matched no finding in this run.
+
+**Why it matters.** A stale waiver hides the next regression of the same rule on the
+same target without anyone deciding so.
+
+**How to fix.** Delete the waiver, or narrow its ``file``/``pipeline``/``step`` globs
+to what it is meant to cover.
+""",
+    "MG003": """A rule raised an exception instead of reporting findings.
+
+**Why it matters.** The rule's check did not happen for this item; the run goes on and
+this finding records what broke, so nothing is silently passed.
+
+**How to fix.** Read the exception in the message; fix the rule (team rules) or report
+it (built-in rules). Run with ``--debug`` to see the traceback.
+""",
+    "MG004": """An inline ``# mlops-guard: ignore[ID] reason`` has no reason or matched nothing.
+
+**Why it matters.** Suppressions without a reason cannot be reviewed; unused ones hide
+future findings.
+
+**How to fix.** Add the reason after the bracket, or delete the comment.
+""",
+    "MG005": """Part of a target could not be checked (an unresolved substitution in a
+template, a permission the audit lacks).
+
+**Why it matters.** What was not read is not reported as passing.
+
+**How to fix.** Resolve the value (render the template, grant the read permission) or
+accept the gap knowingly with a waiver.
+""",
+    "MG006": """A baseline entry matched no finding in this run.
+
+**Why it matters.** The finding it recorded is fixed; keeping the entry would let the
+same finding come back unnoticed.
+
+**How to fix.** Rewrite the baseline with ``--write-baseline``.
+""",
+}

@@ -1,0 +1,271 @@
+"""Find, read, merge (``extends``), validate and cache the team policy.
+
+Discovery order: ``--policy PATH``; else ``[tool.mlops-guard]`` in the nearest
+``pyproject.toml``; else the nearest ``.mlops-guard.yaml``; else the shipped default.
+
+Validation uses pydantic, which costs more to import than a whole pre-commit check
+should take. The validated policy is therefore cached as plain JSON, keyed by the
+content of every file in the ``extends`` chain; an unchanged policy is read back
+without importing pydantic or parsing YAML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_guard import __version__
+from mlops_guard.errors import InputError
+from mlops_guard.policy.settings import Settings
+from mlops_guard.resources import builtin_policies_dir, cache_dir, default_policy_path
+
+PYPROJECT_SECTION = "mlops-guard"
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Where the policy came from: a YAML file, or a pyproject table."""
+
+    path: Path
+    kind: str  # "yaml" or "pyproject"
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    settings: Settings
+    source: PolicySource
+    files: tuple[str, ...]
+    """Every file of the extends chain, root first."""
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.base_dir
+
+
+def resolve_policy_source(explicit: str | None, start: Path | None = None) -> PolicySource:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise InputError("policy file not found", file=explicit)
+        kind = "pyproject" if path.name == "pyproject.toml" else "yaml"
+        return PolicySource(path, kind)
+    start = (start or Path.cwd()).resolve()
+    directories = [start, *start.parents]
+    for directory in directories:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and _has_pyproject_section(candidate):
+            return PolicySource(candidate, "pyproject")
+    for directory in directories:
+        candidate = directory / ".mlops-guard.yaml"
+        if candidate.is_file():
+            return PolicySource(candidate, "yaml")
+    return PolicySource(default_policy_path(), "yaml")
+
+
+def _has_pyproject_section(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    # Cheap textual pre-check; the real parse happens when the policy is loaded.
+    return f"[tool.{PYPROJECT_SECTION}" in text or f'[tool."{PYPROJECT_SECTION}"' in text
+
+
+def load_policy(explicit: str | None = None, start: Path | None = None) -> LoadedPolicy:
+    source = resolve_policy_source(explicit, start)
+    root_text = _read(source.path)
+    key = hashlib.sha256(f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()).hexdigest()
+    cached = _read_cache(key)
+    if cached is not None:
+        return LoadedPolicy(Settings(cached["policy"]), source, tuple(cached["files"]))
+    documents = _read_chain(source, root_text)
+    merged: dict = {}
+    for _path, document in reversed(documents):
+        merged = _merge(merged, document)
+    validated = _validate(merged, documents[0][0])
+    files = tuple(path for path, _ in documents)
+    _write_cache(key, validated, files)
+    return LoadedPolicy(Settings(validated), source, files)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read policy: {error.__class__.__name__}", file=str(path)) from None
+
+
+def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
+    """The root document and every document it extends, root first."""
+    chain: list[tuple[str, dict]] = []
+    seen: set[Path] = set()
+    path, text, kind = source.path, root_text, source.kind
+    while True:
+        resolved = path.resolve()
+        if resolved in seen:
+            raise InputError("extends forms a cycle", file=str(path), where="extends")
+        seen.add(resolved)
+        document = _parse(path, text, kind)
+        _validate_document(document, path, text, kind)
+        parent = document.pop("extends", None)
+        chain.append((str(path), document))
+        if parent is None:
+            return chain
+        path = _resolve_extends(parent, path)
+        text, kind = _read(path), "yaml"
+
+
+def _resolve_extends(value, referrer: Path) -> Path:
+    if not isinstance(value, str) or not value:
+        raise InputError("expected a policy name or a path", file=str(referrer), where="extends")
+    builtin = builtin_policies_dir() / f"{value}.yaml"
+    if "/" not in value and not value.endswith((".yaml", ".yml")) and builtin.is_file():
+        return builtin
+    path = (referrer.parent / value).resolve()
+    if not path.is_file():
+        raise InputError(f"extended policy {value!r} not found", file=str(referrer), where="extends")
+    return path
+
+
+def _parse(path: Path, text: str, kind: str) -> dict:
+    if kind == "pyproject":
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise InputError(f"invalid TOML: {error}", file=str(path)) from None
+        section = data.get("tool", {}).get(PYPROJECT_SECTION)
+        if not isinstance(section, dict):
+            raise InputError(f"expected a [tool.{PYPROJECT_SECTION}] table", file=str(path))
+        return _normalise_keys(section)
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=_safe_loader())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise InputError(f"invalid YAML: {problem}", file=str(path), where=where) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of policy settings", file=str(path), where="line 1")
+    return data
+
+
+def _safe_loader():
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _normalise_keys(section: dict) -> dict:
+    """pyproject tables use kebab-case keys (``per-path-ignores``); YAML uses snake_case."""
+    result = {}
+    for key, value in section.items():
+        if isinstance(value, dict) and key not in ("severity", "per-path-ignores", "per_path_ignores"):
+            value = _normalise_keys(value)
+        result[key.replace("-", "_") if isinstance(key, str) else key] = value
+    return result
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """Deep merge: mappings merge key by key, everything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validate_document(document: dict, path: Path, text: str, kind: str) -> None:
+    """Validate one file of the chain on its own, so an error names the file that has it."""
+    body = {key: value for key, value in document.items() if key != "extends"}
+    _validate(body, str(path), text if kind == "yaml" else None)
+
+
+def _validate(data: dict, file: str, text: str | None = None) -> dict:
+    from pydantic import ValidationError
+
+    from mlops_guard.policy.model import Policy
+
+    try:
+        return Policy.model_validate(data).model_dump(mode="json")
+    except ValidationError as error:
+        first = error.errors()[0]
+        keys = [str(part) for part in first["loc"]]
+        where = ".".join(keys) or "(top level)"
+        line = _line_of(text, first["loc"]) if text else None
+        if line:
+            where += f" (line {line})"
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        raise InputError(message, file=file, where=where) from None
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """The line of the deepest key of ``loc`` that exists in the YAML text."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=_safe_loader())
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            key = next((k for k, v in node.value if k.value == str(part)), None)
+            if key is None:
+                break
+            line, node = key.start_mark.line + 1, match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _cache_file(key: str) -> Path:
+    return cache_dir() / "policies" / f"{key}.json"
+
+
+def _read_cache(key: str) -> dict | None:
+    if os.environ.get("MLOPS_GUARD_NO_CACHE"):
+        return None
+    try:
+        entry = json.loads(_cache_file(key).read_text(encoding="utf-8"))
+        for file, digest in entry["digests"].items():
+            if hashlib.sha256(Path(file).read_bytes()).hexdigest() != digest:
+                return None
+        return entry
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache(key: str, policy: dict, files: tuple[str, ...]) -> None:
+    if os.environ.get("MLOPS_GUARD_NO_CACHE"):
+        return
+    try:
+        digests = {file: hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in files}
+        target = _cache_file(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        entry = {"policy": policy, "files": list(files), "digests": digests}
+        temporary.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError:
+        pass  # a read-only home or cache dir only costs speed

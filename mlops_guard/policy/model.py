@@ -1,0 +1,207 @@
+"""The team policy's schema (pydantic), used to validate policy files.
+
+Validation happens once per policy content: the validated result is cached as plain
+JSON (see :mod:`mlops_guard.policy.load`), so the pre-commit path does not import
+pydantic when the policy has not changed. Rules read the policy through
+:class:`mlops_guard.policy.settings.Settings`, never through these classes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Severity = Literal["info", "warning", "error"]
+Direction = Literal["higher_is_better", "lower_is_better"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a valid regular expression: {error}") from None
+    return value
+
+
+class NamePattern(Strict):
+    pattern: str | None = None
+    max_length: int | None = None
+    description: str = ""
+
+    _valid = field_validator("pattern")(_check_regex)
+
+
+class ExperimentKind(Strict):
+    """A kind of experiment, recognised by its name, with its own trial conventions."""
+
+    match: str = Field(description="regex on the experiment name")
+    pipeline: bool = Field(False, description="experiment is named after its pipeline")
+    trial_pattern: str | None = None
+    metric_trial_pattern: str | None = None
+    required_tags: list[str] = []
+    required_fields: list[str] = []
+    production: bool = False
+
+    _valid = field_validator("match", "trial_pattern", "metric_trial_pattern")(_check_regex)
+
+
+class Naming(Strict):
+    pipeline: NamePattern = NamePattern()
+    step: NamePattern = NamePattern()
+    parameter: NamePattern = NamePattern()
+    experiment: NamePattern = NamePattern()
+    trial: NamePattern = NamePattern()
+    trial_component: NamePattern = NamePattern()
+    required_tags: list[str] = []
+    experiment_kinds: dict[str, ExperimentKind] = {}
+
+
+class FieldSpec(Strict):
+    """Which recorded keys count as evidence of one required field."""
+
+    parameters: list[str] = []
+    tags: list[str] = []
+    artifacts: list[str] = []
+    metrics: list[str] = []
+    pattern: str | None = None
+
+    _valid = field_validator("pattern")(_check_regex)
+
+
+class RecordedFields(Strict):
+    require_experiment_config: bool = True
+    experiment_name_source: list[str] = ["Execution.PipelineName"]
+    trial_name_source: list[str] = ["Execution.PipelineExecutionId"]
+    image_pinning: Literal["digest", "tag", "off"] = "digest"
+    code_version: list[Literal["image-digest", "code-uri-hash", "parameter"]] = [
+        "image-digest",
+        "code-uri-hash",
+        "parameter",
+    ]
+    code_version_parameters: list[str] = ["CodeVersion", "GitCommit", "GitSha"]
+    data_version: list[Literal["step-output", "date-partition", "versioned-uri", "parameter"]] = [
+        "step-output",
+        "date-partition",
+        "versioned-uri",
+    ]
+    metrics: list[Literal["property-file", "metric-definitions"]] = [
+        "property-file",
+        "metric-definitions",
+    ]
+    hyperparameters_required: bool = True
+    runs: dict[str, FieldSpec] = {}
+    """For metadata audits: field name (code_version, data_version, ...) -> evidence."""
+
+
+class IdempotentOutputs(Strict):
+    run_date_parameter: str = "ExecutionDate"
+    run_date_format: str = r"^\d{4}-\d{2}-\d{2}$"
+    partition_key: str = "dt"
+    output_kinds: list[str] = ["processing", "transform", "training", "tuning"]
+    extra_outputs: dict[str, list[str]] = {}
+    """Step type -> JSON pointers (relative to the step's Arguments) of other outputs."""
+    forbidden_variables: list[str] = [
+        "Execution.PipelineExecutionId",
+        "Execution.PipelineExecutionArn",
+        "Execution.StartDateTime",
+        "Execution.CurrentDateTime",
+    ]
+    exempt_steps: list[str] = []
+
+    _valid = field_validator("run_date_format")(_check_regex)
+
+
+class Threshold(Strict):
+    metric: str
+    direction: Direction
+    value: float
+    pipelines: str = "*"
+    """Glob on the pipeline name this threshold applies to."""
+    min_absolute_change: float | None = None
+    min_relative_change: float | None = None
+    """Baseline comparison with the previous production run, as MLflow's MetricThreshold."""
+
+
+class Drift(Strict):
+    window: int = Field(7, ge=1)
+    tolerance: float = Field(0.1, ge=0)
+    """Relative tolerance: worse than the window's median by more than this fraction."""
+
+
+class EvaluationThresholds(Strict):
+    thresholds: list[Threshold] = []
+    promotion_step_types: list[str] = ["RegisterModel", "Model", "CreateModel", "Transform"]
+    promotion_step_names: list[str] = []
+    """Globs on step names that also count as promotion (e.g. ``Predict*``)."""
+    require_fail_step: bool = True
+    drift: Drift = Drift()
+
+
+class Security(Strict):
+    secret_name_pattern: str = r"(?i)(password|passwd|secret|token|api[_-]?key|access[_-]?key)"
+    allowed_secret_values: list[str] = []
+    require_volume_kms_key: bool = False
+    require_output_kms_key: bool = False
+    require_network_isolation: bool = False
+    require_inter_container_encryption: bool = False
+    require_vpc: bool = False
+
+    _valid = field_validator("secret_name_pattern")(_check_regex)
+
+
+class Operations(Strict):
+    production_pipelines: str = "*"
+    require_schedule: bool = True
+    require_failure_notification: bool = True
+    recent_executions: int = Field(10, ge=1)
+
+
+class Waiver(Strict):
+    rule: str
+    reason: str = Field(min_length=1)
+    file: str | None = None
+    pipeline: str | None = None
+    step: str | None = None
+    expires: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Waiver:
+        if not (self.file or self.pipeline or self.step):
+            raise ValueError("a waiver needs at least one of file, pipeline, step")
+        return self
+
+
+class PythonModule(Strict):
+    entry: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    kwargs: dict = {}
+    path: str = "."
+
+
+class Policy(Strict):
+    """The whole policy after ``extends`` has been merged."""
+
+    version: Literal[1] = 1
+    select: list[str] = ["ALL"]
+    ignore: list[str] = []
+    extend_select: list[str] = []
+    severity: dict[str, Severity] = {}
+    per_path_ignores: dict[str, list[str]] = {}
+    fail_on: Severity = "error"
+    rules_dirs: list[str] = []
+    modules: list[PythonModule] = []
+    waivers: list[Waiver] = []
+    naming: Naming = Naming()
+    recorded_fields: RecordedFields = RecordedFields()
+    idempotent_outputs: IdempotentOutputs = IdempotentOutputs()
+    evaluation_thresholds: EvaluationThresholds = EvaluationThresholds()
+    security: Security = Security()
+    operations: Operations = Operations()
+    structure: dict = {}

@@ -1,0 +1,49 @@
+"""Read-only attribute access over a validated policy.
+
+Rules read ``policy.idempotent_outputs.partition_key``. The values come from the
+validated (and possibly cached) plain-JSON policy, so this wrapper is what keeps
+pydantic off the fast path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+
+class Settings(Mapping):
+    __slots__ = ("_data", "_path")
+
+    def __init__(self, data: dict, path: str = ""):
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_path", path)
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            where = f"{self._path}." if self._path else ""
+            raise AttributeError(f"policy has no setting {where}{name}") from None
+
+    def __getitem__(self, key: str):
+        return _wrap(self._data[key], f"{self._path}.{key}" if self._path else key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("policy settings are read-only")
+
+    def __repr__(self) -> str:
+        return f"Settings({self._data!r})"
+
+    def to_dict(self) -> dict:
+        return self._data
+
+
+def _wrap(value, path: str):
+    if isinstance(value, dict):
+        return Settings(value, path)
+    return value

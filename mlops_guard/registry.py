@@ -1,0 +1,149 @@
+"""Find rules the way pytest finds tests, and check them when they load.
+
+A rules directory holds files named ``check_*.py``; in each, every function named
+``check_*`` is a rule and must carry ``@rule`` metadata. Parameters are checked against
+the declared fixtures here, at load time, so a misspelled fixture is an error naming the
+rule and the parameter, not a rule that silently never runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_guard.api import RULE_ATTRIBUTE, RuleInfo
+from mlops_guard.errors import InputError
+from mlops_guard.fixtures import FIXTURES
+
+FILE_GLOB = "check_*.py"
+FUNCTION_PREFIX = "check_"
+
+
+@dataclass(frozen=True)
+class Rule:
+    info: RuleInfo
+    function: Callable
+    parameters: tuple[str, ...]
+    domain: str
+    each: str | None
+    """The parametrising fixture, if the rule asks for one."""
+    file: str
+    builtin: bool
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.function.__doc__ or "")
+
+    @property
+    def is_generator(self) -> bool:
+        return inspect.isgeneratorfunction(self.function)
+
+
+def load_rules(directories: Iterable[tuple[Path, bool]]) -> list[Rule]:
+    """All rules from ``(directory, is_builtin)`` pairs, sorted by id."""
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for directory, builtin in directories:
+        if not directory.is_dir():
+            raise InputError("rules directory not found", file=str(directory))
+        for path in sorted(directory.rglob(FILE_GLOB)):
+            if any(part.startswith((".", "__")) for part in path.relative_to(directory).parts[:-1]):
+                continue
+            for found in _rules_in(path, builtin):
+                if found.id in seen:
+                    raise InputError(
+                        f"duplicate rule id {found.id}: also defined in {seen[found.id].file}",
+                        file=found.file,
+                        where=found.function.__name__,
+                    )
+                seen[found.id] = found
+                rules.append(found)
+    return sorted(rules, key=lambda item: item.id)
+
+
+def _import(path: Path):
+    digest = hashlib.sha1(str(path.resolve().parent).encode()).hexdigest()[:10]
+    name = f"mlops_guard_rules_{digest}.{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        del sys.modules[name]
+        raise InputError(f"syntax error: {error.msg}", file=str(path), where=f"line {error.lineno}") from None
+    except Exception as error:  # a team's rule file failing to import is bad input
+        del sys.modules[name]
+        line = _error_line(error, path)
+        raise InputError(
+            f"cannot import rules: {error.__class__.__name__}: {error}", file=str(path), where=line
+        ) from None
+    return module
+
+
+def _error_line(error: BaseException, path: Path) -> str | None:
+    frames = [frame for frame in inspect.getinnerframes(error.__traceback__) if frame.filename == str(path)]
+    return f"line {frames[-1].lineno}" if frames else None
+
+
+def _rules_in(path: Path, builtin: bool) -> Iterable[Rule]:
+    module = _import(path)
+    for name, function in vars(module).items():
+        if not name.startswith(FUNCTION_PREFIX) or not callable(function):
+            continue
+        if getattr(function, "__module__", None) != module.__name__:
+            continue
+        info = getattr(function, RULE_ATTRIBUTE, None)
+        where = f"{name} (line {function.__code__.co_firstlineno})"
+        if not isinstance(info, RuleInfo):
+            raise InputError("rule function has no @rule(...) metadata", file=str(path), where=where)
+        yield _check(info, function, str(path), where, builtin)
+
+
+def _check(info: RuleInfo, function: Callable, file: str, where: str, builtin: bool) -> Rule:
+    parameters = tuple(inspect.signature(function).parameters)
+    domains = set()
+    each = []
+    for parameter in parameters:
+        fixture = FIXTURES.get(parameter)
+        if fixture is None:
+            known = ", ".join(sorted(FIXTURES))
+            raise InputError(
+                f"rule {info.id} asks for unknown fixture {parameter!r} (known: {known})",
+                file=file,
+                where=where,
+            )
+        if fixture.domain != "any":
+            domains.add(fixture.domain)
+        if fixture.each:
+            each.append(parameter)
+    if len(domains) > 1:
+        raise InputError(
+            f"rule {info.id} mixes definition and metadata fixtures", file=file, where=where
+        )
+    if len(each) > 1:
+        raise InputError(
+            f"rule {info.id} asks for {' and '.join(each)}: a rule iterates over one kind of item",
+            file=file,
+            where=where,
+        )
+    if not domains:
+        raise InputError(
+            f"rule {info.id} asks for nothing to check (definition, step, experiment, ...)",
+            file=file,
+            where=where,
+        )
+    if not (function.__doc__ or "").strip():
+        raise InputError(f"rule {info.id} has no docstring to document it", file=file, where=where)
+    return Rule(info, function, parameters, domains.pop(), each[0] if each else None, file, builtin)

@@ -1,0 +1,41 @@
+"""Where the built-in rules and policies live, installed or in a source checkout.
+
+The wheel ships the top-level ``rules/`` and ``policies/`` directories inside the
+package as ``mlops_guard/_builtin/``; a source checkout (or an editable install) uses
+the top-level directories themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _builtin(name: str) -> Path:
+    shipped = PACKAGE_DIR / "_builtin" / name
+    if shipped.is_dir():
+        return shipped
+    return PACKAGE_DIR.parent / name
+
+
+def builtin_rules_dir() -> Path:
+    return _builtin("rules")
+
+
+def builtin_policies_dir() -> Path:
+    return _builtin("policies")
+
+
+def default_policy_path() -> Path:
+    return builtin_policies_dir() / "default.yaml"
+
+
+def cache_dir() -> Path:
+    """Where rendered definitions and validated policies are cached between runs."""
+    configured = os.environ.get("MLOPS_GUARD_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mlops-guard"

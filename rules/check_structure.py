@@ -1,0 +1,207 @@
+"""Structure rules: a definition that SageMaker would reject, or that hides a mistake.
+
+These rules need no policy: references must resolve, the DAG must be acyclic, names
+unique, parameters used, and cache expiries valid ISO 8601 durations.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlops_guard import Violation, rule
+
+
+@rule(id="ST001", category="structure", summary="References point at steps that exist")
+def check_step_references(definition):
+    """What it checks: every ``{"Get": "Steps.X..."}`` and every ``DependsOn`` entry names a
+    step of this pipeline.
+
+    Why it matters: SageMaker rejects the definition at ``UpsertPipeline`` time, or worse,
+    a renamed step silently breaks a hand-edited definition in review.
+
+    How to fix: rename the reference to the step's current name, e.g.
+    ``{"Get": "Steps.TrainEvaluation.PropertyFiles.EvaluationReport"}``.
+    """
+    names = definition.steps_by_name
+    for reference in definition.references:
+        target = reference.step_name
+        if reference.kind == "Steps" and target not in names:
+            yield Violation(f"reference to unknown step {target!r}", at=reference.pointer)
+    for step in definition.steps:
+        for index, needed in enumerate(step.depends_on):
+            if needed not in names:
+                yield Violation(
+                    f"step {step.name!r} depends on unknown step {needed!r}",
+                    at=f"{step.pointer}/DependsOn/{index}",
+                    subject=step.name,
+                )
+
+
+@rule(id="ST002", category="structure", summary="References point at parameters that exist")
+def check_parameter_references(definition):
+    """What it checks: every ``{"Get": "Parameters.X"}`` names a declared parameter.
+
+    Why it matters: an undeclared parameter fails the pipeline at execution start, after
+    it was deployed.
+
+    How to fix: declare the parameter in ``Parameters`` (with a default) or correct the
+    name.
+    """
+    declared = definition.parameters_by_name
+    for reference in definition.references:
+        name = reference.parameter_name
+        if reference.kind == "Parameters" and name not in declared:
+            yield Violation(f"reference to undeclared parameter {name!r}", at=reference.pointer)
+
+
+@rule(id="ST003", category="structure", summary="Property-file references resolve")
+def check_property_file_references(definition):
+    """What it checks: ``Steps.X.PropertyFiles.Y`` names a property file that step ``X``
+    declares, and each declared property file names one of its step's outputs.
+
+    Why it matters: a condition reading a missing property file fails at run time, after
+    the expensive training already ran.
+
+    How to fix: declare the file on the evaluation step (``PropertyFiles`` with
+    ``PropertyFileName``, ``OutputName``, ``FilePath``) and use the same name in ``JsonGet``.
+    """
+    declared = definition.property_files
+    for reference in definition.references:
+        parts = reference.path.split(".")
+        if len(parts) >= 4 and parts[0] == "Steps" and parts[2] == "PropertyFiles":
+            if parts[1] in definition.steps_by_name and (parts[1], parts[3]) not in declared:
+                yield Violation(
+                    f"step {parts[1]!r} declares no property file {parts[3]!r}",
+                    at=reference.pointer,
+                )
+    for step in definition.steps:
+        if step.type != "Processing" or not step.property_files:
+            continue
+        outputs = (step.arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        names = {item.get("OutputName") for item in outputs if isinstance(item, dict)}
+        for index, item in enumerate(step.property_files):
+            if item.get("OutputName") not in names:
+                yield Violation(
+                    f"property file {item.get('PropertyFileName')!r} reads output "
+                    f"{item.get('OutputName')!r}, which step {step.name!r} does not have",
+                    at=f"{step.pointer}/PropertyFiles/{index}",
+                    subject=step.name,
+                )
+
+
+@rule(id="ST004", category="structure", summary="Step dependencies form no cycle")
+def check_cycles(definition):
+    """What it checks: following ``DependsOn``, data references and condition branches
+    never leads from a step back to itself.
+
+    Why it matters: SageMaker refuses cyclic pipelines; a cycle usually means a step
+    reads the output of a step that runs after it.
+
+    How to fix: break the cycle by reading the upstream step's output instead, or drop
+    the extra ``DependsOn``.
+    """
+    graph = definition.upstream
+    state: dict[str, int] = {}
+    reported: set[frozenset] = set()
+
+    def visit(name: str, path: list[str]):
+        state[name] = 1
+        for needed in sorted(graph.get(name, ())):
+            if needed not in graph:
+                continue
+            if state.get(needed) == 1:
+                cycle = path[path.index(needed):] + [needed] if needed in path else [name, needed]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    yield Violation(
+                        "dependency cycle: " + " -> ".join(reversed(cycle)),
+                        at=definition.steps_by_name[name].pointer,
+                        subject=name,
+                    )
+            elif state.get(needed) is None:
+                yield from visit(needed, [*path, needed])
+        state[name] = 2
+
+    for step in definition.steps:
+        if state.get(step.name) is None:
+            yield from visit(step.name, [step.name])
+
+
+@rule(id="ST005", category="structure", summary="Step names are unique")
+def check_duplicate_steps(definition):
+    """What it checks: no two steps, nested ones included, share a name.
+
+    Why it matters: step names are the keys of every reference and of the execution's
+    step list; SageMaker rejects duplicates.
+
+    How to fix: give each step a distinct name that says its job (``PreProc``, ``Train``).
+    """
+    seen: dict[str, str] = {}
+    for step in definition.steps:
+        if step.name in seen:
+            yield Violation(
+                f"step name {step.name!r} is also used at {seen[step.name]}",
+                at=step.pointer,
+                subject=step.name,
+            )
+        else:
+            seen[step.name] = step.pointer
+
+
+@rule(id="ST006", category="structure", severity="warning", summary="Every parameter is used")
+def check_unused_parameters(definition, parameter):
+    """What it checks: each declared parameter is referenced somewhere in the definition.
+
+    Why it matters: an unused parameter invites people to set it and believe it had an
+    effect (a run date that changes nothing is the classic case).
+
+    How to fix: wire the parameter into the step that should use it, or delete it.
+    """
+    used = {reference.parameter_name for reference in definition.references}
+    assert parameter.name in used, f"parameter {parameter.name!r} is never used"
+
+
+_DURATION = re.compile(
+    r"^P?(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_expiry(value: str) -> bool | None:
+    """True for a positive duration SageMaker accepts, False for zero, None if malformed.
+
+    SageMaker reads ``ExpireAfter`` as an ISO 8601 duration but also takes the short forms
+    its documentation shows (``30d``, ``5y``, ``T16m``, ``30dT5h``): the ``P`` is optional
+    and the unit letters are case-insensitive. Only what it would reject is reported.
+    """
+    match = _DURATION.match(value)
+    if not match or value.upper().rstrip("T") in ("", "P") or value.upper().endswith("T"):
+        return None
+    return any(int(group) for group in match.groups() if group)
+
+
+@rule(id="ST007", category="structure", summary="Cache expiry is a valid duration")
+def check_cache_expiry(step):
+    """What it checks: a step's ``CacheConfig.ExpireAfter`` is a duration SageMaker accepts:
+    ISO 8601 (``PT1H``, ``P30D``) or its documented short forms (``30d``, ``T16m``), and
+    caching that is enabled has one.
+
+    Why it matters: SageMaker rejects malformed durations; caching without expiry reuses
+    results of an old code or data version forever.
+
+    How to fix: ``"CacheConfig": {"Enabled": true, "ExpireAfter": "P30D"}``.
+    """
+    config = step.raw.get("CacheConfig")
+    if not isinstance(config, dict) or not config.get("Enabled"):
+        return
+    expiry = config.get("ExpireAfter")
+    at = f"{step.pointer}/CacheConfig"
+    if expiry is None:
+        yield Violation(f"step {step.name!r} caches without ExpireAfter", at=at)
+        return
+    valid = parse_expiry(str(expiry)) if isinstance(expiry, str) else None
+    if valid is None:
+        yield Violation(f"ExpireAfter {expiry!r} is not an ISO 8601 duration", at=f"{at}/ExpireAfter")
+    elif not valid:
+        yield Violation(f"ExpireAfter {expiry!r} is zero: the cache never hits", at=f"{at}/ExpireAfter")
