@@ -1,0 +1,113 @@
+"""Rule tests start from the reference pipeline and mutate it minimally.
+
+``reference`` is a fresh deep copy of the committed reference definition for each test;
+``check`` runs rules on a definition dict through the real engine with the default
+policy (optionally overridden) and returns the findings.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from mlops_guard import engine
+from mlops_guard.definition import Definition
+from mlops_guard.loaders.json_marks import JsonMarks
+from mlops_guard.policy.load import _merge, _validate
+from mlops_guard.policy.settings import Settings
+from mlops_guard.registry import load_rules
+from mlops_guard.resources import builtin_rules_dir, default_policy_path
+from mlops_guard.targets import Target
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_PATH = ROOT / "mlops_guard" / "reference" / "definition.json"
+
+
+def reference_definition() -> dict:
+    return json.loads(REFERENCE_PATH.read_text(encoding="utf-8"))
+
+
+_REFERENCE = None
+_RULES = None
+
+
+@pytest.fixture
+def reference() -> dict:
+    global _REFERENCE
+    if _REFERENCE is None:
+        _REFERENCE = reference_definition()
+    return copy.deepcopy(_REFERENCE)
+
+
+def builtin_rules():
+    global _RULES
+    if _RULES is None:
+        _RULES = load_rules([(builtin_rules_dir(), True)])
+    return _RULES
+
+
+def policy_with(overrides: dict | None = None) -> Settings:
+    import yaml
+
+    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    base.pop("extends", None)
+    return Settings(_validate(_merge(base, overrides or {}), "test-policy"))
+
+
+def run_check(
+    definition: dict,
+    select: list[str] | None = None,
+    policy: dict | None = None,
+    *,
+    name: str = "daily-demand-forecast",
+    file: str = "definition.json",
+) -> list:
+    """Findings of the selected rules (default: all) on ``definition``."""
+    settings = policy_with(policy)
+    text = json.dumps(definition, indent=2)
+    target = Target(
+        file=file,
+        kind="definition",
+        name=name,
+        definition=Definition(definition, name=name),
+        locate=JsonMarks(text).locate,
+    )
+    selection = engine.Selection.from_policy(settings, select=select)
+    return engine.run([target], builtin_rules(), settings, selection).findings
+
+
+@pytest.fixture
+def check():
+    return run_check
+
+
+def step_index(definition: dict, name: str) -> tuple[list, int]:
+    """The list holding step ``name`` (top level or a condition branch) and its index."""
+
+    def search(steps):
+        for index, step in enumerate(steps):
+            if step.get("Name") == name:
+                return steps, index
+            if step.get("Type") == "Condition":
+                for key in ("IfSteps", "ElseSteps"):
+                    found = search(step["Arguments"].get(key, []))
+                    if found:
+                        return found
+        return None
+
+    found = search(definition["Steps"])
+    if found is None:
+        raise KeyError(name)
+    return found
+
+
+def find_step(definition: dict, name: str) -> dict:
+    steps, index = step_index(definition, name)
+    return steps[index]
+
+
+def rule_ids(findings) -> set[str]:
+    return {finding.rule for finding in findings}
