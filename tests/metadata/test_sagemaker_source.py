@@ -18,6 +18,7 @@ from tests.metadata.botocore_traffic import (
 )
 
 pytestmark = pytest.mark.slow
+COMPONENT_ARN = "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component"
 
 
 def _components(store):
@@ -159,7 +160,7 @@ def test_search_pagination_costs_one_call_per_hundred_records(moto_server):
         {
             "TrialComponent": {
                 "TrialComponentName": f"run-{index:05d}",
-                "TrialComponentArn": f"arn:aws:sagemaker:us-east-1:1:experiment-trial-component/r{index}",
+                "TrialComponentArn": f"{COMPONENT_ARN}/r{index}",
                 "Parents": [{"TrialName": f"trial-{index % 3}", "ExperimentName": "exp"}],
                 "Parameters": {"seed": {"NumberValue": index}},
                 "Metrics": [
