@@ -55,7 +55,9 @@ def _kwargs(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InputError(f"--kwargs is not valid JSON: {error.msg} (column {error.colno})") from None
+        raise InputError(
+            f"--kwargs is not valid JSON: {error.msg} (column {error.colno})"
+        ) from None
     if not isinstance(value, dict):
         raise InputError("--kwargs must be a JSON object of keyword arguments")
     return value
@@ -98,7 +100,9 @@ def explain(args) -> int:
 
 
 def _explanation(info, doc: str) -> str:
-    header = f"{info.id}: {info.summary}\ncategory: {info.category}; default severity: {info.severity}"
+    header = (
+        f"{info.id}: {info.summary}\ncategory: {info.category}; default severity: {info.severity}"
+    )
     return f"{header}\n\n{doc.strip()}\n"
 
 
@@ -118,15 +122,21 @@ def demo(args) -> int:
         ("Bundled non-compliant examples", [str(p) for p in example_paths()], False),
     ):
         result = engine.run(
-            load_paths(paths), session.rules, session.policy, session.selection,
+            load_paths(paths),
+            session.rules,
+            session.policy,
+            session.selection,
             policy_file=session.policy_file,
         )
         print(f"== {title}")
         print(render(args.format, result, context), end="")
         clean = not result.findings
         ok = ok and clean == expect_clean
-    print("demo: the reference passes and every example shows findings." if ok else
-          "demo: unexpected result (see above).")
+    print(
+        "demo: the reference passes and every example shows findings."
+        if ok
+        else "demo: unexpected result (see above)."
+    )
     return EXIT_CLEAN if ok else EXIT_FINDINGS
 
 

@@ -44,7 +44,9 @@ class Reference:
 
     @property
     def parameter_name(self) -> str | None:
-        return self.path.split(".", 1)[1] if self.kind == "Parameters" and "." in self.path else None
+        return (
+            self.path.split(".", 1)[1] if self.kind == "Parameters" and "." in self.path else None
+        )
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,9 @@ class Definition:
             if step.type == "Condition":
                 for key in ("IfSteps", "ElseSteps"):
                     nested = step.arguments.get(key)
-                    self._collect(nested, join(step_pointer, "Arguments", key), step.name, key, found)
+                    self._collect(
+                        nested, join(step_pointer, "Arguments", key), step.name, key, found
+                    )
 
     @cached_property
     def steps_by_name(self) -> dict[str, Step]:
@@ -252,8 +256,12 @@ def step_outputs(step: Step) -> Iterator[Output]:
         for index, item in enumerate(outputs if isinstance(outputs, list) else []):
             s3 = item.get("S3Output") if isinstance(item, dict) else None
             if isinstance(s3, dict) and "S3Uri" in s3:
-                pointer = join(base, "ProcessingOutputConfig", "Outputs", index, "S3Output", "S3Uri")
-                yield Output(step, "processing", str(item.get("OutputName", index)), pointer, s3["S3Uri"])
+                pointer = join(
+                    base, "ProcessingOutputConfig", "Outputs", index, "S3Output", "S3Uri"
+                )
+                yield Output(
+                    step, "processing", str(item.get("OutputName", index)), pointer, s3["S3Uri"]
+                )
     elif step.type == "Training":
         config = arguments.get("OutputDataConfig")
         if isinstance(config, dict) and "S3OutputPath" in config:

@@ -106,7 +106,9 @@ def _settings(target, policy, info) -> Iterator[Item]:
 FIXTURES: dict[str, Fixture] = {
     fixture.name: fixture
     for fixture in (
-        Fixture("definition", "definition", False, "The whole pipeline definition.", _definition_items),
+        Fixture(
+            "definition", "definition", False, "The whole pipeline definition.", _definition_items
+        ),
         Fixture("step", "definition", True, "Each step, nested ones included.", _steps),
         Fixture("parameter", "definition", True, "Each pipeline parameter.", _parameters),
         Fixture("output", "definition", True, "Each data output location of a step.", _outputs),

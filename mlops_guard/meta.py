@@ -13,9 +13,7 @@ RULE_CRASHED = RuleInfo("MG003", "operations", "error", "A rule raised an except
 SUPPRESSION_INVALID = RuleInfo(
     "MG004", "operations", "error", "An inline suppression has no reason or matches nothing"
 )
-NOT_EVALUATED = RuleInfo(
-    "MG005", "operations", "warning", "Part of a target could not be checked"
-)
+NOT_EVALUATED = RuleInfo("MG005", "operations", "warning", "Part of a target could not be checked")
 BASELINE_UNUSED = RuleInfo("MG006", "operations", "info", "A baseline entry matches no finding")
 
 META_RULES = (

@@ -82,7 +82,9 @@ def _import(path: Path):
         spec.loader.exec_module(module)
     except SyntaxError as error:
         del sys.modules[name]
-        raise InputError(f"syntax error: {error.msg}", file=str(path), where=f"line {error.lineno}") from None
+        raise InputError(
+            f"syntax error: {error.msg}", file=str(path), where=f"line {error.lineno}"
+        ) from None
     except Exception as error:  # a team's rule file failing to import is bad input
         del sys.modules[name]
         line = _error_line(error, path)
@@ -93,7 +95,11 @@ def _import(path: Path):
 
 
 def _error_line(error: BaseException, path: Path) -> str | None:
-    frames = [frame for frame in inspect.getinnerframes(error.__traceback__) if frame.filename == str(path)]
+    frames = [
+        frame
+        for frame in inspect.getinnerframes(error.__traceback__)
+        if frame.filename == str(path)
+    ]
     return f"line {frames[-1].lineno}" if frames else None
 
 
@@ -107,7 +113,9 @@ def _rules_in(path: Path, builtin: bool) -> Iterable[Rule]:
         info = getattr(function, RULE_ATTRIBUTE, None)
         where = f"{name} (line {function.__code__.co_firstlineno})"
         if not isinstance(info, RuleInfo):
-            raise InputError("rule function has no @rule(...) metadata", file=str(path), where=where)
+            raise InputError(
+                "rule function has no @rule(...) metadata", file=str(path), where=where
+            )
         yield _check(info, function, str(path), where, builtin)
 
 

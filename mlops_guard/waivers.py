@@ -34,7 +34,11 @@ class Waiver:
     def describe(self) -> str:
         scope = ", ".join(
             f"{key}={value}"
-            for key, value in (("file", self.file), ("pipeline", self.pipeline), ("step", self.step))
+            for key, value in (
+                ("file", self.file),
+                ("pipeline", self.pipeline),
+                ("step", self.step),
+            )
             if value
         )
         return f"{self.rule} ({scope})"
@@ -79,7 +83,9 @@ def apply_waivers(
             message = f"waiver for {waiver.describe()} expired on {waiver.expires.isoformat()}"
             about.append(_meta(WAIVER_EXPIRED, message, location))
         elif not waiver.used:
-            about.append(_meta(WAIVER_UNUSED, f"waiver for {waiver.describe()} matches nothing", location))
+            about.append(
+                _meta(WAIVER_UNUSED, f"waiver for {waiver.describe()} matches nothing", location)
+            )
     return active, suppressed, about
 
 

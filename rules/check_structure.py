@@ -68,12 +68,15 @@ def check_property_file_references(definition):
     declared = definition.property_files
     for reference in definition.references:
         parts = reference.path.split(".")
-        if len(parts) >= 4 and parts[0] == "Steps" and parts[2] == "PropertyFiles":
-            if parts[1] in definition.steps_by_name and (parts[1], parts[3]) not in declared:
-                yield Violation(
-                    f"step {parts[1]!r} declares no property file {parts[3]!r}",
-                    at=reference.pointer,
-                )
+        is_property_file = len(parts) >= 4 and parts[0] == "Steps" and parts[2] == "PropertyFiles"
+        if (
+            is_property_file
+            and parts[1] in definition.steps_by_name
+            and (parts[1], parts[3]) not in declared
+        ):
+            yield Violation(
+                f"step {parts[1]!r} declares no property file {parts[3]!r}", at=reference.pointer
+            )
     for step in definition.steps:
         if step.type != "Processing" or not step.property_files:
             continue
@@ -110,7 +113,7 @@ def check_cycles(definition):
             if needed not in graph:
                 continue
             if state.get(needed) == 1:
-                cycle = path[path.index(needed):] + [needed] if needed in path else [name, needed]
+                cycle = [*path[path.index(needed) :], needed] if needed in path else [name, needed]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
@@ -163,7 +166,9 @@ def check_unused_parameters(definition, parameter):
 
 
 _DURATION = re.compile(
-    r"^P?(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$",
+    r"^P?(?:(N)Y)?(?:(N)M)?(?:(N)W)?(?:(N)D)?(?:T(?:(N)H)?(?:(N)M)?(?:(N)S)?)?$".replace(
+        "N", r"\d+(?:[.,]\d+)?"
+    ),
     re.IGNORECASE,
 )
 
@@ -178,7 +183,7 @@ def parse_expiry(value: str) -> bool | None:
     match = _DURATION.match(value)
     if not match or value.upper().rstrip("T") in ("", "P") or value.upper().endswith("T"):
         return None
-    return any(int(group) for group in match.groups() if group)
+    return any(float(group.replace(",", ".")) for group in match.groups() if group)
 
 
 @rule(id="ST007", category="structure", summary="Cache expiry is a valid duration")
@@ -202,6 +207,10 @@ def check_cache_expiry(step):
         return
     valid = parse_expiry(str(expiry)) if isinstance(expiry, str) else None
     if valid is None:
-        yield Violation(f"ExpireAfter {expiry!r} is not an ISO 8601 duration", at=f"{at}/ExpireAfter")
+        yield Violation(
+            f"ExpireAfter {expiry!r} is not an ISO 8601 duration", at=f"{at}/ExpireAfter"
+        )
     elif not valid:
-        yield Violation(f"ExpireAfter {expiry!r} is zero: the cache never hits", at=f"{at}/ExpireAfter")
+        yield Violation(
+            f"ExpireAfter {expiry!r} is zero: the cache never hits", at=f"{at}/ExpireAfter"
+        )

@@ -16,13 +16,21 @@ def parse_json(text: str, shown: str):
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(
-            f"invalid JSON: {error.msg}", file=shown, where=f"line {error.lineno}, column {error.colno}"
+            f"invalid JSON: {error.msg}",
+            file=shown,
+            where=f"line {error.lineno}, column {error.colno}",
         ) from None
 
 
 def is_definition(document) -> bool:
-    return isinstance(document, dict) and isinstance(document.get("Steps"), list) and (
-        "Version" in document or "Parameters" in document or "PipelineExperimentConfig" in document
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("Steps"), list)
+        and (
+            "Version" in document
+            or "Parameters" in document
+            or "PipelineExperimentConfig" in document
+        )
     )
 
 
@@ -33,7 +41,9 @@ def check_shape(document: dict, shown: str, pointer: str = "") -> None:
         if not isinstance(step, dict):
             raise InputError("expected a step object", file=shown, where=where)
         if not isinstance(step.get("Name"), str) or not isinstance(step.get("Type"), str):
-            raise InputError("expected a step with string 'Name' and 'Type'", file=shown, where=where)
+            raise InputError(
+                "expected a step with string 'Name' and 'Type'", file=shown, where=where
+            )
     parameters = document.get("Parameters", [])
     if not isinstance(parameters, list):
         raise InputError("expected a list of parameters", file=shown, where=f"{pointer}/Parameters")

@@ -81,7 +81,9 @@ def _has_pyproject_section(path: Path) -> bool:
 def load_policy(explicit: str | None = None, start: Path | None = None) -> LoadedPolicy:
     source = resolve_policy_source(explicit, start)
     root_text = _read(source.path)
-    key = hashlib.sha256(f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()).hexdigest()
+    key = hashlib.sha256(
+        f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()
+    ).hexdigest()
     cached = _read_cache(key)
     if cached is not None:
         return LoadedPolicy(Settings(cached["policy"]), source, tuple(cached["files"]))
@@ -99,7 +101,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read policy: {error.__class__.__name__}", file=str(path)) from None
+        raise InputError(
+            f"cannot read policy: {error.__class__.__name__}", file=str(path)
+        ) from None
 
 
 def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
@@ -130,7 +134,9 @@ def _resolve_extends(value, referrer: Path) -> Path:
         return builtin
     path = (referrer.parent / value).resolve()
     if not path.is_file():
-        raise InputError(f"extended policy {value!r} not found", file=str(referrer), where="extends")
+        raise InputError(
+            f"extended policy {value!r} not found", file=str(referrer), where="extends"
+        )
     return path
 
 
@@ -172,7 +178,11 @@ def _normalise_keys(section: dict) -> dict:
     """pyproject tables use kebab-case keys (``per-path-ignores``); YAML uses snake_case."""
     result = {}
     for key, value in section.items():
-        if isinstance(value, dict) and key not in ("severity", "per-path-ignores", "per_path_ignores"):
+        if isinstance(value, dict) and key not in (
+            "severity",
+            "per-path-ignores",
+            "per_path_ignores",
+        ):
             value = _normalise_keys(value)
         result[key.replace("-", "_") if isinstance(key, str) else key] = value
     return result
@@ -231,7 +241,9 @@ def _line_of(text: str, loc: tuple) -> int | None:
             if key is None:
                 break
             line, node = key.start_mark.line + 1, match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
