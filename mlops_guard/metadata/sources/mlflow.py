@@ -1,0 +1,190 @@
+"""The ``mlflow`` source: an MLflow tracking server's experiments and runs.
+
+Mapping onto the model (experiment -> trial -> component):
+
+* an MLflow experiment is an :class:`Experiment` (its ``mlflow.note.content`` tag is
+  the description; all its tags are kept);
+* each top-level run (no ``mlflow.parentRunId`` tag) is a :class:`Trial` named by its
+  run id, holding the run itself as the first component followed by all its
+  descendant runs (nested runs of any depth), ordered by start time;
+* each run is a :class:`TrialComponent` named by its run id: params (strings, as MLflow
+  stores them), metrics with their full history (``get_metric_history``), tags (so
+  ``mlflow.source.git.commit`` is ``tags["mlflow.source.git.commit"]``), logged datasets
+  as input artifacts and the top-level artifact paths as output artifacts.
+
+``tracking_uri`` is given to ``MlflowClient`` as is: a local ``file:`` store, a
+``sqlite:`` database, an HTTP server, or a SageMaker managed MLflow tracking server ARN
+(with the ``sagemaker-mlflow`` plugin installed).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from mlops_guard.metadata.errors import MetadataInputError
+from mlops_guard.metadata.model import (
+    Artifact,
+    Experiment,
+    MetadataStore,
+    MetricPoint,
+    MetricSummary,
+    Trial,
+    TrialComponent,
+)
+
+PARENT_TAG = "mlflow.parentRunId"
+NOTE_TAG = "mlflow.note.content"
+PAGE_SIZE = 1000
+
+
+def fetch_store(*, tracking_uri: str, experiment_prefix: str | None = None) -> MetadataStore:
+    """Read every active experiment (optionally by name prefix) and its active runs."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        client = MlflowClient(tracking_uri=tracking_uri)
+        experiments = [
+            _experiment(client, experiment)
+            for experiment in _all_experiments(client)
+            if not experiment_prefix or experiment.name.startswith(experiment_prefix)
+        ]
+    except MlflowException as error:
+        message = " ".join(str(error.message).split())[:500]
+        raise MetadataInputError(message, where=f"mlflow {tracking_uri}") from None
+    return MetadataStore(experiments=sorted(experiments, key=lambda e: e.name))
+
+
+def _all_experiments(client):
+    token = None
+    while True:
+        page = client.search_experiments(max_results=PAGE_SIZE, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _all_runs(client, experiment_id: str) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            max_results=PAGE_SIZE,
+            page_token=token,
+            order_by=["attribute.start_time ASC"],
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _experiment(client, experiment) -> Experiment:
+    runs = _all_runs(client, experiment.experiment_id)
+    by_id = {run.info.run_id: run for run in runs}
+
+    def root(run) -> str:
+        seen = set()
+        while run.data.tags.get(PARENT_TAG) in by_id and run.info.run_id not in seen:
+            seen.add(run.info.run_id)
+            run = by_id[run.data.tags[PARENT_TAG]]
+        return run.info.run_id
+
+    families: dict[str, list] = {}
+    for run in runs:
+        families.setdefault(root(run), []).append(run)
+    trials = []
+    for root_id, members in families.items():
+        top = by_id[root_id]
+        members.sort(key=lambda run: (run.info.run_id != root_id, run.info.start_time or 0))
+        trials.append(
+            Trial(
+                name=root_id,
+                display_name=top.info.run_name,
+                tags=dict(top.data.tags),
+                components=[_component(client, run) for run in members],
+            )
+        )
+    tags = dict(experiment.tags or {})
+    return Experiment(
+        name=experiment.name,
+        description=tags.get(NOTE_TAG),
+        tags=tags,
+        trials=sorted(trials, key=lambda trial: trial.name),
+    )
+
+
+def _component(client, run) -> TrialComponent:
+    info, data = run.info, run.data
+    return TrialComponent(
+        name=info.run_id,
+        display_name=info.run_name,
+        description=data.tags.get(NOTE_TAG),
+        status=info.status,
+        start_time=_time(info.start_time),
+        end_time=_time(info.end_time),
+        tags=dict(data.tags),
+        parameters=dict(data.params),
+        metrics={
+            key: _metric(client, info.run_id, key, last) for key, last in data.metrics.items()
+        },
+        input_artifacts=_datasets(run),
+        output_artifacts={
+            item.path: Artifact(
+                uri=f"{info.artifact_uri.rstrip('/')}/{item.path}",
+                media_type="inode/directory" if item.is_dir else None,
+            )
+            for item in client.list_artifacts(info.run_id)
+        },
+    )
+
+
+def _metric(client, run_id: str, key: str, last: float) -> MetricSummary:
+    history = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+    values = [point.value for point in history]
+    return MetricSummary(
+        last=last,
+        min=min(values) if values else None,
+        max=max(values) if values else None,
+        avg=sum(values) / len(values) if values else None,
+        count=len(values),
+        series=[
+            MetricPoint(step=point.step, timestamp=_time(point.timestamp), value=point.value)
+            for point in history
+        ],
+    )
+
+
+def _datasets(run) -> dict[str, Artifact]:
+    inputs = getattr(run, "inputs", None)
+    found = {}
+    for dataset_input in getattr(inputs, "dataset_inputs", None) or []:
+        dataset = dataset_input.dataset
+        found[dataset.name] = Artifact(
+            uri=_dataset_uri(dataset.source) or f"digest:{dataset.digest}",
+            media_type=dataset.source_type,
+        )
+    return found
+
+
+def _dataset_uri(source: str | None) -> str | None:
+    """MLflow stores a dataset's source as JSON (``{"uri": ...}`` for most kinds)."""
+    if not source:
+        return None
+    try:
+        parsed = json.loads(source)
+    except ValueError:
+        return source
+    if isinstance(parsed, dict):
+        for key in ("uri", "url", "path", "table_name"):
+            if isinstance(parsed.get(key), str):
+                return parsed[key]
+    return source
+
+
+def _time(milliseconds: int | None) -> datetime | None:
+    if milliseconds is None:
+        return None
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
