@@ -323,9 +323,10 @@ def get_pipeline(
                 error_message=Join(
                     on=" ",
                     values=[
-                        "Holdout MAPE of the model trained for",
+                        "The model trained for",
                         execution_date,
-                        f"is above the threshold {MAPE_THRESHOLD}.",
+                        "failed CheckEvaluation (holdout MAPE above the threshold):",
+                        "no forecast is published.",
                     ],
                 ),
             )
