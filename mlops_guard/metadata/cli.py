@@ -1,0 +1,113 @@
+"""``mlops-guard export``: read metadata from SageMaker or MLflow and write an export file.
+
+The main CLI (``mlops_guard.cli``) delegates here with the arguments after ``export``.
+Problems the user can fix (bad options, unreadable sources) are one line on stderr,
+``mlops-guard: error: ...``, and exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+
+from mlops_guard.metadata.errors import MetadataInputError
+
+PROG = "mlops-guard export"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit; we want one line
+        raise _UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Export experiment and pipeline metadata to a JSON or YAML file.",
+    )
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="where to write the export (.json, .yaml/.yml; '-' for standard output)",
+    )
+    sources = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+
+    sagemaker = sources.add_parser(
+        "sagemaker", parents=[output], help="SageMaker Experiments and Pipelines (boto3)"
+    )
+    sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
+    sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
+    sagemaker.add_argument(
+        "--since",
+        type=_moment,
+        metavar="DATE",
+        help="only runs modified since this ISO date or date-time (UTC unless given)",
+    )
+    sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+
+    mlflow = sources.add_parser("mlflow", parents=[output], help="an MLflow tracking server")
+    mlflow.add_argument("--tracking-uri", required=True, metavar="URI", help="MLflow tracking URI")
+    mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+
+    return parser  # subparsers are _Parser too, so their errors are one line as well
+
+
+def main_export(argv: list[str]) -> int:
+    """Run ``mlops-guard export ARGV``; returns the exit code (0 ok, 2 bad input/usage)."""
+    from mlops_guard.metadata.io import dump_store, dumps_store
+    from mlops_guard.metadata.sources import export
+
+    try:
+        arguments = build_parser().parse_args(argv)
+    except _UsageError as error:
+        return _fail(str(error))
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+
+    options = {"experiment_prefix": arguments.experiment_prefix}
+    if arguments.source == "sagemaker":
+        options.update(region=arguments.region, profile=arguments.profile, since=arguments.since)
+    else:
+        options.update(tracking_uri=arguments.tracking_uri)
+    try:
+        store = export(arguments.source, **options)
+        if arguments.output == "-":
+            sys.stdout.write(dumps_store(store))
+        else:
+            dump_store(store, arguments.output)
+    except MetadataInputError as error:
+        return _fail(str(error))
+    except OSError as error:
+        return _fail(f"{arguments.output}: cannot write: {error.strerror or error}")
+    for item in store.unreadable:
+        print(f"mlops-guard: warning: not readable: {item.what}: {item.reason}", file=sys.stderr)
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
+        moment = datetime(day.year, day.month, day.day)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _fail(message: str) -> int:
+    print(f"mlops-guard: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main_export(sys.argv[1:]))
