@@ -114,9 +114,22 @@ class IdempotentOutputs(Strict):
         "Execution.StartDateTime",
         "Execution.CurrentDateTime",
     ]
+    volatile_patterns: list[str] = [
+        r"(?<![0-9])(?:[0-9]{4}-)?[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}(?:-[0-9]{3})?(?![0-9])",
+        r"(?<![0-9A-Za-z])1[5-9][0-9]{8}(?:[0-9]{3})?(?![0-9A-Za-z])",
+    ]
+    """Regexes on literal output text that changes per render (timestamps, epoch seconds)."""
     exempt_steps: list[str] = []
+    """Step names or globs whose outputs need no run-date partition."""
 
     _valid = field_validator("run_date_format")(_check_regex)
+
+    @field_validator("volatile_patterns")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            _check_regex(pattern)
+        return value
 
 
 class Threshold(Strict):
