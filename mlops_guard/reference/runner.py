@@ -97,10 +97,7 @@ def validate_date(value: str) -> str:
 def _get_path(data: Any, path: str) -> Any:
     """``metrics.mape.value`` / ``a[0].b`` on parsed JSON (the JsonGet path syntax)."""
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-        if token.startswith("["):
-            data = data[int(token[1:-1])]
-        else:
-            data = data[token]
+        data = data[int(token[1:-1])] if token.startswith("[") else data[token]
     return data
 
 
