@@ -10,8 +10,8 @@ by ``assert cond, "message"`` (one finding at the target) or by yielding
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 CATEGORIES = (
     "naming",
@@ -27,29 +27,38 @@ RULE_ID = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 RULE_ATTRIBUTE = "__mlops_guard_rule__"
 
 
-@dataclass(frozen=True)
-class RuleInfo:
+class RuleInfo(namedtuple("RuleInfo", "id category severity summary")):
     """A rule's declared metadata: enough to list, select and document it."""
 
-    id: str
-    category: str
-    severity: str
-    summary: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
 class Violation:
     """One finding a rule yields.
 
     ``at`` is a JSON pointer into the checked document (the pipeline definition, or the
-    metadata record); empty means "the target itself". ``subject`` optionally names what
-    the finding is about (a step, a parameter, a run) when that differs from the target.
+    metadata record); empty means "the item the rule is looking at". ``subject``
+    optionally names what the finding is about (a step, a parameter, a run) when that
+    differs from the item.
     """
 
-    message: str
-    at: str = ""
-    subject: str | None = None
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("at", "extra", "message", "subject")
+
+    def __init__(self, message: str, at: str = "", subject: str | None = None, extra=None):
+        self.message = message
+        self.at = at
+        self.subject = subject
+        self.extra = extra or {}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Violation) and (
+            (self.message, self.at, self.subject) == (other.message, other.at, other.subject)
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Violation({self.message!r}, at={self.at!r}, subject={self.subject!r})"
 
 
 def rule(*, id: str, category: str, summary: str, severity: str = "error") -> Callable:

@@ -9,8 +9,8 @@ each with the JSON pointer it came from.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 
 from mlops_guard.pointer import join
@@ -26,12 +26,10 @@ EXECUTION_VARIABLES = (
 _STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(namedtuple("Reference", "path pointer")):
     """One ``{"Get": "..."}`` expression found somewhere in the definition."""
 
-    path: str
-    pointer: str
+    __slots__ = ()
 
     @property
     def kind(self) -> str:
@@ -49,29 +47,21 @@ class Reference:
         )
 
 
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    type: str
-    default: object
-    pointer: str
-    raw: dict
+class Parameter(namedtuple("Parameter", "name type default pointer raw")):
+    """A declared pipeline parameter and where it is declared."""
+
+    __slots__ = ()
 
     @property
     def has_default(self) -> bool:
         return "DefaultValue" in self.raw
 
 
-@dataclass(frozen=True)
-class Step:
-    name: str
-    type: str
-    pointer: str
-    raw: dict
-    condition: str | None = None
-    """The condition step whose branch holds this step, if any."""
-    branch: str | None = None
-    """``"IfSteps"`` or ``"ElseSteps"`` when the step sits in a condition branch."""
+class Step(namedtuple("Step", "name type pointer raw condition branch", defaults=(None, None))):
+    """A step, wherever it sits. ``condition`` names the condition step whose branch
+    holds it and ``branch`` is ``"IfSteps"`` or ``"ElseSteps"`` (both None at top level)."""
+
+    __slots__ = ()
 
     @property
     def arguments(self) -> dict:
@@ -93,18 +83,12 @@ class Step:
         return [item for item in value if isinstance(item, dict)]
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(namedtuple("Output", "step kind name pointer value")):
     """A place a step writes data to, with the expression that builds its URI."""
 
-    step: Step
-    kind: str
-    name: str
-    pointer: str
-    value: object
+    __slots__ = ()
 
 
-@dataclass
 class Definition:
     """A pipeline definition and what rules derive from it.
 
@@ -113,9 +97,10 @@ class Definition:
     wrapping documents such as ``describe-pipeline`` output.
     """
 
-    raw: dict
-    name: str | None = None
-    tags: dict = field(default_factory=dict)
+    def __init__(self, raw: dict, name: str | None = None, tags: dict | None = None):
+        self.raw = raw
+        self.name = name
+        self.tags = tags or {}
 
     @cached_property
     def steps(self) -> list[Step]:

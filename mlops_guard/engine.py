@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from mlops_guard.api import Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
@@ -24,12 +22,14 @@ from mlops_guard.targets import Target
 from mlops_guard.waivers import apply_waivers, parse_waivers
 
 
-@dataclass
 class Selection:
-    select: list[str]
-    ignore: list[str]
-    severity: dict[str, str]
-    per_path_ignores: dict[str, list[str]]
+    """Which rules run on which files, and at what severity (see :mod:`selection`)."""
+
+    def __init__(self, select, ignore, severity, per_path_ignores):
+        self.select = list(select)
+        self.ignore = list(ignore)
+        self.severity = dict(severity)
+        self.per_path_ignores = dict(per_path_ignores)
 
     @classmethod
     def from_policy(cls, policy, select=None, ignore=None) -> Selection:
@@ -47,12 +47,14 @@ class Selection:
         return is_enabled(rule_id, self.select, ignore)
 
 
-@dataclass
 class RunResult:
-    findings: list[Finding] = field(default_factory=list)
-    suppressed: list[Finding] = field(default_factory=list)
-    targets: int = 0
-    rules: int = 0
+    """What a run found: active findings, suppressed ones, and how much was checked."""
+
+    def __init__(self, findings=None, suppressed=None, targets: int = 0, rules: int = 0):
+        self.findings: list[Finding] = findings if findings is not None else []
+        self.suppressed: list[Finding] = suppressed if suppressed is not None else []
+        self.targets = targets
+        self.rules = rules
 
     def failed(self, fail_on: str) -> bool:
         threshold = SEVERITY_RANK[fail_on]
@@ -128,6 +130,8 @@ def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list
         except Exception as error:
             detail = f"{error.__class__.__name__}: {error}"
             if debug:
+                import traceback
+
                 detail += "\n" + "".join(traceback.format_exception(error))
             message = f"rule {rule.id} crashed on this item: {detail}"
             findings.append(

@@ -1,22 +1,23 @@
-"""Findings: what a run reports, in the one shape every output format starts from."""
+"""Findings: what a run reports, in the one shape every output format starts from.
+
+Records here are named tuples rather than dataclasses: they are immutable all the same,
+and creating their classes costs a fraction of what dataclasses cost at import, which
+matters on the pre-commit path.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from collections import namedtuple
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(namedtuple("Location", "file pointer line column", defaults=("", None, None))):
     """Where a finding is: a file, a JSON pointer inside the checked document, and the
     line and column in the file when the loader could map the pointer back to text."""
 
-    file: str
-    pointer: str = ""
-    line: int | None = None
-    column: int | None = None
+    __slots__ = ()
 
     def to_dict(self) -> dict:
         data = {"file": self.file, "pointer": self.pointer}
@@ -26,20 +27,47 @@ class Location:
         return data
 
 
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    category: str
-    severity: str
-    message: str
-    location: Location
-    target: str = ""
-    """The pipeline, experiment or other top-level thing the finding belongs to."""
-    subject: str | None = None
-    """The step, parameter or run inside the target, when there is one."""
-    suppressed: str | None = None
-    """The justification of a waiver or inline suppression that silenced this finding."""
-    extra: dict = field(default_factory=dict, compare=False)
+_FindingBase = namedtuple(
+    "Finding",
+    "rule category severity message location target subject suppressed extra",
+    defaults=("", None, None, None),
+)
+
+
+class Finding(_FindingBase):
+    """One reported problem.
+
+    ``target`` is the pipeline, experiment or other top-level thing it belongs to;
+    ``subject`` the step, parameter or run inside it; ``suppressed`` the justification
+    of the waiver or suppression that silenced it; ``extra`` free-form details.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        rule,
+        category,
+        severity,
+        message,
+        location,
+        target="",
+        subject=None,
+        suppressed=None,
+        extra=None,
+    ):
+        return super().__new__(
+            cls,
+            rule,
+            category,
+            severity,
+            message,
+            location,
+            target,
+            subject,
+            suppressed,
+            extra if extra is not None else {},
+        )
 
     def sort_key(self) -> tuple:
         loc = self.location
@@ -52,7 +80,10 @@ class Finding:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
     def with_severity(self, severity: str) -> Finding:
-        return replace(self, severity=severity)
+        return self._replace(severity=severity)
+
+    def with_suppression(self, reason: str) -> Finding:
+        return self._replace(suppressed=reason)
 
     def to_dict(self) -> dict:
         data = {

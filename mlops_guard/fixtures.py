@@ -8,8 +8,8 @@ the pointer of the current item unless the rule names a more precise one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import namedtuple
+from collections.abc import Iterator
 
 from mlops_guard.pointer import join
 
@@ -24,23 +24,17 @@ CATEGORY_SECTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(namedtuple("Item", "value pointer subject", defaults=("", None))):
     """One value of a fixture, with where it is and what to call it in findings."""
 
-    value: object
-    pointer: str = ""
-    subject: str | None = None
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Fixture:
-    name: str
-    domain: str
-    """``"definition"``, ``"metadata"`` or ``"any"``: which targets the fixture exists for."""
-    each: bool
-    doc: str
-    provide: Callable
+class Fixture(namedtuple("Fixture", "name domain each doc provide")):
+    """A fixture: ``domain`` is ``"definition"``, ``"metadata"`` or ``"any"`` (which
+    targets it exists for); ``each`` says whether it parametrises the rule."""
+
+    __slots__ = ()
 
 
 def _definition_items(target, policy, info) -> Iterator[Item]:

@@ -8,12 +8,11 @@ rule and the parameter, not a rule that silently never runs.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import inspect
 import sys
+import zlib
+from collections import namedtuple
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_guard.api import RULE_ATTRIBUTE, RuleInfo
@@ -24,16 +23,14 @@ FILE_GLOB = "check_*.py"
 FUNCTION_PREFIX = "check_"
 
 
-@dataclass(frozen=True)
-class Rule:
-    info: RuleInfo
-    function: Callable
-    parameters: tuple[str, ...]
-    domain: str
-    each: str | None
-    """The parametrising fixture, if the rule asks for one."""
-    file: str
-    builtin: bool
+_CO_GENERATOR = 0x20
+
+
+class Rule(namedtuple("Rule", "info function parameters domain each file builtin")):
+    """A loaded rule: its metadata, the function, the fixtures it asks for, the domain
+    (definition or metadata) it applies to, and its parametrising fixture if any."""
+
+    __slots__ = ()
 
     @property
     def id(self) -> str:
@@ -41,11 +38,13 @@ class Rule:
 
     @property
     def doc(self) -> str:
+        import inspect
+
         return inspect.cleandoc(self.function.__doc__ or "")
 
     @property
     def is_generator(self) -> bool:
-        return inspect.isgeneratorfunction(self.function)
+        return bool(self.function.__code__.co_flags & _CO_GENERATOR)
 
 
 def load_rules(directories: Iterable[tuple[Path, bool]]) -> list[Rule]:
@@ -71,7 +70,7 @@ def load_rules(directories: Iterable[tuple[Path, bool]]) -> list[Rule]:
 
 
 def _import(path: Path):
-    digest = hashlib.sha1(str(path.resolve().parent).encode()).hexdigest()[:10]
+    digest = f"{zlib.crc32(str(path.resolve().parent).encode()):08x}"
     name = f"mlops_guard_rules_{digest}.{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
@@ -95,11 +94,9 @@ def _import(path: Path):
 
 
 def _error_line(error: BaseException, path: Path) -> str | None:
-    frames = [
-        frame
-        for frame in inspect.getinnerframes(error.__traceback__)
-        if frame.filename == str(path)
-    ]
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
     return f"line {frames[-1].lineno}" if frames else None
 
 
@@ -120,7 +117,8 @@ def _rules_in(path: Path, builtin: bool) -> Iterable[Rule]:
 
 
 def _check(info: RuleInfo, function: Callable, file: str, where: str, builtin: bool) -> Rule:
-    parameters = tuple(inspect.signature(function).parameters)
+    code = function.__code__
+    parameters = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     domains = set()
     each = []
     for parameter in parameters:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_guard.engine import Selection
@@ -11,11 +10,11 @@ from mlops_guard.registry import Rule, load_rules
 from mlops_guard.resources import builtin_rules_dir
 
 
-@dataclass
 class Session:
-    loaded: LoadedPolicy
-    rules: list[Rule]
-    selection: Selection
+    def __init__(self, loaded: LoadedPolicy, rules: list[Rule], selection: Selection):
+        self.loaded = loaded
+        self.rules = rules
+        self.selection = selection
 
     @property
     def policy(self):

@@ -4,32 +4,49 @@ with where it came from so findings can point back into the user's file."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from mlops_guard.definition import Definition
 
 
-@dataclass
 class Target:
-    file: str
-    """The path shown to the user (relative to the working directory when possible)."""
-    kind: str
-    """``"definition"`` or ``"metadata"``: which rules apply."""
-    name: str
-    """The pipeline or store name, used by waivers, baselines and reports."""
-    definition: Definition | None = None
-    store: object | None = None
-    base_pointer: str = ""
-    """Where the checked document sits inside the file (e.g. a template resource)."""
-    locate: Callable[[str], tuple[int, int] | None] | None = None
-    """Maps a pointer into the *file* to ``(line, column)``, when known."""
-    notes: list[str] = field(default_factory=list)
-    """What could not be checked in this target, said once in the report."""
-    facts: dict = field(default_factory=dict)
-    """Pipeline-level facts known only from where the definition was found
-    (tags, role, schedules in the same template)."""
-    suppressions: list = field(default_factory=list)
-    """Inline ``# mlops-guard: ignore[...]`` comments found in the source."""
+    """One checked thing.
+
+    ``file`` is the path shown to the user; ``kind`` is ``"definition"`` or
+    ``"metadata"`` (which rules apply); ``name`` the pipeline or store name used by
+    waivers, baselines and reports; ``base_pointer`` where the checked document sits
+    inside the file (e.g. a template resource); ``locate`` maps a pointer into the *file*
+    to ``(line, column)`` when known; ``notes`` say what could not be checked; ``facts``
+    hold pipeline-level facts known only from where the definition was found (tags, role,
+    schedules in the same template); ``suppressions`` are inline ``# mlops-guard:
+    ignore[...]`` comments found in the source.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        kind: str,
+        name: str,
+        definition: Definition | None = None,
+        store: object | None = None,
+        base_pointer: str = "",
+        locate: Callable[[str], tuple[int, int] | None] | None = None,
+        notes: list[str] | None = None,
+        facts: dict | None = None,
+        suppressions: list | None = None,
+    ):
+        self.file = file
+        self.kind = kind
+        self.name = name
+        self.definition = definition
+        self.store = store
+        self.base_pointer = base_pointer
+        self.locate = locate
+        self.notes = notes if notes is not None else []
+        self.facts = facts if facts is not None else {}
+        self.suppressions = suppressions if suppressions is not None else []
+
+    def __repr__(self) -> str:
+        return f"Target({self.file!r}, kind={self.kind!r}, name={self.name!r})"
 
     def position(self, pointer: str) -> tuple[int, int] | None:
         if self.locate is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from mlops_guard.findings import Finding, Location
@@ -11,16 +10,18 @@ from mlops_guard.meta import WAIVER_EXPIRED, WAIVER_UNUSED
 from mlops_guard.selection import path_matches
 
 
-@dataclass
 class Waiver:
-    index: int
-    rule: str
-    reason: str
-    file: str | None = None
-    pipeline: str | None = None
-    step: str | None = None
-    expires: dt.date | None = None
-    used: int = field(default=0)
+    """One waiver from the policy, counting the findings it silenced in this run."""
+
+    def __init__(self, index, rule, reason, file=None, pipeline=None, step=None, expires=None):
+        self.index = index
+        self.rule = rule
+        self.reason = reason
+        self.file = file
+        self.pipeline = pipeline
+        self.step = step
+        self.expires = expires
+        self.used = 0
 
     def matches(self, finding: Finding) -> bool:
         if not finding.rule.startswith(self.rule):
@@ -90,9 +91,7 @@ def apply_waivers(
 
 
 def _suppress(finding: Finding, reason: str) -> Finding:
-    from dataclasses import replace
-
-    return replace(finding, suppressed=reason)
+    return finding.with_suppression(reason)
 
 
 def _meta(info, message: str, location: Location) -> Finding:

@@ -35,24 +35,26 @@ SKIPPED_DIRECTORIES = frozenset(
 Loader = Callable[[Path, str, str], "list[Target] | None"]
 
 
-def _loaders_for(suffix: str) -> list[Loader]:
-    """Loaders by file suffix, imported on demand so a JSON check imports no YAML code."""
-    if suffix == ".json":
-        from mlops_guard.loaders import definition_json
-
-        loaders: list[Loader] = [definition_json.load]
-        loaders.extend(_optional("cloudformation", "load_json"))
-        loaders.extend(_optional("terraform", "load_plan_json"))
-        return loaders
-    if suffix in (".yaml", ".yml", ".template"):
-        return list(_optional("cloudformation", "load_yaml"))
-    if suffix == ".tf":
-        return list(_optional("terraform", "load_tf"))
-    return []
+LOADERS_BY_SUFFIX = {
+    ".json": (
+        ("definition_json", "load"),
+        ("cloudformation", "load_json"),
+        ("terraform", "load_plan_json"),
+    ),
+    ".yaml": (("cloudformation", "load_yaml"),),
+    ".yml": (("cloudformation", "load_yaml"),),
+    ".template": (("cloudformation", "load_yaml"),),
+    ".tf": (("terraform", "load_tf"),),
+}
 
 
-def _optional(module: str, function: str) -> Iterator[Loader]:
-    """Loaders for infrastructure code live in their own modules; absent ones are skipped."""
+def _loaders_for(suffix: str) -> tuple[tuple[str, str], ...]:
+    return LOADERS_BY_SUFFIX.get(suffix, ())
+
+
+def _resolve(module: str, function: str) -> Loader | None:
+    """Import a loader only when the ones before it did not recognise the file, so a JSON
+    definition check never imports the YAML or HCL machinery."""
     import importlib
 
     try:
@@ -60,10 +62,8 @@ def _optional(module: str, function: str) -> Iterator[Loader]:
     except ModuleNotFoundError as error:
         if error.name != f"mlops_guard.loaders.{module}":
             raise
-        return
-    loader = getattr(loaded, function, None)
-    if loader is not None:
-        yield loader
+        return None
+    return getattr(loaded, function, None)
 
 
 def display_path(path: Path) -> str:
@@ -117,8 +117,9 @@ def load_file(path: Path, *, explicit: bool) -> list[Target]:
         raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
-    for loader in loaders:
-        found = loader(path, text, shown)
+    for module, function in loaders:
+        loader = _resolve(module, function)
+        found = loader(path, text, shown) if loader else None
         if found is not None:
             return found
     if explicit:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from mlops_guard import __version__
@@ -25,24 +25,22 @@ from mlops_guard.resources import builtin_policies_dir, cache_dir, default_polic
 PYPROJECT_SECTION = "mlops-guard"
 
 
-@dataclass(frozen=True)
-class PolicySource:
-    """Where the policy came from: a YAML file, or a pyproject table."""
+class PolicySource(namedtuple("PolicySource", "path kind")):
+    """Where the policy came from: a YAML file (``kind="yaml"``) or a pyproject table
+    (``kind="pyproject"``)."""
 
-    path: Path
-    kind: str  # "yaml" or "pyproject"
+    __slots__ = ()
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
 
 
-@dataclass(frozen=True)
-class LoadedPolicy:
-    settings: Settings
-    source: PolicySource
-    files: tuple[str, ...]
-    """Every file of the extends chain, root first."""
+class LoadedPolicy(namedtuple("LoadedPolicy", "settings source files")):
+    """The validated policy, where it came from, and every file of its extends chain
+    (root first)."""
+
+    __slots__ = ()
 
     @property
     def base_dir(self) -> Path:

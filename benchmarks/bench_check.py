@@ -1,0 +1,150 @@
+"""Speed of ``mlops-guard check``, as ratios against floors measured in the same run.
+
+Targets (from the engine issue):
+  1. one cold check of the reference JSON  <= 8 x  ``python -c pass``
+     and at least 10 x faster than ``cfn-lint`` on a template holding the same definition;
+  2. 1,000 definitions in one process      <= 4 x  only reading and json-loading them;
+  3. a cached Python module check          <= 3 x  the JSON check.
+
+Run: ``python benchmarks/bench_check.py [--repeat N] [--definitions N]``. Prints one line
+per measurement and PASS/FAIL per target; exits 1 if a target is missed. Wall times are
+medians of repeated runs on this machine; the ratios are what carries across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "mlops_guard" / "reference" / "definition.json"
+
+
+def median_seconds(command: list[str], repeat: int, env: dict | None = None) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def cloudformation_template(definition: str) -> dict:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Pipeline": {
+                "Type": "AWS::SageMaker::Pipeline",
+                "Properties": {
+                    "PipelineName": "daily-demand-forecast",
+                    "RoleArn": "arn:aws:iam::123456789012:role/SageMakerPipelines",
+                    "PipelineDefinition": {"PipelineDefinitionBody": definition},
+                },
+            }
+        },
+    }
+
+
+def report(name: str, ratio: float, limit: float, *, at_most: bool = True) -> bool:
+    ok = ratio <= limit if at_most else ratio >= limit
+    sign = "<=" if at_most else ">="
+    print(f"{'PASS' if ok else 'FAIL'}  {name}: {ratio:.2f} (target {sign} {limit})")
+    return ok
+
+
+def bench_cold(work: Path, repeat: int, env: dict) -> list[bool]:
+    python = sys.executable
+    floor = median_seconds([python, "-c", "pass"], repeat, env)
+    ours = [python, "-m", "mlops_guard", "check", str(REFERENCE)]
+    subprocess.run(ours, stdout=subprocess.DEVNULL, env=env)  # warm the policy cache once
+    check = median_seconds(ours, repeat, env)
+    print(f"python -c pass          {floor * 1000:8.1f} ms")
+    print(f"mlops-guard check       {check * 1000:8.1f} ms")
+    results = [report("cold check / python -c pass", check / floor, 8)]
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(python).parent)) or shutil.which("cfn-lint")
+    if cfn_lint:
+        template = work / "template.json"
+        template.write_text(json.dumps(cloudformation_template(REFERENCE.read_text()), indent=2))
+        lint = median_seconds([cfn_lint, str(template)], max(3, repeat // 3), env)
+        print(f"cfn-lint (same def.)    {lint * 1000:8.1f} ms")
+        results.append(report("cfn-lint / cold check", lint / check, 10, at_most=False))
+    else:
+        print("SKIP  cfn-lint not installed (pip install cfn-lint)")
+    return results
+
+
+def bench_many(work: Path, count: int) -> list[bool]:
+    directory = work / "many"
+    directory.mkdir()
+    base = json.loads(REFERENCE.read_text())
+    for index in range(count):
+        base["Parameters"][0]["DefaultValue"] = f"2026-01-{index % 28 + 1:02d}"
+        (directory / f"pipeline-{index:04d}.json").write_text(json.dumps(base, indent=2))
+    files = sorted(directory.glob("*.json"))
+
+    start = time.perf_counter()
+    for path in files:
+        json.loads(path.read_text(encoding="utf-8"))
+    floor = time.perf_counter() - start
+
+    from mlops_guard import engine
+    from mlops_guard.loaders import load_paths
+    from mlops_guard.session import prepare
+
+    session = prepare()
+    start = time.perf_counter()
+    result = engine.run(
+        load_paths([str(directory)]), session.rules, session.policy, session.selection
+    )
+    ours = time.perf_counter() - start
+    assert result.targets == count and not result.findings, result.findings[:3]
+    print(f"read + json.load x{count}  {floor * 1000:8.1f} ms")
+    print(f"check x{count} in-process {ours * 1000:8.1f} ms")
+    return [report(f"{count} definitions / read+json.load", ours / floor, 4)]
+
+
+def bench_module(work: Path, repeat: int, env: dict) -> list[bool]:
+    try:
+        import sagemaker  # noqa: F401
+    except Exception:
+        print("SKIP  cached module check: sagemaker SDK not installed (extra 'sdk')")
+        return []
+    python = sys.executable
+    module = [python, "-m", "mlops_guard", "check", "--no-modules", "--module",
+              "mlops_guard.reference.pipeline:get_pipeline", "--kwargs", "{}"]
+    first = subprocess.run(module, capture_output=True, text=True, env=env, cwd=ROOT)
+    if first.returncode == 2:
+        print(f"SKIP  module check failed: {first.stderr.strip()}")
+        return []
+    cached = median_seconds(module, repeat, {**env, "PWD": str(ROOT)})
+    json_check = median_seconds([python, "-m", "mlops_guard", "check", str(REFERENCE)], repeat, env)
+    print(f"cached module check     {cached * 1000:8.1f} ms")
+    return [report("cached module / JSON check", cached / json_check, 3)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--definitions", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        work = Path(temporary)
+        env = {**os.environ, "MLOPS_GUARD_CACHE_DIR": str(work / "cache")}
+        os.environ["MLOPS_GUARD_CACHE_DIR"] = env["MLOPS_GUARD_CACHE_DIR"]
+        os.chdir(ROOT)
+        results = bench_cold(work, args.repeat, env)
+        results += bench_many(work, args.definitions)
+        results += bench_module(work, args.repeat, env)
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
