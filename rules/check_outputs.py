@@ -1,0 +1,327 @@
+"""Idempotent-output rules: a re-run for a day overwrites that day's data and nothing else.
+
+Daily batch pipelines are re-run: after a failure, for a backfill, by a retry. Each run
+must write to a place chosen by its run date alone (``.../dt=<ExecutionDate>/``), never by
+the execution, the moment the definition was rendered or a generated job name, and no two
+outputs may share a place.
+
+Every rule here judges the same output locations: the step outputs of the kinds in
+``output_kinds`` plus the ``extra_outputs`` pointers. A location that is one parameter
+reference as a whole (``{"Get": "Parameters.OutputPath"}``) is judged by the parameter's
+default, and the finding says so.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mlops_guard import Violation, rule
+from mlops_guard.definition import Output, iter_references, render_expression
+from mlops_guard.pointer import join, resolve
+
+_JOB_NAME_REFERENCE = re.compile(r"Job(Name|Arn)$")
+
+
+@dataclass(frozen=True)
+class Location:
+    """An output location as the rules judge it."""
+
+    output: Output
+    template: str
+    """The rendered expression; for a whole-parameter value, the parameter's default."""
+    parameter: str | None = None
+    """The parameter, when the value is one parameter reference."""
+    default: object = None
+
+    @property
+    def label(self) -> str:
+        return f"output {self.output.name!r} of step {self.output.step.name!r}"
+
+    @property
+    def shown(self) -> str:
+        """The location as a message shows it."""
+        if self.parameter is None:
+            return self.template
+        if isinstance(self.default, str):
+            return f"{{Parameters.{self.parameter}}} (judged by its default {self.default!r})"
+        return f"{{Parameters.{self.parameter}}} (a parameter with no default)"
+
+
+def output_locations(definition, settings) -> list[Location]:
+    """The outputs the policy covers, in document order, each once."""
+    kinds = set(settings.output_kinds)
+    outputs = [output for output in definition.outputs if output.kind in kinds]
+    seen = {output.pointer for output in outputs}
+    for output in _extra_outputs(definition, settings.extra_outputs):
+        if output.pointer not in seen:
+            seen.add(output.pointer)
+            outputs.append(output)
+    return [_locate(definition, output) for output in outputs]
+
+
+def _extra_outputs(definition, extra) -> Iterator[Output]:
+    for step in definition.steps:
+        for relative in extra.get(step.type, None) or ():
+            relative = relative if relative.startswith("/") else "/" + relative
+            try:
+                value = resolve(step.arguments, relative)
+            except (KeyError, IndexError, TypeError, ValueError):
+                continue
+            yield Output(step, "extra", relative, step.arguments_pointer + relative, value)
+
+
+def _parameter_reference(value) -> str | None:
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Get"), str):
+        path = value["Get"]
+        if path.startswith("Parameters."):
+            return path.split(".", 1)[1]
+    return None
+
+
+def _locate(definition, output: Output) -> Location:
+    name = _parameter_reference(output.value)
+    if name is None:
+        return Location(output, render_expression(output.value))
+    parameter = definition.parameters_by_name.get(name)
+    default = parameter.default if parameter is not None else None
+    if isinstance(default, str):
+        return Location(output, default, name, default)
+    return Location(output, render_expression(output.value), name, None)
+
+
+def path_segments(template: str) -> list[str]:
+    """``s3://b/x/dt=1/`` -> ``["s3://b", "x", "dt=1"]``; the bucket carries the scheme."""
+    scheme, separator, rest = template.partition("://")
+    if not separator:
+        rest, scheme = template, ""
+    rest = rest.strip("/")
+    if not rest:
+        return []
+    parts = rest.split("/")
+    if scheme:
+        parts[0] = f"{scheme}://{parts[0]}"
+    return parts
+
+
+def partition_problem(template: str, key: str, run_date: str) -> tuple[str, str] | None:
+    """Why ``template`` is not partitioned by ``<key>={Parameters.<run_date>}``, and the
+    offending partition segment (empty if there is none); None when it is."""
+    wanted = f"{key}={{Parameters.{run_date}}}"
+    segments = path_segments(template)
+    if wanted in segments:
+        return None
+    keyed = [segment for segment in segments if segment.startswith(f"{key}=")]
+    if keyed and "{" not in keyed[0]:
+        return f"its partition {keyed[0]!r} is a literal: every run writes it", keyed[0]
+    if keyed:
+        return f"its partition {keyed[0]!r} is not the run date {wanted}", keyed[0]
+    if f"{{Parameters.{run_date}}}" in template:
+        return f"it uses {run_date}, but not as a path segment {wanted}", ""
+    return f"it has no path segment {wanted}", ""
+
+
+def literals(value, pointer: str) -> Iterator[tuple[str, str]]:
+    """Every literal string inside an expression, with its pointer."""
+    if isinstance(value, str):
+        yield value, pointer
+    elif isinstance(value, dict):
+        if isinstance(value.get("Get"), str) and len(value) == 1:
+            return
+        for key, child in value.items():
+            yield from literals(child, join(pointer, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from literals(child, join(pointer, index))
+
+
+def _exempt(step_name: str, patterns) -> bool:
+    return any(fnmatch.fnmatchcase(step_name, pattern) for pattern in patterns)
+
+
+@rule(id="IO001", category="idempotent-outputs", summary="A run-date parameter exists")
+def check_run_date_parameter(definition, settings):
+    """What it checks: the pipeline declares the run-date parameter named by
+    ``run_date_parameter`` (default ``ExecutionDate``), of type ``String``, with a default
+    that matches ``run_date_format`` (default ``YYYY-MM-DD``).
+
+    Why it matters: the run date is what makes a daily run repeatable. Without it a
+    backfill or a re-run after a failure cannot say which day it produces, and outputs end
+    up keyed by execution ids or timestamps instead.
+
+    How to fix: ``ParameterString(name="ExecutionDate", default_value="2024-01-31")`` and
+    pass the scheduled day when starting an execution (EventBridge input transformer or
+    ``PipelineParameters``).
+    """
+    name = settings.run_date_parameter
+    parameter = definition.parameters_by_name.get(name)
+    if parameter is None:
+        at = "/Parameters" if isinstance(definition.raw.get("Parameters"), list) else ""
+        declared = ", ".join(repr(p.name) for p in definition.parameters) or "none"
+        yield Violation(
+            f"no run-date parameter {name!r} (String, default matching "
+            f"{settings.run_date_format}); declared parameters: {declared}",
+            at=at,
+        )
+        return
+    if parameter.type != "String":
+        yield Violation(
+            f"run-date parameter {name!r} is of type {parameter.type!r}, not 'String'",
+            at=join(parameter.pointer, "Type"),
+            subject=name,
+        )
+    if not parameter.has_default:
+        yield Violation(
+            f"run-date parameter {name!r} has no default: every start must pass it and its "
+            f"format ({settings.run_date_format}) cannot be checked",
+            at=parameter.pointer,
+            subject=name,
+        )
+    elif not isinstance(parameter.default, str) or not re.search(
+        settings.run_date_format, parameter.default
+    ):
+        yield Violation(
+            f"default {parameter.default!r} of run-date parameter {name!r} does not match "
+            f"{settings.run_date_format}",
+            at=join(parameter.pointer, "DefaultValue"),
+            subject=name,
+        )
+
+
+@rule(id="IO002", category="idempotent-outputs", summary="Outputs are partitioned by run date")
+def check_run_date_partition(definition, settings):
+    """What it checks: every data output location (step outputs of the kinds in
+    ``output_kinds`` and the ``extra_outputs`` pointers) has a full path segment
+    ``<partition_key>=<run-date parameter>``, such as
+    ``s3://bucket/predictions/dt={ExecutionDate}/``. A literal date (``dt=2024-01-01``)
+    is reported too: it never changes. Steps matching ``exempt_steps`` are skipped; an
+    output that is one parameter is judged by that parameter's default.
+
+    Why it matters: with one partition per run date, re-running a day replaces exactly
+    that day's data, and readers (Glue, Athena) find each day where they expect it.
+
+    How to fix: build the location with ``Join``:
+    ``Join(on="/", values=[base_uri, "predictions", Join(on="", values=["dt=", execution_date])])``.
+    """
+    key, run_date = settings.partition_key, settings.run_date_parameter
+    for location in output_locations(definition, settings):
+        step = location.output.step
+        if _exempt(step.name, settings.exempt_steps):
+            continue
+        problem = partition_problem(location.template, key, run_date)
+        if problem is None:
+            continue
+        problem, partition = problem
+        at = location.output.pointer
+        if partition and location.parameter is None:
+            for text, pointer in literals(location.output.value, location.output.pointer):
+                if partition in text:
+                    at = pointer
+                    break
+        yield Violation(
+            f"{location.label} is not partitioned by run date: {problem}: {location.shown}",
+            at=at,
+            subject=step.name,
+        )
+
+
+@rule(
+    id="IO003",
+    category="idempotent-outputs",
+    summary="Output locations do not change per execution or per render",
+)
+def check_stable_locations(definition, settings):
+    """What it checks: no output location uses an execution variable listed in
+    ``forbidden_variables`` (``Execution.PipelineExecutionId``, ``StartDateTime``, ...) or a
+    job name generated per execution (``Execution.TrainingJobName``,
+    ``Steps.X.TrainingJobName``), and no literal part matches ``volatile_patterns``: the
+    timestamps the SDK bakes into default job names when it renders the definition
+    (``s3://bucket/script-eval-2026-11-23-07-24-33-718/output/evaluation``) or Unix epoch
+    seconds from ``int(time.time())``.
+
+    Why it matters: a location that differs per execution makes every re-run write
+    somewhere new, so the bad output of the run it repeats stays where readers find it and
+    storage grows with every retry. A render timestamp changes with every deploy.
+
+    How to fix: set each output's destination explicitly from stable parts and the run
+    date (``<base>/<step>/<output>/dt=<ExecutionDate>``) instead of relying on the SDK's
+    default destinations.
+    """
+    forbidden = set(settings.forbidden_variables)
+    patterns = [re.compile(pattern) for pattern in settings.volatile_patterns]
+    for location in output_locations(definition, settings):
+        output = location.output
+        subject = output.step.name
+        for reference in iter_references(output.value, output.pointer):
+            if reference.path in forbidden:
+                yield Violation(
+                    f"{location.label} depends on {reference.path}, which differs per "
+                    f"execution, so a re-run writes somewhere new: {location.shown}",
+                    at=reference.pointer,
+                    subject=subject,
+                )
+            elif _JOB_NAME_REFERENCE.search(reference.path):
+                yield Violation(
+                    f"{location.label} depends on {reference.path}, a job name generated "
+                    f"per execution, so a re-run writes somewhere new: {location.shown}",
+                    at=reference.pointer,
+                    subject=subject,
+                )
+        texts = list(literals(output.value, output.pointer))
+        if location.parameter is not None and isinstance(location.default, str):
+            texts.append((location.default, output.pointer))
+        for text, pointer in texts:
+            for pattern in patterns:
+                match = pattern.search(text)
+                if match:
+                    yield Violation(
+                        f"{location.label} contains {match.group(0)!r}, a timestamp or "
+                        f"generated name fixed when the definition was rendered (matches "
+                        f"volatile_patterns): every deploy writes somewhere new: "
+                        f"{location.shown}",
+                        at=pointer,
+                        subject=subject,
+                    )
+                    break
+
+
+@rule(id="IO004", category="idempotent-outputs", summary="No two outputs share a location")
+def check_distinct_locations(definition, settings):
+    """What it checks: no two output locations are the same, and none lies inside another
+    (compared by path segments of the rendered templates, so ``s3://b/train`` and
+    ``s3://b/train-evaluation`` are distinct, ``s3://b/`` and ``s3://b/x/dt=...`` are not).
+
+    Why it matters: re-running one step (or overwriting its partition) then deletes or
+    mixes the data of another, and a reader of one output picks up the files of the other.
+
+    How to fix: give every output its own prefix, e.g. ``<base>/<step>/<output>/dt=...``
+    (the reference pipeline's layout).
+    """
+    locations = [loc for loc in output_locations(definition, settings) if loc.template]
+    segments = [path_segments(location.template) for location in locations]
+    for index, later in enumerate(locations):
+        mine = segments[index]
+        if not mine:
+            continue
+        clashes = []
+        for other, theirs in zip(locations[:index], segments[:index], strict=True):
+            if not theirs:
+                continue
+            common = min(len(mine), len(theirs))
+            if mine[:common] != theirs[:common]:
+                continue
+            if len(mine) == len(theirs):
+                relation = "the same location as"
+            elif len(mine) > len(theirs):
+                relation = "inside the location of"
+            else:
+                relation = "a prefix of the location of"
+            clashes.append(f"{relation} {other.label} ({other.shown})")
+        if clashes:
+            yield Violation(
+                f"{later.label} writes to {later.shown}, " + "; and ".join(clashes),
+                at=later.output.pointer,
+                subject=later.output.step.name,
+            )
