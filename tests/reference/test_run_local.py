@@ -33,7 +33,9 @@ EXPECTED_FILES = {
 
 
 def expected_files(execution_id: str) -> set[str]:
-    return {name.replace("{id}", execution_id.removeprefix("execution-")) for name in EXPECTED_FILES}
+    return {
+        name.replace("{id}", execution_id.removeprefix("execution-")) for name in EXPECTED_FILES
+    }
 
 
 def metadata_of(root) -> dict:
@@ -49,10 +51,14 @@ def test_clean_run_layout_and_results(clean_local_run):
         (clean_local_run / f"train-evaluation/evaluation/dt={RUN_DATE}/evaluation.json").read_text()
     )
     assert set(report["metrics"]) == {"mape", "rmse"}
-    assert 0 < report["metrics"]["mape"]["value"] < 0.1, "the reference model must be well below 0.2"
+    assert 0 < report["metrics"]["mape"]["value"] < 0.1, (
+        "the reference model must be well below 0.2"
+    )
     import pyarrow.parquet as pq
 
-    table = pq.read_table(clean_local_run / f"postproc/predictions/dt={RUN_DATE}/predictions.parquet")
+    table = pq.read_table(
+        clean_local_run / f"postproc/predictions/dt={RUN_DATE}/predictions.parquet"
+    )
     assert table.column("prediction_date").to_pylist() == [RUN_DATE]
     assert 50 < table.column("applications_forecast").to_pylist()[0] < 5000
     model = next(clean_local_run.glob("train/model/dt=*/*/output/model.tar.gz")).read_bytes()
@@ -71,11 +77,21 @@ def test_metadata_export(clean_local_run):
         + trial["name"]
     )
     components = {c["display_name"]: c for c in trial["components"]}
-    assert list(components) == ["Extract", "PreProc", "Train", "TrainEvaluation", "Predict", "PostProc"]
+    assert list(components) == [
+        "Extract",
+        "PreProc",
+        "Train",
+        "TrainEvaluation",
+        "Predict",
+        "PostProc",
+    ]
     for name, component in components.items():
         parameters = component["parameters"]
         assert component["status"] == "Completed"
-        assert component["start_time"].startswith(f"{RUN_DATE}T") and component["end_time"] > component["start_time"]
+        assert (
+            component["start_time"].startswith(f"{RUN_DATE}T")
+            and component["end_time"] > component["start_time"]
+        )
         assert parameters["ExecutionDate"] == RUN_DATE
         assert re.search(r"@sha256:[0-9a-f]{64}$", parameters["image_uri"])
         assert re.fullmatch(r"sha256:[0-9a-f]{64}", parameters["code_version"]), name
@@ -85,7 +101,10 @@ def test_metadata_export(clean_local_run):
         for artifact in component["output_artifacts"].values():
             assert f"dt={RUN_DATE}" in artifact["uri"]
     train, evaluation = components["Train"], components["TrainEvaluation"]
-    assert train["parameters"]["hp.random_state"] == 42 and train["parameters"]["hp.n_estimators"] == 300
+    assert (
+        train["parameters"]["hp.random_state"] == 42
+        and train["parameters"]["hp.n_estimators"] == 300
+    )
     report = json.loads(
         (clean_local_run / f"train-evaluation/evaluation/dt={RUN_DATE}/evaluation.json").read_text()
     )
@@ -109,7 +128,9 @@ def test_interrupted_run_then_rerun_equals_clean_run(clean_local_run, tmp_path):
 
     result = cli("run", "--date", RUN_DATE, "--output", str(output), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert snapshot(output) == relocated(snapshot(clean_local_run), str(clean_local_run), str(output))
+    assert snapshot(output) == relocated(
+        snapshot(clean_local_run), str(clean_local_run), str(output)
+    )
 
 
 def test_failed_evaluation_publishes_nothing(tmp_path):
@@ -124,7 +145,9 @@ def test_failed_evaluation_publishes_nothing(tmp_path):
     files = snapshot(output)
     assert not any(name.startswith(("predict/", "postproc/")) for name in files)
     assert f"train-evaluation/evaluation/dt={RUN_DATE}/evaluation.json" in files
-    trial = json.loads(files[f"_metadata/dt={RUN_DATE}/metadata.json"])["experiments"][0]["trials"][0]
+    trial = json.loads(files[f"_metadata/dt={RUN_DATE}/metadata.json"])["experiments"][0]["trials"][
+        0
+    ]
     train = next(c for c in trial["components"] if c["display_name"] == "Train")
     assert train["parameters"]["hp.n_estimators"] == 1
 
