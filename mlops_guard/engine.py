@@ -18,6 +18,7 @@ from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta import META_RULES, NOT_EVALUATED, RULE_CRASHED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
+from mlops_guard.suppressions import apply as apply_suppressions
 from mlops_guard.targets import Target
 from mlops_guard.waivers import apply_waivers, parse_waivers
 
@@ -73,7 +74,9 @@ def run(
 ) -> RunResult:
     result = RunResult(rules=len(rules))
     raw: list[Finding] = []
+    seen: list[Target] = []
     for target in targets:
+        seen.append(target)
         result.targets += 1
         for rule in rules:
             if rule.domain != target.kind or not selection.enabled(rule.id, target.file):
@@ -88,6 +91,9 @@ def run(
     ]
     waivers = parse_waivers(policy["waivers"])
     active, suppressed, about = apply_waivers(raw, waivers, policy_file, today or dt.date.today())
+    active.extend(finding for finding in about if selection.enabled(finding.rule))
+    active, inline, about = apply_suppressions(active, seen)
+    suppressed.extend(inline)
     active.extend(finding for finding in about if selection.enabled(finding.rule))
     result.findings = sorted(_unique(active), key=Finding.sort_key)
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
