@@ -1,0 +1,146 @@
+"""Operations rules, static: what a pipeline needs around it to run unattended.
+
+A production pipeline that nobody starts, or that fails without anyone hearing of it,
+is a pipeline that silently stops producing. These rules read what the loader found
+*next to* the pipeline in the same CloudFormation template (``target.facts["template"]``:
+schedules and failure notifications), so they only apply to pipelines that came from a
+template; a bare definition file says nothing about its schedule, and the audit checks
+deployed schedules against AWS instead.
+
+Policy keys: ``operations.production_pipelines`` (glob on the pipeline name),
+``operations.require_schedule``, ``operations.require_failure_notification`` and
+``idempotent_outputs.run_date_parameter``.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+
+from mlops_guard import rule
+
+
+def _template(target, settings) -> dict | None:
+    """The template facts of a production pipeline, or None when the rule has nothing
+    to say (not from a template, or not a production pipeline)."""
+    facts = target.facts.get("template") if target.facts else None
+    if not facts:
+        return None
+    if not fnmatchcase(target.name, settings.production_pipelines or "*"):
+        return None
+    return facts
+
+
+def _where(item: dict) -> str:
+    line = item.get("line")
+    return f"{item['resource']} (line {line})" if line else item["resource"]
+
+
+def _enabled(item: dict) -> bool:
+    return str(item.get("state") or "ENABLED").upper() == "ENABLED"
+
+
+@rule(id="OP001", category="operations", summary="A production pipeline has a schedule")
+def check_schedule(definition, target, settings):
+    """What it checks: the template that defines the pipeline also defines an enabled
+    EventBridge rule with a ``ScheduleExpression`` (``AWS::Events::Rule``) or an
+    EventBridge Scheduler schedule (``AWS::Scheduler::Schedule``) whose target ``Arn``
+    is this pipeline (``!Ref``/``!GetAtt`` of the pipeline resource, or an ARN ending in
+    ``:pipeline/<name>``).
+
+    Why it matters: a daily batch pipeline that is deployed without its trigger produces
+    nothing and fails no check; the gap shows up days later as stale predictions.
+
+    How to fix: add the schedule next to the pipeline, e.g. an ``AWS::Scheduler::Schedule``
+    with ``ScheduleExpression: cron(0 5 * * ? *)`` and ``Target.Arn`` set to the pipeline's
+    ARN; or set ``operations.require_schedule: false`` for pipelines started otherwise.
+    """
+    facts = _template(target, settings)
+    if facts is None or not settings.require_schedule:
+        return
+    schedules = facts.get("schedules") or []
+    enabled = [item for item in schedules if _enabled(item)]
+    if schedules and not enabled:
+        names = ", ".join(_where(item) for item in schedules)
+        assert False, f"every schedule of pipeline {target.name!r} is disabled: {names}"
+    assert enabled, (
+        f"no schedule in {facts['file']} starts pipeline {target.name!r} "
+        f"(resource {facts['resource']}): add an AWS::Scheduler::Schedule or a scheduled "
+        "AWS::Events::Rule targeting it"
+    )
+
+
+@rule(
+    id="OP002",
+    category="operations",
+    summary="Schedules pass the run-date parameter, not a fixed date",
+)
+def check_schedule_run_date(definition, target, policy):
+    """What it checks: every schedule that starts the pipeline passes the run-date
+    parameter (``idempotent_outputs.run_date_parameter``, default ``ExecutionDate``) in
+    ``SageMakerPipelineParameters.PipelineParameterList``, and not as a fixed date.
+
+    Why it matters: outputs are partitioned by run date so that a re-run overwrites its
+    own day. A scheduled run that leaves the parameter at its default writes every day
+    into the default's partition, and a hard-coded date does the same.
+
+    How to fix: pass the scheduled time, e.g. with EventBridge Scheduler
+    ``{Name: ExecutionDate, Value: "<aws.scheduler.scheduled-time>"}`` and a pipeline
+    step that cuts it to a date; declare the parameter in the definition.
+    """
+    facts = _template(target, policy.operations)
+    if facts is None:
+        return
+    wanted = policy.idempotent_outputs.run_date_parameter
+    date_format = policy.idempotent_outputs.run_date_format
+    for schedule in facts.get("schedules") or []:
+        parameters = schedule.get("parameters") or {}
+        if wanted not in parameters:
+            yield (
+                f"schedule {_where(schedule)} starts pipeline {target.name!r} without "
+                f"passing {wanted}: every run writes to the default date's partition"
+            )
+        elif date_format and re.search(date_format, str(parameters[wanted])):
+            yield (
+                f"schedule {_where(schedule)} passes a fixed {wanted} "
+                f"({parameters[wanted]!r}): every run writes to the same partition"
+            )
+    declared = {parameter.name for parameter in definition.parameters}
+    if facts.get("schedules") and wanted not in declared:
+        yield f"schedules pass {wanted}, but the pipeline declares no such parameter"
+
+
+@rule(
+    id="OP003",
+    category="operations",
+    summary="A production pipeline notifies someone when an execution fails",
+)
+def check_failure_notification(definition, target, settings):
+    """What it checks: the template has an enabled ``AWS::Events::Rule`` whose
+    ``EventPattern`` matches ``detail-type: ["SageMaker Model Building Pipeline Execution
+    Status Change"]`` with ``detail.currentPipelineExecutionStatus`` including
+    ``Failed`` (or not filtered), for this pipeline (no ``detail.pipelineArn`` filter, or
+    one naming it), and that has at least one target.
+
+    Why it matters: a scheduled pipeline fails at night; without a notification the
+    first to notice is the consumer of the missing output.
+
+    How to fix: add the rule with an SNS topic (or a chat webhook) as its target; or
+    set ``operations.require_failure_notification: false``.
+    """
+    facts = _template(target, settings)
+    if facts is None or not settings.require_failure_notification:
+        return
+    rules = facts.get("notifications") or []
+    for item in rules:
+        if not item.get("targets"):
+            yield f"failure rule {_where(item)} has no target: nobody is notified"
+    working = [item for item in rules if item.get("targets") and _enabled(item)]
+    if not working and not rules:
+        yield (
+            f"no EventBridge rule in {facts['file']} reacts to failed executions of "
+            f"pipeline {target.name!r}: add one on 'SageMaker Model Building Pipeline "
+            "Execution Status Change' with currentPipelineExecutionStatus [Failed]"
+        )
+    elif not working and any(item.get("targets") for item in rules):
+        yield f"every failure rule of pipeline {target.name!r} is disabled"
