@@ -34,9 +34,25 @@ def render_modules(specs: list[dict], *, debug: bool = False) -> list[Target]:
     ]
 
 
+def module_root(root: Path, module: str) -> Path:
+    """The directory the module's top-level package is imported from: ``root`` when the
+    module lives there (a repository checkout), else wherever ``sys.path`` finds it (an
+    installed package). Found without importing anything."""
+    from importlib.machinery import PathFinder
+
+    top = module.split(".")[0]
+    if (root / top).is_dir() or (root / f"{top}.py").is_file():
+        return root
+    spec = PathFinder.find_spec(top, [str(root), *sys.path])
+    if spec is None or not spec.origin:
+        raise InputError(f"module {module!r} not found under {display_path(root)}", file=module)
+    origin = Path(spec.origin)
+    return origin.parent.parent if origin.name == "__init__.py" else origin.parent
+
+
 def module_file(root: Path, module: str) -> Path:
-    """The module's source file, found without importing anything."""
-    base = root.joinpath(*module.split("."))
+    """The module's source file."""
+    base = module_root(root, module).joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
@@ -45,6 +61,7 @@ def module_file(root: Path, module: str) -> Path:
 
 def source_digest(root: Path, module: str) -> str:
     """A hash of every file of the module's top-level package (or the module alone)."""
+    root = module_root(root, module)
     top = root / module.split(".")[0]
     files = (
         sorted(p for p in top.rglob("*") if p.is_file() and not SKIP_PARTS.intersection(p.parts))
@@ -78,8 +95,8 @@ def render_module(entry: str, kwargs: dict, path: str = ".", debug: bool = False
         raise InputError(
             "expected MODULE:FUNCTION, e.g. pipelines.abalone.pipeline:get_pipeline", file=entry
         )
-    root = Path(path).resolve()
     module, function = entry.split(":", 1)
+    root = module_root(Path(path).resolve(), module)
     source = module_file(root, module)
     key = cache_key(root, entry, kwargs)
     cached = cache_dir() / "renders" / f"{key}.json"

@@ -46,4 +46,6 @@ class Settings(Mapping):
 def _wrap(value, path: str):
     if isinstance(value, dict):
         return Settings(value, path)
+    if isinstance(value, list):
+        return [_wrap(item, f"{path}[{index}]") for index, item in enumerate(value)]
     return value

@@ -1,0 +1,128 @@
+"""Rendering a user's Python pipeline module through the real SageMaker SDK, with the
+render cache keyed by the module's source tree and arguments."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.sdk,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("sagemaker") is None, reason="needs the 'sdk' extra"
+    ),
+]
+
+MODULE = '''
+"""A user's pipeline module, laid out like a SageMaker Projects template."""
+from pathlib import Path
+
+CALLS = Path(__file__).resolve().parents[2] / "calls.txt"
+
+
+def get_pipeline(region, role, default_bucket, pipeline_name="Daily_Demand"):
+    with CALLS.open("a") as calls:
+        calls.write("rendered\\n")
+    from sagemaker.core.workflow.parameters import ParameterString
+    from sagemaker.mlops.workflow import FailStep, Pipeline
+
+    date = ParameterString(name="ExecutionDate", default_value="2026-11-22")
+    stop = FailStep(name="StopHere", error_message=date)  # {marker}
+    return Pipeline(name=pipeline_name, parameters=[date], steps=[stop])
+'''
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    package = tmp_path / "pipelines" / "daily"
+    package.mkdir(parents=True)
+    (tmp_path / "pipelines" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "pipeline.py").write_text(MODULE.replace("{marker}", "v1"))
+    return tmp_path
+
+
+def check(repo: Path, *extra: str) -> subprocess.CompletedProcess:
+    kwargs = {
+        "region": "us-east-1",
+        "role": "arn:aws:iam::123456789012:role/R",
+        "default_bucket": "bucket",
+    }
+    env = {**os.environ, "MLOPS_GUARD_CACHE_DIR": str(repo / "cache")}
+    command = [
+        sys.executable,
+        "-m",
+        "mlops_guard",
+        "check",
+        "--format",
+        "json",
+        "--module",
+        "pipelines.daily.pipeline:get_pipeline",
+        "--kwargs",
+        json.dumps(kwargs),
+        *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, cwd=repo, env=env)
+
+
+def calls(repo: Path) -> int:
+    path = repo / "calls.txt"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_module_is_rendered_checked_and_cached(repo):
+    first = check(repo, "--select", "NM,IO,ST")
+    assert first.returncode == 1, first.stderr
+    findings = json.loads(first.stdout)["findings"]
+    assert findings, "the module's pipeline breaks the naming convention"
+    assert {f["location"]["file"] for f in findings} == {"pipelines/daily/pipeline.py"}
+    step_findings = [f for f in findings if f.get("subject") == "StopHere"]
+    source_lines = (repo / "pipelines/daily/pipeline.py").read_text().splitlines()
+    for finding in step_findings:
+        assert 'name="StopHere"' in source_lines[finding["location"]["line"] - 1]
+    assert calls(repo) == 1
+
+    second = check(repo, "--select", "NM,IO,ST")
+    assert second.stdout == first.stdout
+    assert calls(repo) == 1, "an unchanged module is not rendered again"
+
+    module = repo / "pipelines/daily/pipeline.py"
+    module.write_text(MODULE.replace("{marker}", "v2"))
+    check(repo, "--select", "NM,IO,ST")
+    assert calls(repo) == 2, "a changed source tree is rendered again"
+
+
+def test_module_that_fails_to_import_is_one_line(repo):
+    (repo / "pipelines/daily/pipeline.py").write_text("import not_a_real_module_q\n")
+    process = check(repo)
+    assert process.returncode == 2
+    (line,) = process.stderr.strip().splitlines()
+    assert "pipelines.daily.pipeline:get_pipeline" in line
+    assert "ModuleNotFoundError" in line and "Traceback" not in process.stderr
+
+
+def test_json_checks_never_run_modules_unless_asked(repo):
+    (repo / ".mlops-guard.yaml").write_text(
+        textwrap.dedent(
+            """
+            extends: default
+            modules:
+              - entry: pipelines.daily.pipeline:get_pipeline
+                kwargs: {region: us-east-1, role: "arn:aws:iam::1:role/R", default_bucket: b}
+            """
+        )
+    )
+    env = {**os.environ, "MLOPS_GUARD_CACHE_DIR": str(repo / "cache")}
+    base = [sys.executable, "-m", "mlops_guard", "check", "--format", "json"]
+    subprocess.run([*base, "--no-modules", "cache"], cwd=repo, env=env, capture_output=True)
+    assert calls(repo) == 0
+    listed = subprocess.run([*base, "--select", "NM"], cwd=repo, env=env, capture_output=True)
+    assert calls(repo) == 1, listed.stderr
