@@ -43,7 +43,7 @@ def limit_problem(kind: str, name: str) -> str | None:
     pattern, max_length, description = LIMITS[kind]
     if len(name) > max_length:
         return f"is {len(name)} characters long, over SageMaker's limit of {max_length}"
-    if not pattern.match(name):
+    if not pattern.fullmatch(name):
         return f"violates SageMaker's limit ({description})"
     return None
 

@@ -13,7 +13,7 @@ from mlops_guard import Violation, rule
 from mlops_guard.definition import render_expression
 from mlops_guard.pointer import join
 
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
 CONTENT_HASH = re.compile(r"(?:^|/)(?:[0-9a-f]{32}|[0-9a-f]{64})(?:/|$)")
 """A path segment that is an MD5 or SHA-256 hex digest: what the SDK uploads code under
 (``<prefix>/code/<hash>/script.py``)."""
