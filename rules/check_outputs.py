@@ -6,35 +6,33 @@ the execution, the moment the definition was rendered or a generated job name, a
 outputs may share a place.
 
 Every rule here judges the same output locations: the step outputs of the kinds in
-``output_kinds`` plus the ``extra_outputs`` pointers. A location that is one parameter
-reference as a whole (``{"Get": "Parameters.OutputPath"}``) is judged by the parameter's
-default, and the finding says so.
+``output_kinds`` plus the ``extra_outputs`` pointers (where they hold an expression or a
+URI; a local path at that position in another step of the type is no location). A location
+that is one parameter reference as a whole (``{"Get": "Parameters.OutputPath"}``) is judged
+by the parameter's default, and the finding says so.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from mlops_guard import Violation, rule
 from mlops_guard.definition import Output, iter_references, render_expression
 from mlops_guard.pointer import join, resolve
 
 _JOB_NAME_REFERENCE = re.compile(r"Job(Name|Arn)$")
+_PARAMETER = re.compile(r"\{Parameters\.([^{}]+)\}")
 
 
-@dataclass(frozen=True)
-class Location:
-    """An output location as the rules judge it."""
+class Location(namedtuple("Location", "output template parameter default", defaults=(None, None))):
+    """An output location as the rules judge it: the ``Output``, its rendered ``template``
+    (for a value that is one parameter reference as a whole, the parameter's default),
+    and that ``parameter`` with its ``default``."""
 
-    output: Output
-    template: str
-    """The rendered expression; for a whole-parameter value, the parameter's default."""
-    parameter: str | None = None
-    """The parameter, when the value is one parameter reference."""
-    default: object = None
+    __slots__ = ()
 
     @property
     def label(self) -> str:
@@ -70,6 +68,8 @@ def _extra_outputs(definition, extra) -> Iterator[Output]:
                 value = resolve(step.arguments, relative)
             except (KeyError, IndexError, TypeError, ValueError):
                 continue
+            if isinstance(value, str) and "://" not in value:
+                continue  # a local path or a flag at that position in this step: no location
             yield Output(step, "extra", relative, step.arguments_pointer + relative, value)
 
 
@@ -269,16 +269,19 @@ def check_stable_locations(definition, settings):
                     at=reference.pointer,
                     subject=subject,
                 )
-        texts = list(literals(output.value, output.pointer))
-        if location.parameter is not None and isinstance(location.default, str):
-            texts.append((location.default, output.pointer))
-        for text, pointer in texts:
+        texts = [(text, pointer, "") for text, pointer in literals(output.value, output.pointer)]
+        for reference in iter_references(output.value, output.pointer):
+            parameter = definition.parameters_by_name.get(reference.parameter_name or "")
+            if parameter is not None and isinstance(parameter.default, str):
+                where = f" (default of parameter {parameter.name!r})"
+                texts.append((parameter.default, reference.pointer, where))
+        for text, pointer, where in texts:
             for pattern in patterns:
                 match = pattern.search(text)
                 if match:
                     yield Violation(
-                        f"{location.label} contains {match.group(0)!r}, a timestamp or "
-                        f"generated name fixed when the definition was rendered (matches "
+                        f"{location.label} contains {match.group(0)!r}{where}, a timestamp "
+                        f"or generated name fixed when the definition was rendered (matches "
                         f"volatile_patterns): every deploy writes somewhere new: "
                         f"{location.shown}",
                         at=pointer,
@@ -289,35 +292,48 @@ def check_stable_locations(definition, settings):
 
 @rule(id="IO004", category="idempotent-outputs", summary="No two outputs share a location")
 def check_distinct_locations(definition, settings):
-    """What it checks: no two output locations are the same, and none lies inside another
-    (compared by path segments of the rendered templates, so ``s3://b/train`` and
-    ``s3://b/train-evaluation`` are distinct, ``s3://b/`` and ``s3://b/x/dt=...`` are not).
+    """What it checks: no two output locations are the same, and none lies inside another.
+    Locations are compared by path segments (``s3://b/train`` and ``s3://b/train-eval`` are
+    distinct, ``s3://b/`` contains ``s3://b/x/dt=...``), with parameter references replaced
+    by their defaults; the finding says when only the defaults make them meet.
 
     Why it matters: re-running one step (or overwriting its partition) then deletes or
     mixes the data of another, and a reader of one output picks up the files of the other.
+    Training steps add a job-name folder under their path, but a shared prefix still mixes
+    both steps' artifacts for readers, lifecycle rules and cleanups.
 
     How to fix: give every output its own prefix, e.g. ``<base>/<step>/<output>/dt=...``
     (the reference pipeline's layout).
     """
-    locations = [loc for loc in output_locations(definition, settings) if loc.template]
-    segments = [path_segments(location.template) for location in locations]
-    for index, later in enumerate(locations):
-        mine = segments[index]
-        if not mine:
-            continue
+    defaults = {p.name: p.default for p in definition.parameters if isinstance(p.default, str)}
+
+    def substitute(match: re.Match) -> str:
+        return defaults.get(match.group(1), match.group(0))
+
+    entries = []
+    for location in output_locations(definition, settings):
+        literal = path_segments(location.template)
+        resolved = path_segments(_PARAMETER.sub(substitute, location.template))
+        if resolved:
+            entries.append((location, literal, resolved))
+    for index, (later, literal, resolved) in enumerate(entries):
         clashes = []
-        for other, theirs in zip(locations[:index], segments[:index], strict=True):
-            if not theirs:
+        for other, other_literal, other_resolved in entries[:index]:
+            extra = "extra" in (later.output.kind, other.output.kind)
+            if extra and later.output.step.pointer == other.output.step.pointer:
+                continue  # a step's argument naming its own output: one output, not two
+            common = min(len(resolved), len(other_resolved))
+            if resolved[:common] != other_resolved[:common]:
                 continue
-            common = min(len(mine), len(theirs))
-            if mine[:common] != theirs[:common]:
-                continue
-            if len(mine) == len(theirs):
+            if len(resolved) == len(other_resolved):
                 relation = "the same location as"
-            elif len(mine) > len(theirs):
+            elif len(resolved) > len(other_resolved):
                 relation = "inside the location of"
             else:
                 relation = "a prefix of the location of"
+            common = min(len(literal), len(other_literal))
+            if literal[:common] != other_literal[:common]:
+                relation = "by the parameters' defaults, " + relation
             clashes.append(f"{relation} {other.label} ({other.shown})")
         if clashes:
             yield Violation(
