@@ -62,21 +62,7 @@ class Resolver:
         """``value`` as JSON text for parsing: an unresolved value inside a JSON string
         stays ``${Name}``; one outside a string becomes the string ``"${Name}"``."""
         pieces = self._pieces(value, {})
-        out: list[str] = []
-        in_string = escaped = False
-        for known, text in pieces:
-            if not known:
-                out.append("${" + text + "}" if in_string else '"${' + text + '}"')
-                continue
-            out.append(text)
-            for char in text:
-                if escaped:
-                    escaped = False
-                elif in_string and char == "\\":
-                    escaped = True
-                elif char == '"':
-                    in_string = not in_string
-        return "".join(out), _missing(pieces)
+        return assemble_json(pieces), _missing(pieces)
 
     def structure(self, value) -> tuple[object, list[str]]:
         """A JSON-like structure with every intrinsic inside it replaced by its text."""
@@ -237,6 +223,30 @@ class Resolver:
     def _known(self, value, variables: dict) -> str | None:
         pieces = self._pieces(value, variables)
         return None if _missing(pieces) else "".join(text for _known, text in pieces)
+
+
+def assemble_json(pieces: list[Piece]) -> str:
+    """Join pieces into JSON text to parse: an unresolved value inside a JSON string stays
+    ``${Name}``; one outside a string becomes the string ``"${Name}"``."""
+    out: list[str] = []
+    in_string = escaped = False
+    for known, text in pieces:
+        if not known:
+            out.append("${" + text + "}" if in_string else '"${' + text + '}"')
+            continue
+        out.append(text)
+        for char in text:
+            if escaped:
+                escaped = False
+            elif in_string and char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = not in_string
+    return "".join(out)
+
+
+def missing_names(pieces: list[Piece]) -> list[str]:
+    return _missing(pieces)
 
 
 def _missing(pieces: list[Piece]) -> list[str]:

@@ -1,0 +1,396 @@
+"""Terraform: ``aws_sagemaker_pipeline`` resources in ``.tf`` files and in
+``terraform show -json`` output (plans and state).
+
+In ``.tf`` files ``pipeline_definition`` is a heredoc, a quoted string,
+``jsonencode({...})`` or ``file("...")``. Interpolations that the configuration fixes
+(``var.x`` with a literal default, literal ``local.x``) are resolved; the rest stay
+``${...}`` placeholders, checked as such and named in a target note (MG005). A plan has
+every known value already resolved, so it is the most complete thing to check.
+
+HCL is parsed with ``python-hcl2`` (extra ``terraform``), imported only when a ``.tf``
+file mentions ``aws_sagemaker_pipeline``; without it such a file is reported as not
+checked rather than failing the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mlops_guard.definition import Definition
+from mlops_guard.errors import InputError
+from mlops_guard.loaders.cfn_resolve import Piece, assemble_json, missing_names
+from mlops_guard.loaders.json_marks import JsonMarks
+from mlops_guard.pointer import join
+from mlops_guard.targets import Target
+
+RESOURCE_TYPE = "aws_sagemaker_pipeline"
+_INTERPOLATION = re.compile(r"(\$\$\{)|\$\{([^{}]*)\}")
+_HEREDOC = re.compile(r"^<<(-?)([A-Za-z_][A-Za-z0-9_]*)\n(.*?)\n?[ \t]*\2$", re.DOTALL)
+_CALL = re.compile(r"^\$\{(jsonencode|file)\((.*)\)\}$", re.DOTALL)
+
+
+def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
+    if RESOURCE_TYPE not in text:
+        return None
+    try:
+        import hcl2
+        from hcl2.utils import SerializationOptions
+    except ImportError:
+        note = (
+            "Terraform files need the 'terraform' extra (python-hcl2) to be checked: "
+            "pip install 'mlops-guard[terraform]'"
+        )
+        return [Target(file=shown, kind="unresolved", name=path.stem, notes=[note])]
+    options = SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    try:
+        document = hcl2.loads(text, serialization_options=options)
+    except Exception as error:  # python-hcl2 raises lark errors of many classes
+        line = getattr(error, "line", None)
+        where = f"line {line}" if isinstance(line, int) and line > 0 else None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"invalid HCL: {first}", file=shown, where=where) from None
+    scope = _Scope(document)
+    from mlops_guard.suppressions import parse_comments
+
+    suppressions = parse_comments(text)
+    targets = []
+    for name, attributes in _resources(document):
+        target = _tf_target(path, text, shown, name, attributes, scope, options)
+        if target.file == shown:  # not for a definition read with file("...")
+            target.suppressions = suppressions
+        targets.append(target)
+    return targets or None
+
+
+def _resources(document: dict):
+    for block in document.get("resource") or []:
+        for name, attributes in (block.get(RESOURCE_TYPE) or {}).items():
+            if isinstance(attributes, dict):
+                yield name, attributes
+
+
+class _Scope:
+    """The values an interpolation may name that the configuration itself fixes."""
+
+    def __init__(self, document: dict):
+        self.values: dict[str, object] = {}
+        for block in document.get("variable") or []:
+            for name, body in block.items():
+                if isinstance(body, dict) and "default" in body:
+                    self.values[f"var.{name}"] = body["default"]
+        for block in document.get("locals") or []:
+            for name, value in block.items():
+                self.values[f"local.{name}"] = value
+
+    def pieces(self, text: str) -> list[Piece]:
+        pieces: list[Piece] = []
+        position = 0
+        for match in _INTERPOLATION.finditer(text):
+            pieces.append((True, text[position : match.start()]))
+            if match.group(1):
+                pieces.append((True, "${"))  # $${ is a literal ${
+            else:
+                pieces.append(self._value(match.group(2).strip()))
+            position = match.end()
+        pieces.append((True, text[position:]))
+        return pieces
+
+    def _value(self, expression: str) -> Piece:
+        value = self.values.get(expression)
+        if isinstance(value, str) and "${" not in value:
+            return True, value
+        if isinstance(value, bool):
+            return True, "true" if value else "false"
+        if isinstance(value, int | float):
+            return True, str(value)
+        return False, expression
+
+    def text(self, value) -> tuple[str, list[str]]:
+        if not isinstance(value, str):
+            return str(value), []
+        pieces = self.pieces(value)
+        text = "".join(t if known else "${" + t + "}" for known, t in pieces)
+        return text, missing_names(pieces)
+
+    def structure(self, value, missing: list[str]):
+        if isinstance(value, str):
+            text, gaps = self.text(value)
+            missing.extend(gap for gap in gaps if gap not in missing)
+            return text
+        if isinstance(value, dict):
+            return {key: self.structure(child, missing) for key, child in value.items()}
+        if isinstance(value, list):
+            return [self.structure(child, missing) for child in value]
+        return value
+
+
+def _tf_target(path, text, shown, name, attributes, scope, options) -> Target:
+    address = f"{RESOURCE_TYPE}.{name}"
+    pointer = join("/resource", RESOURCE_TYPE, name, "pipeline_definition")
+    lines = _Lines(text, name)
+    facts, notes = _facts(attributes, scope)
+    facts["terraform"] = {"file": shown, "resource": address}
+    pipeline_name = facts["pipeline_name"]
+    common = {"name": pipeline_name or address, "notes": notes, "facts": facts}
+    raw = attributes.get("pipeline_definition")
+    if raw is None:
+        notes.append(
+            f"{address}: the definition is in S3 (pipeline_definition_s3_location) and was "
+            "not checked; check the file uploaded there instead"
+        )
+        return Target(file=shown, kind="unresolved", locate=lines.locate, **common)
+    document, locate, missing = _definition(path, shown, raw, scope, lines, pointer, options)
+    if document is None:
+        notes.append(f"{address}: pipeline_definition is {raw!r}, which cannot be read here")
+        return Target(file=shown, kind="unresolved", locate=lines.locate, **common)
+    if missing:
+        listed = ", ".join("${" + item + "}" for item in missing[:6])
+        notes.append(
+            f"{address}: values known only at plan time were checked as placeholders: {listed}"
+        )
+    definition_file, document = document
+    from mlops_guard.loaders.definition_json import check_shape, is_definition
+
+    where_file = definition_file or shown
+    base = "" if definition_file else pointer
+    if not is_definition(document):
+        raise InputError(
+            "pipeline_definition is not a pipeline definition", file=where_file, where=base or "/"
+        )
+    check_shape(document, where_file, base)
+    return Target(
+        file=where_file,
+        kind="definition",
+        definition=Definition(document, name=pipeline_name, tags=facts["tags"]),
+        base_pointer=base,
+        locate=locate,
+        **common,
+    )
+
+
+def _facts(attributes: dict, scope: _Scope) -> tuple[dict, list[str]]:
+    notes = []
+    name, missing = scope.text(attributes.get("pipeline_name", ""))
+    if missing:
+        notes.append(f"pipeline_name depends on {', '.join(missing)}: naming not checked")
+        name = None
+    tags_value = attributes.get("tags")
+    tags = {}
+    if isinstance(tags_value, dict):
+        tags = {str(key): scope.text(value)[0] for key, value in tags_value.items()}
+    role = attributes.get("role_arn")
+    role_arn = scope.text(role)[0] if role is not None else None
+    return {"pipeline_name": name or None, "tags": tags, "role_arn": role_arn}, notes
+
+
+def _definition(path, shown, raw, scope, lines, pointer, options):
+    """``((definition file or None, document), locate, missing)``; document None when the
+    expression is not one this loader reads."""
+    call = _CALL.match(raw) if isinstance(raw, str) else None
+    if call and call.group(1) == "file":
+        return _from_file(path, shown, call.group(2), scope)
+    if call and call.group(1) == "jsonencode":
+        value = _hcl_expression(call.group(2), options, shown, lines)
+        missing: list[str] = []
+        document = scope.structure(value, missing)
+        return (None, document), lines.locate, missing
+    if not isinstance(raw, str) or (raw.startswith("${") and raw.endswith("}")):
+        return None, None, []
+    heredoc = _HEREDOC.match(raw)
+    body, indent = (raw, 0)
+    if heredoc:
+        body, indent = _heredoc_body(heredoc)
+    pieces = scope.pieces(body)
+    json_text = assemble_json(pieces)
+    try:
+        document = json.loads(json_text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"pipeline_definition is not valid JSON: {error.msg} "
+            f"(line {error.lineno}, column {error.colno} of the definition)",
+            file=shown,
+            where=lines.where(),
+        ) from None
+    locate = lines.locate
+    if heredoc and json_text.count("\n") == body.count("\n"):
+        locate = lines.heredoc_locate(pointer, JsonMarks(json_text), indent)
+    return (None, document), locate, missing_names(pieces)
+
+
+def _heredoc_body(match: re.Match) -> tuple[str, int]:
+    body = match.group(3)
+    if match.group(1) != "-":
+        return body, 0
+    content = [line for line in body.splitlines() if line.strip()]
+    indent = min((len(line) - len(line.lstrip(" \t")) for line in content), default=0)
+    return "\n".join(line[indent:] for line in body.splitlines()), indent
+
+
+def _hcl_expression(expression: str, options, shown: str, lines) -> object:
+    import hcl2
+
+    try:
+        return hcl2.loads(f"value = {expression}\n", serialization_options=options)["value"]
+    except Exception:
+        raise InputError(
+            "cannot read the jsonencode(...) argument of pipeline_definition",
+            file=shown,
+            where=lines.where(),
+        ) from None
+
+
+def _from_file(path: Path, shown: str, argument: str, scope: _Scope):
+    literal = re.fullmatch(r'"(.*)"', argument.strip())
+    if not literal:
+        return None, None, []
+    relative = literal.group(1)
+    for prefix in ("${path.module}/", "${path.root}/", "${path.cwd}/"):
+        relative = relative.replace(prefix, "")
+    if "${" in relative:
+        return None, None, []
+    file = path.parent / relative
+    try:
+        content = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(
+            f"pipeline_definition reads {relative}: {error.strerror or error}", file=shown
+        ) from None
+    from mlops_guard.loaders import display_path
+    from mlops_guard.loaders.definition_json import parse_json
+
+    shown_file = display_path(file)
+    return (shown_file, parse_json(content, shown_file)), JsonMarks(content).locate, []
+
+
+class _Lines:
+    """Where a resource and its ``pipeline_definition`` sit in the ``.tf`` text."""
+
+    def __init__(self, text: str, name: str):
+        self.lines = text.splitlines()
+        header = re.compile(rf'^\s*resource\s+"{RESOURCE_TYPE}"\s+"{re.escape(name)}"')
+        attribute = re.compile(r"^\s*pipeline_definition\s*=")
+        self.resource_line = next(
+            (n for n, line in enumerate(self.lines, 1) if header.match(line)), None
+        )
+        start = self.resource_line or 1
+        self.attribute_line = next(
+            (n for n in range(start, len(self.lines) + 1) if attribute.match(self.lines[n - 1])),
+            self.resource_line,
+        )
+
+    def where(self) -> str | None:
+        return f"line {self.attribute_line}" if self.attribute_line else None
+
+    def locate(self, pointer: str) -> tuple[int, int] | None:
+        line = self.attribute_line if "/pipeline_definition" in pointer else self.resource_line
+        if line is None:
+            return None
+        text = self.lines[line - 1]
+        return line, len(text) - len(text.lstrip()) + 1
+
+    def heredoc_locate(self, base: str, marks: JsonMarks, indent: int):
+        first = self.attribute_line or 0
+
+        def locate(pointer: str) -> tuple[int, int] | None:
+            if pointer.startswith(base) and pointer != base:
+                position = marks.locate(pointer[len(base) :])
+                if position is not None:
+                    return position[0] + first, position[1] + indent
+            return self.locate(pointer)
+
+        return locate
+
+
+# -- terraform show -json ---------------------------------------------------------------
+
+
+def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(document, dict) or "terraform_version" not in document:
+        return None
+    for section in ("planned_values", "values"):
+        root = (document.get(section) or {}).get("root_module")
+        if isinstance(root, dict):
+            break
+    else:
+        return None
+    unknown = _after_unknown(document)
+    marks = JsonMarks(text)
+    targets = [
+        _plan_target(resource, pointer, shown, marks, unknown)
+        for resource, pointer in _plan_resources(root, join("", section, "root_module"))
+    ]
+    return targets or None
+
+
+def _plan_resources(module: dict, pointer: str):
+    for index, resource in enumerate(module.get("resources") or []):
+        if isinstance(resource, dict) and resource.get("type") == RESOURCE_TYPE:
+            yield resource, join(pointer, "resources", index)
+    for index, child in enumerate(module.get("child_modules") or []):
+        if isinstance(child, dict):
+            yield from _plan_resources(child, join(pointer, "child_modules", index))
+
+
+def _after_unknown(document: dict) -> dict[str, dict]:
+    unknown = {}
+    for change in document.get("resource_changes") or []:
+        if isinstance(change, dict) and change.get("type") == RESOURCE_TYPE:
+            after = (change.get("change") or {}).get("after_unknown")
+            unknown[change.get("address")] = after if isinstance(after, dict) else {}
+    return unknown
+
+
+def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unknown) -> Target:
+    address = str(resource.get("address", RESOURCE_TYPE))
+    values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
+    tags = values.get("tags") or values.get("tags_all") or {}
+    name = values.get("pipeline_name") if isinstance(values.get("pipeline_name"), str) else None
+    facts = {
+        "pipeline_name": name,
+        "tags": dict(tags) if isinstance(tags, dict) else {},
+        "role_arn": values.get("role_arn"),
+        "terraform": {"file": shown, "resource": address},
+    }
+    body = values.get("pipeline_definition")
+    body_pointer = join(pointer, "values", "pipeline_definition")
+
+    def locate(inner: str) -> tuple[int, int] | None:
+        # The definition is an escaped JSON string on one line: point at that line.
+        return marks.locate(body_pointer if inner.startswith(body_pointer) else inner)
+
+    common = {"file": shown, "name": name or address, "facts": facts, "locate": locate}
+    if not isinstance(body, str):
+        if (unknown.get(address) or {}).get("pipeline_definition"):
+            note = f"{address}: pipeline_definition is known only after apply and was not checked"
+        else:
+            note = f"{address}: no pipeline_definition in the plan (S3 location?): not checked"
+        return Target(kind="unresolved", base_pointer=pointer, notes=[note], **common)
+    from mlops_guard.loaders.definition_json import check_shape, is_definition
+
+    try:
+        definition = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"pipeline_definition is not valid JSON: {error.msg} (column {error.colno})",
+            file=shown,
+            where=body_pointer,
+        ) from None
+    if not is_definition(definition):
+        raise InputError(
+            "pipeline_definition is not a pipeline definition", file=shown, where=body_pointer
+        )
+    check_shape(definition, shown, body_pointer)
+    return Target(
+        kind="definition",
+        definition=Definition(definition, name=name, tags=facts["tags"]),
+        base_pointer=body_pointer,
+        **common,
+    )
