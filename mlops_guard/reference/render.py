@@ -96,9 +96,10 @@ def render_definition(
         _silence_sdk_telemetry()
         from mlops_guard.reference.pipeline import get_pipeline
 
-        sdk_logger = logging.getLogger("sagemaker")
-        level = sdk_logger.level
-        sdk_logger.setLevel(logging.ERROR)
+        loggers = [logging.getLogger(name) for name in ("sagemaker", "botocore", "boto3")]
+        levels = [logger.level for logger in loggers]
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
         try:
             import warnings
 
@@ -113,7 +114,8 @@ def render_definition(
                 )
                 raw = pipeline.definition()
         finally:
-            sdk_logger.setLevel(level)
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
     return json.dumps(json.loads(raw), indent=2) + "\n"
 
 
