@@ -86,7 +86,8 @@ def dumps_store(store: MetadataStore, *, yaml: bool = False) -> str:
     if yaml:
         import yaml as pyyaml
 
-        return pyyaml.safe_dump(data, sort_keys=True, allow_unicode=True)
+        # Escaped non-ASCII: YAML folds some characters (NEL, U+2028) into line breaks.
+        return pyyaml.safe_dump(data, sort_keys=True, allow_unicode=False)
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
