@@ -32,8 +32,8 @@ def _template(target, settings) -> dict | None:
 
 
 def _where(item: dict) -> str:
-    line = item.get("line")
-    return f"{item['resource']} (line {line})" if line else item["resource"]
+    # No line number: messages are part of the baseline fingerprint, lines are not.
+    return str(item["resource"])
 
 
 def _enabled(item: dict) -> bool:
