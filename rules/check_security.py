@@ -117,10 +117,15 @@ def find_secrets(name: str | None, value, settings):
     if SECRET_KEY_NAME.search(name) and SECRET_ACCESS_KEY.match(text) and _mixed(text):
         yield "an AWS secret access key", mask(text, 0)
         return
-    if SECRET_LOCATION.match(text):
+    if SECRET_LOCATION.match(text) and not any(map(_random_looking, text.split("/"))):
         return
     if is_secret_name(name, settings.secret_name_pattern) and not NOT_SECRET.match(text):
         yield "a literal value under a secret-like name", mask(text, 0)
+
+
+def _random_looking(segment: str) -> bool:
+    """A path segment that looks like key material rather than a name."""
+    return len(segment) >= 12 and _mixed(segment)
 
 
 def _mixed(text: str) -> bool:
