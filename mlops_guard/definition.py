@@ -13,7 +13,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 from functools import cached_property
 
-from mlops_guard.pointer import join
+from mlops_guard.pointer import escape, join
 
 EXECUTION_VARIABLES = (
     "Execution.PipelineExecutionId",
@@ -168,7 +168,7 @@ class Definition:
     @cached_property
     def references(self) -> list[Reference]:
         """Every ``Get`` expression, with its pointer, in document order."""
-        return list(iter_references(self.raw, ""))
+        return list(iter_references(self.raw))
 
     def references_under(self, pointer: str) -> list[Reference]:
         prefix = pointer + "/"
@@ -219,17 +219,35 @@ class Definition:
         return [output for step in self.steps for output in step_outputs(step)]
 
 
-def iter_references(node, pointer: str) -> Iterator[Reference]:
+def iter_references(node, pointer: str = "") -> Iterator[Reference]:
+    """Every ``Get`` expression under ``node``; pointers are relative to ``pointer``.
+
+    A plain recursive walk that collects paths as token lists and builds pointer strings
+    only for what it finds: definitions have thousands of nodes and few references.
+    """
+    found: list[tuple[list, str]] = []
+    _collect_references(node, [], found)
+    for tokens, path in found:
+        yield Reference(path, pointer + "".join("/" + escape(token) for token in tokens))
+
+
+def _collect_references(node, tokens: list, found: list) -> None:
     if isinstance(node, dict):
         value = node.get("Get")
         if isinstance(value, str) and len(node) == 1:
-            yield Reference(value, pointer)
+            found.append((list(tokens), value))
             return
         for key, child in node.items():
-            yield from iter_references(child, join(pointer, key))
+            if isinstance(child, dict | list):
+                tokens.append(key)
+                _collect_references(child, tokens, found)
+                tokens.pop()
     elif isinstance(node, list):
         for index, child in enumerate(node):
-            yield from iter_references(child, join(pointer, index))
+            if isinstance(child, dict | list):
+                tokens.append(index)
+                _collect_references(child, tokens, found)
+                tokens.pop()
 
 
 def step_outputs(step: Step) -> Iterator[Output]:

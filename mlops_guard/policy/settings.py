@@ -11,11 +11,12 @@ from collections.abc import Iterator, Mapping
 
 
 class Settings(Mapping):
-    __slots__ = ("_data", "_path")
+    __slots__ = ("_children", "_data", "_path")
 
     def __init__(self, data: dict, path: str = ""):
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_children", {})
 
     def __getattr__(self, name: str):
         try:
@@ -25,7 +26,10 @@ class Settings(Mapping):
             raise AttributeError(f"policy has no setting {where}{name}") from None
 
     def __getitem__(self, key: str):
-        return _wrap(self._data[key], f"{self._path}.{key}" if self._path else key)
+        children = self._children
+        if key not in children:  # wrap once: rules read settings inside their loops
+            children[key] = _wrap(self._data[key], f"{self._path}.{key}" if self._path else key)
+        return children[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -47,5 +51,5 @@ def _wrap(value, path: str):
     if isinstance(value, dict):
         return Settings(value, path)
     if isinstance(value, list):
-        return [_wrap(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return tuple(_wrap(item, f"{path}[{index}]") for index, item in enumerate(value))
     return value

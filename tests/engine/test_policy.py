@@ -48,7 +48,7 @@ def test_extends_overrides_only_what_it_names(tmp_path):
     policy = load_policy(str(team)).settings
     assert policy.idempotent_outputs.partition_key == "date"
     assert policy.idempotent_outputs.run_date_parameter == "ExecutionDate"  # inherited
-    assert [t["metric"] for t in policy.evaluation_thresholds.thresholds] == ["rmse"]
+    assert [t.metric for t in policy.evaluation_thresholds.thresholds] == ["rmse"]
 
 
 def test_extends_chain_of_files(tmp_path):
@@ -56,7 +56,7 @@ def test_extends_chain_of_files(tmp_path):
     child = write(tmp_path / "sub" / "child.yaml", "extends: ../base.yaml\nignore: [ST006]\n")
     loaded = load_policy(str(child))
     assert loaded.settings.fail_on == "warning"
-    assert loaded.settings.ignore == ["ST006"]
+    assert loaded.settings.ignore == ("ST006",)
     assert len(loaded.files) == 3
 
 
