@@ -342,6 +342,16 @@ def _network(job, kind):
     return (), job
 
 
+def _closest(job, pointer, keys):
+    """The pointer of the deepest of ``keys`` (a path under ``job``) that exists."""
+    node, at = job, pointer
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            break
+        node, at = node[key], join(at, key)
+    return at
+
+
 def _flag_problem(job, kind, key, definition):
     suffix, config = _network(job, kind)
     raw = config.get(key)
@@ -375,7 +385,7 @@ def check_network_isolation(step, definition, settings):
         problem = _flag_problem(job, kind, "EnableNetworkIsolation", definition)
         if problem:
             suffix, detail = problem
-            at = join(pointer, *suffix) if suffix and suffix[0] in job else pointer
+            at = _closest(job, pointer, (*suffix, "EnableNetworkIsolation"))
             yield Violation(f"{kind} job of step {step.name!r} {detail}", at=at)
 
 
@@ -403,7 +413,7 @@ def check_inter_container_encryption(step, definition, settings):
         problem = _flag_problem(job, kind, "EnableInterContainerTrafficEncryption", definition)
         if problem:
             suffix, detail = problem
-            at = join(pointer, *suffix) if suffix and suffix[0] in job else pointer
+            at = _closest(job, pointer, (*suffix, "EnableInterContainerTrafficEncryption"))
             yield Violation(f"{kind} job of step {step.name!r} {detail}", at=at)
 
 

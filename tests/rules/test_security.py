@@ -275,6 +275,7 @@ def test_secured_processing_step_passes(reference, check):
     ("change", "message"),
     [
         ({"EnableNetworkIsolation": False}, "sets EnableNetworkIsolation to false"),
+        ({"EnableInterContainerTrafficEncryption": None}, "EnableInterContainerTrafficEncryption"),
         ({"VpcConfig": {"Subnets": ["subnet-1"]}}, "without SecurityGroupIds"),
         ({"OutputDataConfig": {"S3OutputPath": "s3://b/m", "KmsKeyId": ""}}, "no KmsKeyId"),
     ],
@@ -287,6 +288,8 @@ def test_one_setting_missing(reference, check, change, message):
     train = [f for f in findings if f.subject == "Train"]
     assert len(train) == 1
     assert message in train[0].message
+    key = next(iter(change))
+    assert train[0].location.pointer.startswith(f"/Steps/2/Arguments/{key}")
 
 
 def test_boolean_parameter_is_judged_by_its_default(reference, check):
