@@ -1,0 +1,625 @@
+"""Evaluation-threshold rules: nothing is promoted without passing the team's evaluation gate.
+
+A promotion step (registering or creating a model, a batch transform, publishing
+predictions: ``promotion_step_types`` and ``promotion_step_names``) must sit in a branch of a
+condition step that compares an evaluation metric, so a bad model stops before it reaches
+anyone. Where the policy sets a threshold for that metric, the gate must be at least as
+strict and point the right way, and its other branch must fail the execution.
+
+How a gate is judged: a step in ``IfSteps`` runs when all ``Conditions`` hold; a step in
+``ElseSteps`` when at least one does not. ``Not`` and ``Or`` are followed logically, so
+"promote in ElseSteps of ``mape > 0.2``" is as good as "promote in IfSteps of
+``mape <= 0.2``". Conditions around a step's enclosing conditions add up (a step inside
+two gates needs both). A metric is a ``Std:JsonGet`` (a property file of an evaluation
+step) or a step property (``Steps.Train.FinalMetricDataList['mape'].Value``); a policy
+metric matches a segment of its path (``metrics.mape.value`` is ``mape``). A threshold
+given as a pipeline parameter is judged by its default.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import namedtuple
+
+from mlops_guard import Violation, rule
+from mlops_guard.definition import render_expression
+from mlops_guard.pointer import join
+
+_OPERATORS = {
+    "Equals": "==",
+    "GreaterThan": ">",
+    "GreaterThanOrEqualTo": ">=",
+    "LessThan": "<",
+    "LessThanOrEqualTo": "<=",
+}
+_SWAP = {"==": "==", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
+_NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": None}
+_PATH_SPLIT = re.compile(r"[.\[\]'\"]+")
+_STEPS = "\x00steps\x00"
+
+Operand = namedtuple("Operand", "pointer text metric parameter constant")
+"""One side of a comparison: ``metric`` is the metric path (JsonGet ``Path`` or the step
+property), ``parameter`` a parameter name, ``constant`` a number; at most one is set."""
+
+Atom = namedtuple("Atom", "condition type pointer left right values")
+"""One comparison (or ``In``) inside the ``Conditions`` of condition step ``condition``."""
+
+Gate = namedtuple("Gate", "condition branch formula")
+"""A condition step, the branch a step sits in, and what must hold for that branch to run."""
+
+Bound = namedtuple("Bound", "value strict atom operand relation")
+Unknown = namedtuple("Unknown", "reason pointer condition")
+
+
+# -- reading conditions ---------------------------------------------------------------------
+
+
+def _operand(value, pointer: str) -> Operand:
+    text = render_expression(value)
+    if isinstance(value, dict):
+        json_get = value.get("Std:JsonGet")
+        if isinstance(json_get, dict):
+            return Operand(pointer, text, str(json_get.get("Path", "")), None, None)
+        path = value.get("Get")
+        if isinstance(path, str) and path.startswith("Steps."):
+            parts = path.split(".", 2)
+            return Operand(pointer, text, parts[2] if len(parts) == 3 else path, None, None)
+        if isinstance(path, str) and path.startswith("Parameters."):
+            return Operand(pointer, text, None, path.split(".", 1)[1], None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Operand(pointer, text, None, None, float(value))
+    return Operand(pointer, text, None, None, None)
+
+
+def _parse(node, pointer: str, condition: str):
+    """A condition as a formula: ``("atom", Atom)``, ``("not", f)``, ``("and"|"or", [f])``
+    or ``("other",)`` for what says nothing about metrics."""
+    if not isinstance(node, dict):
+        return ("other",)
+    kind = node.get("Type")
+    if kind in _OPERATORS:
+        left = _operand(node.get("LeftValue"), join(pointer, "LeftValue"))
+        right = _operand(node.get("RightValue"), join(pointer, "RightValue"))
+        return ("atom", Atom(condition, kind, pointer, left, right, ()))
+    if kind == "In":
+        query = _operand(node.get("QueryValue"), join(pointer, "QueryValue"))
+        values = node.get("Values") if isinstance(node.get("Values"), list) else []
+        operands = tuple(_operand(v, join(pointer, "Values", i)) for i, v in enumerate(values))
+        return ("atom", Atom(condition, kind, pointer, query, None, operands))
+    if kind == "Not":
+        key = "Condition" if "Condition" in node else "Expression"
+        return ("not", _parse(node.get(key), join(pointer, key), condition))
+    if kind == "Or":
+        items = node.get("Conditions") if isinstance(node.get("Conditions"), list) else []
+        base = join(pointer, "Conditions")
+        return ("or", [_parse(item, join(base, i), condition) for i, item in enumerate(items)])
+    return ("other",)
+
+
+def _branch_formula(condition, branch: str):
+    items = condition.arguments.get("Conditions")
+    base = join(condition.arguments_pointer, "Conditions")
+    items = items if isinstance(items, list) else []
+    every = ("and", [_parse(item, join(base, i), condition.name) for i, item in enumerate(items)])
+    return every if branch == "IfSteps" else ("not", every)
+
+
+def _atoms(formula):
+    kind = formula[0]
+    if kind == "atom":
+        yield formula[1]
+    elif kind == "not":
+        yield from _atoms(formula[1])
+    elif kind in ("and", "or"):
+        for child in formula[1]:
+            yield from _atoms(child)
+
+
+def _operands(atom: Atom) -> tuple:
+    return (atom.left, *atom.values) if atom.type == "In" else (atom.left, atom.right)
+
+
+def _metric_operands(atom: Atom) -> list[Operand]:
+    return [operand for operand in _operands(atom) if operand.metric is not None]
+
+
+def metric_names(path: str) -> set[str]:
+    """The names a metric path answers to: ``metrics.mape.value`` -> mape, metrics, value;
+    ``FinalMetricDataList['validation:rmse'].Value`` -> also rmse."""
+    names = set()
+    for part in _PATH_SPLIT.split(path):
+        if part:
+            names.add(part.lower())
+            names.update(piece.lower() for piece in part.split(":") if piece)
+    return names
+
+
+def _is_metric(operand: Operand | None, metric: str) -> bool:
+    return (
+        operand is not None
+        and operand.metric is not None
+        and (metric.lower() in metric_names(operand.metric))
+    )
+
+
+def _shown(operand: Operand) -> str:
+    return operand.metric if operand.metric is not None else operand.text
+
+
+def _describe(atom: Atom) -> str:
+    if atom.type == "In":
+        values = ", ".join(_shown(operand) for operand in atom.values)
+        return f"{_shown(atom.left)} In [{values}]"
+    return f"{_shown(atom.left)} {atom.type} {_shown(atom.right)}"
+
+
+# -- promotion steps and their gates --------------------------------------------------------
+
+
+def _is_promotion(step, settings) -> bool:
+    return step.type in settings.promotion_step_types or any(
+        fnmatch.fnmatchcase(step.name, pattern) for pattern in settings.promotion_step_names
+    )
+
+
+def _enclosing(definition, step) -> list[Gate]:
+    """The condition branches around ``step``, innermost first."""
+    gates: list[Gate] = []
+    seen: set[str] = set()
+    current = step
+    while current.condition and current.condition not in seen:
+        seen.add(current.condition)
+        condition = definition.steps_by_name.get(current.condition)
+        if condition is None or condition.type != "Condition":
+            break
+        gates.append(Gate(condition, current.branch, _branch_formula(condition, current.branch)))
+        current = condition
+    return gates
+
+
+def _is_metric_gate(gate: Gate) -> bool:
+    return any(_metric_operands(atom) for atom in _atoms(gate.formula))
+
+
+def _gated_promotions(definition, settings) -> list[tuple]:
+    """``(step, gates)`` for each promotion step inside at least one metric gate."""
+    found = []
+    for step in definition.steps:
+        if _is_promotion(step, settings):
+            gates = _enclosing(definition, step)
+            if any(_is_metric_gate(gate) for gate in gates):
+                found.append((step, gates))
+    return found
+
+
+def _names(steps: list[str]) -> str:
+    unique = list(dict.fromkeys(steps))
+    label = "promotion step" if len(unique) == 1 else "promotion steps"
+    return f"{label} " + ", ".join(repr(name) for name in unique)
+
+
+def _grouped(problems: dict):
+    """Findings collected per ``(at, subject, message)`` with the steps they concern."""
+    for (at, subject, message), steps in problems.items():
+        yield Violation(message.replace(_STEPS, _names(steps)), at=at, subject=subject)
+
+
+# -- policy thresholds ----------------------------------------------------------------------
+
+
+def _lower(threshold: dict) -> bool:
+    return threshold["direction"] == "lower_is_better"
+
+
+def _applicable(settings, pipeline: str | None) -> list[dict]:
+    """The policy thresholds for this pipeline, the strictest per metric."""
+    chosen: dict[str, dict] = {}
+    for item in settings.thresholds:
+        if not fnmatch.fnmatchcase(pipeline or "", item.get("pipelines") or "*"):
+            continue
+        key = item["metric"].lower()
+        current = chosen.get(key)
+        if current is None or (
+            current["direction"] == item["direction"]
+            and (
+                item["value"] < current["value"]
+                if _lower(item)
+                else item["value"] > current["value"]
+            )
+        ):
+            chosen[key] = item
+    return list(chosen.values())
+
+
+def _requirement(threshold: dict) -> str:
+    operator = "<=" if _lower(threshold) else ">="
+    return f"{threshold['metric']} {operator} {threshold['value']:g}"
+
+
+def _number(operand: Operand, atom: Atom, parameters) -> float | Unknown:
+    if operand.constant is not None:
+        return operand.constant
+    if operand.parameter is not None:
+        parameter = parameters.get(operand.parameter)
+        default = parameter.default if parameter is not None else None
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            return float(default)
+        return Unknown(
+            f"threshold parameter {operand.parameter!r} has no numeric default",
+            operand.pointer,
+            atom.condition,
+        )
+    what = "another step's value" if operand.metric is not None else "not a number"
+    return Unknown(
+        f"{atom.condition!r} compares with {_shown(operand)} ({what})",
+        operand.pointer,
+        atom.condition,
+    )
+
+
+def _key(bound: Bound, threshold: dict) -> tuple:
+    """Smaller is stricter."""
+    return (bound.value if _lower(threshold) else -bound.value, 0 if bound.strict else 1)
+
+
+def _passes(bound: Bound, threshold: dict) -> bool:
+    value = threshold["value"]
+    return bound.value <= value if _lower(threshold) else bound.value >= value
+
+
+def _atom_bound(atom: Atom, negated: bool, threshold: dict, parameters):
+    metric = threshold["metric"]
+    good = ("<", "<=", "==") if _lower(threshold) else (">", ">=", "==")
+    if atom.type == "In":
+        if negated or not _is_metric(atom.left, metric) or not atom.values:
+            return None
+        numbers = [_number(operand, atom, parameters) for operand in atom.values]
+        unknown = next((n for n in numbers if isinstance(n, Unknown)), None)
+        if unknown is not None:
+            return unknown
+        value = max(numbers) if _lower(threshold) else min(numbers)
+        return Bound(value, False, atom, atom.values[numbers.index(value)], "==")
+    on_left, on_right = _is_metric(atom.left, metric), _is_metric(atom.right, metric)
+    if not (on_left or on_right):
+        return None
+    if on_left and on_right:
+        return Unknown(
+            f"{_describe(atom)} compares {metric} with itself", atom.pointer, atom.condition
+        )
+    relation, other = _OPERATORS[atom.type], atom.right
+    if on_right:
+        relation, other = _SWAP[relation], atom.left
+    if negated:
+        relation = _NEGATE[relation]
+    if relation not in good:
+        return None
+    value = _number(other, atom, parameters)
+    if isinstance(value, Unknown):
+        return value
+    return Bound(value, relation in ("<", ">"), atom, other, relation)
+
+
+def _bound(formula, negated: bool, threshold: dict, parameters):
+    """What the formula (or its negation) guarantees about the threshold's metric on the good
+    side: the tightest ``Bound``, an ``Unknown`` when that cannot be judged, or None when
+    it does not bound the metric at all."""
+    kind = formula[0]
+    if kind == "not":
+        return _bound(formula[1], not negated, threshold, parameters)
+    if kind == "atom":
+        return _atom_bound(formula[1], negated, threshold, parameters)
+    if kind not in ("and", "or"):
+        return None
+    results = [_bound(child, negated, threshold, parameters) for child in formula[1]]
+    unknown = next((r for r in results if isinstance(r, Unknown)), None)
+    if (kind == "and") != negated:  # every child holds: the strictest bound counts
+        known = [r for r in results if isinstance(r, Bound)]
+        best = min(known, key=lambda b: _key(b, threshold)) if known else None
+        if best is not None and _passes(best, threshold):
+            return best
+        return unknown or best
+    # one child holds, which one is not known: each must bound, the loosest counts
+    if not results or any(r is None for r in results):
+        return None
+    if unknown is not None:
+        return unknown
+    return max(results, key=lambda b: _key(b, threshold))
+
+
+# -- rules ----------------------------------------------------------------------------------
+
+
+@rule(
+    id="ET001",
+    category="evaluation-thresholds",
+    summary="Promotion steps run only behind an evaluation gate",
+)
+def check_promotion_gated(definition, step, settings):
+    """What it checks: every promotion step (a type in ``promotion_step_types`` or a name
+    matching ``promotion_step_names``) sits in a branch of a condition step that compares an
+    evaluation metric (a ``Std:JsonGet`` on an evaluation report, or a step property such
+    as ``FinalMetricDataList``), directly or through enclosing conditions. A top-level step
+    is not gated even if it waits for a gated one: only a branch makes a step conditional.
+
+    Why it matters: without a gate, a model that failed its evaluation is registered,
+    deployed or used for the day's predictions all the same.
+
+    How to fix: evaluate the model in a processing step with a ``PropertyFile``, then put
+    the promotion steps in ``if_steps`` of a ``ConditionStep`` comparing
+    ``JsonGet(step_name=..., property_file=..., json_path="metrics.mape.value")`` with the
+    threshold, and a ``FailStep`` in ``else_steps``.
+    """
+    if not _is_promotion(step, settings):
+        return
+    gates = _enclosing(definition, step)
+    if any(_is_metric_gate(gate) for gate in gates):
+        return
+    what = f"promotion step {step.name!r} ({step.type})"
+    if gates:
+        where = ", ".join(f"{gate.branch} of {gate.condition.name!r}" for gate in gates)
+        message = f"{what} sits in {where}, which compares no evaluation metric"
+    else:
+        message = (
+            f"{what} is in no condition step's branch: no evaluation result decides whether it runs"
+        )
+        by_name = definition.steps_by_name
+        gated = sorted(
+            name
+            for name in definition.ancestors(step.name)
+            if name in by_name
+            and any(_is_metric_gate(gate) for gate in _enclosing(definition, by_name[name]))
+        )
+        if gated:
+            waits = ", ".join(repr(name) for name in gated)
+            message += f" (it waits for {waits}, but only steps inside a gate's branch are gated)"
+    yield Violation(message, at=step.pointer, subject=step.name)
+
+
+@rule(
+    id="ET002",
+    category="evaluation-thresholds",
+    summary="Gates are at least as strict as the policy thresholds",
+)
+def check_gate_thresholds(definition, settings, target):
+    """What it checks: for each gated promotion step and each policy threshold that applies
+    to the pipeline (``thresholds[].pipelines`` glob) and whose metric the gates compare,
+    the branch holding the step guarantees the metric is at least as good as the policy
+    value: for ``lower_is_better``, ``LessThan``/``LessThanOrEqualTo`` with the metric on
+    the left (or ``GreaterThan*`` with it on the right) in ``IfSteps``, or the reverse in
+    ``ElseSteps``, with a threshold no higher than the policy's. ``Not``/``Or`` are followed
+    logically; a gate that compares the metric with something that is not a number (another
+    step's value, a parameter without default) is reported as not judgeable.
+
+    Why it matters: a gate at 0.3 when the team agreed on 0.2, or one whose comparison is
+    the wrong way round, lets exactly the bad models through that it should stop.
+
+    How to fix: use the policy's value and direction, e.g.
+    ``ConditionLessThanOrEqualTo(left=JsonGet(... "metrics.mape.value"), right=0.2)`` with
+    the promotion in ``if_steps``.
+    """
+    thresholds = _applicable(settings, target.name)
+    parameters = definition.parameters_by_name
+    problems: dict[tuple, list[str]] = {}
+    for step, gates in _gated_promotions(definition, settings):
+        formula = ("and", [gate.formula for gate in gates])
+        branch_of = {gate.condition.name: gate.branch for gate in gates}
+        for threshold in thresholds:
+            metric = threshold["metric"]
+            compared = [
+                atom
+                for gate in gates
+                for atom in _atoms(gate.formula)
+                if any(_is_metric(operand, metric) for operand in _operands(atom))
+            ]
+            if not compared:
+                continue  # ET006
+            result = _bound(formula, False, threshold, parameters)
+            requirement = _requirement(threshold)
+            if isinstance(result, Bound):
+                if _passes(result, threshold):
+                    continue
+                operand, atom = result.operand, result.atom
+                via = ""
+                if operand.parameter is not None:
+                    via = f" (parameter {operand.parameter!r}, judged by its default)"
+                message = (
+                    f"{atom.condition!r} lets {_STEPS} run with {metric} {result.relation} "
+                    f"{result.value:g}{via}, from {_describe(atom)}; looser than the policy's "
+                    f"{requirement}"
+                )
+                key = (operand.pointer, atom.condition, message)
+            elif isinstance(result, Unknown):
+                message = (
+                    f"cannot judge the gate of {_STEPS} against the policy's {requirement}: "
+                    f"{result.reason}"
+                )
+                key = (result.pointer, result.condition, message)
+            else:
+                better = "lower" if _lower(threshold) else "higher"
+                seen = "; ".join(
+                    f"{branch_of[atom.condition]} of {atom.condition!r} on {_describe(atom)}"
+                    for atom in compared
+                )
+                message = (
+                    f"{_STEPS} can run with {metric} worse than the policy's {requirement}: "
+                    f"it sits in {seen}, which does not bound {metric} from the "
+                    f"{'above' if _lower(threshold) else 'below'} ({better} is better)"
+                )
+                key = (compared[0].pointer, compared[0].condition, message)
+            problems.setdefault(key, []).append(step.name)
+    yield from _grouped(problems)
+
+
+@rule(
+    id="ET003",
+    category="evaluation-thresholds",
+    severity="warning",
+    summary="Gate thresholds are not execution parameters",
+)
+def check_parameter_thresholds(definition, settings):
+    """What it checks: no evaluation gate of a promotion step compares a metric with a
+    pipeline parameter (``{"Get": "Parameters.MseThreshold"}``). Such a threshold is judged
+    by its default (ET002), but whoever starts an execution can pass a looser one.
+
+    Why it matters: a gate that can be relaxed per execution is not a gate for the team's
+    policy; a backfill started with ``MseThreshold=1e9`` promotes any model.
+
+    How to fix: write the threshold into the condition as a constant (it belongs to the
+    policy and the code review, not to the execution request).
+    """
+    parameters = definition.parameters_by_name
+    problems: dict[tuple, list[str]] = {}
+    for step, gates in _gated_promotions(definition, settings):
+        for gate in gates:
+            for atom in _atoms(gate.formula):
+                metrics = _metric_operands(atom)
+                if not metrics:
+                    continue
+                for operand in _operands(atom):
+                    if operand is None or operand.parameter is None:
+                        continue
+                    parameter = parameters.get(operand.parameter)
+                    default = parameter.default if parameter is not None else None
+                    message = (
+                        f"the threshold of {metrics[0].metric} in {atom.condition!r}, which "
+                        f"gates {_STEPS}, is parameter {operand.parameter!r} (default "
+                        f"{default!r}): an execution started with another value changes the "
+                        f"gate; it is judged by its default"
+                    )
+                    problems.setdefault((operand.pointer, atom.condition, message), []).append(
+                        step.name
+                    )
+    yield from _grouped(problems)
+
+
+@rule(
+    id="ET004",
+    category="evaluation-thresholds",
+    summary="A failed evaluation gate ends in a Fail step",
+)
+def check_fail_branch(definition, settings):
+    """What it checks: when ``require_fail_step`` is set, each condition that gates a
+    promotion step on a metric has a ``Fail`` step in its other branch (``ElseSteps`` when
+    the promotion sits in ``IfSteps``, and the reverse).
+
+    Why it matters: without one, a model that fails its evaluation ends the execution as
+    Succeeded: nothing is promoted, but no alarm on failed executions fires and the day
+    silently has no forecast.
+
+    How to fix: ``else_steps=[FailStep(name="EvaluationFailed", error_message=...)]``.
+    """
+    if not settings.require_fail_step:
+        return
+    holding: dict[str, dict[str, list[str]]] = {}
+    conditions = {}
+    for step, gates in _gated_promotions(definition, settings):
+        for gate in gates:
+            if _is_metric_gate(gate):
+                conditions[gate.condition.name] = gate.condition
+                branches = holding.setdefault(gate.condition.name, {})
+                branches.setdefault(gate.branch, []).append(step.name)
+    for name, branches in holding.items():
+        condition = conditions[name]
+        promoted = sorted(branches)
+        steps = [step for branch in promoted for step in branches[branch]]
+        failing = [b for b in ("IfSteps", "ElseSteps") if b not in branches]
+        if not failing:
+            yield Violation(
+                f"both branches of {name!r} hold promotion steps "
+                f"({', '.join(repr(s) for s in steps)}): no branch fails a bad evaluation",
+                at=condition.pointer,
+                subject=name,
+            )
+            continue
+        branch = failing[0]
+        items = condition.arguments.get(branch)
+        items = items if isinstance(items, list) else []
+        if any(isinstance(item, dict) and item.get("Type") == "Fail" for item in items):
+            continue
+        at = (
+            join(condition.arguments_pointer, branch)
+            if branch in condition.arguments
+            else condition.arguments_pointer
+        )
+        yield Violation(
+            f"{name!r} gates {_names(steps)} in its {promoted[0]}, but its {branch} has no "
+            f"Fail step: a failed evaluation ends the execution as Succeeded",
+            at=at,
+            subject=name,
+        )
+
+
+@rule(
+    id="ET005",
+    category="evaluation-thresholds",
+    severity="info",
+    summary="Gated metrics have a policy threshold",
+)
+def check_uncovered_metrics(definition, settings, target):
+    """What it checks: every metric an evaluation gate of a promotion step compares has a
+    policy threshold for this pipeline (``thresholds[].metric`` matching a segment of the
+    metric's path). Reported as information: the gate works, but its threshold is not
+    checked against anything the team agreed on.
+
+    Why it matters: a gate on a metric the policy does not know (``mse`` when the team
+    reviews ``mape``) can be set to any value without anyone noticing.
+
+    How to fix: add the metric to ``evaluation_thresholds.thresholds`` with its direction
+    and value, or gate on a metric the policy covers.
+    """
+    metrics = [threshold["metric"] for threshold in _applicable(settings, target.name)]
+    problems: dict[tuple, list[str]] = {}
+    for step, gates in _gated_promotions(definition, settings):
+        for gate in gates:
+            for atom in _atoms(gate.formula):
+                uncovered = [
+                    operand.metric
+                    for operand in _metric_operands(atom)
+                    if not any(_is_metric(operand, metric) for metric in metrics)
+                ]
+                if not uncovered:
+                    continue
+                message = (
+                    f"{atom.condition!r} gates {_STEPS} on {_describe(atom)}: no policy "
+                    f"threshold covers {', '.join(uncovered)} for pipeline {target.name!r}"
+                )
+                problems.setdefault((atom.pointer, atom.condition, message), []).append(step.name)
+    yield from _grouped(problems)
+
+
+@rule(
+    id="ET006",
+    category="evaluation-thresholds",
+    summary="Gates compare every metric the policy sets a threshold for",
+)
+def check_policy_metrics_gated(definition, settings, target):
+    """What it checks: a gated promotion step is gated on every metric the policy sets a
+    threshold for this pipeline (``thresholds[].pipelines`` glob on the pipeline name), not
+    only on others.
+
+    Why it matters: a gate that only compares ``rmse`` lets a model through whatever its
+    ``mape``, although the team's release criterion is the ``mape``.
+
+    How to fix: add the missing comparison to the gate's ``Conditions`` (they are ANDed),
+    e.g. ``ConditionLessThanOrEqualTo(left=JsonGet(... "metrics.mape.value"), right=0.2)``.
+    """
+    thresholds = _applicable(settings, target.name)
+    problems: dict[tuple, list[str]] = {}
+    for step, gates in _gated_promotions(definition, settings):
+        atoms = [atom for gate in gates for atom in _atoms(gate.formula)]
+        innermost = next(gate for gate in gates if _is_metric_gate(gate))
+        compared = sorted({o.metric for atom in atoms for o in _metric_operands(atom)})
+        for threshold in thresholds:
+            metric = threshold["metric"]
+            if any(_is_metric(o, metric) for atom in atoms for o in _operands(atom)):
+                continue
+            pattern = threshold.get("pipelines") or "*"
+            message = (
+                f"gate {innermost.condition.name!r} of {_STEPS} compares "
+                f"{', '.join(compared)} only; the policy requires {_requirement(threshold)} "
+                f"for pipelines matching {pattern!r}"
+            )
+            at = join(innermost.condition.arguments_pointer, "Conditions")
+            problems.setdefault((at, innermost.condition.name, message), []).append(step.name)
+    yield from _grouped(problems)
