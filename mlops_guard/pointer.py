@@ -6,7 +6,11 @@ from collections.abc import Iterable
 
 
 def escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    if type(token) is int:
+        return str(token)
+    if "~" in token or "/" in token:
+        return token.replace("~", "~0").replace("/", "~1")
+    return token
 
 
 def unescape(token: str) -> str:
@@ -14,7 +18,9 @@ def unescape(token: str) -> str:
 
 
 def join(base: str, *tokens: str | int) -> str:
-    return base + "".join("/" + escape(token) for token in tokens)
+    for token in tokens:
+        base = f"{base}/{escape(token)}"
+    return base
 
 
 def split(pointer: str) -> list[str]:
