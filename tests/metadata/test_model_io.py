@@ -255,3 +255,14 @@ def test_model_import_is_light():
 def test_default_store_is_empty_and_versioned():
     store = MetadataStore()
     assert (store.format, store.version, store.experiments) == ("mlops-guard-metadata", 1, [])
+
+
+def test_export_rejects_unknown_sources_and_options(tmp_path):
+    from mlops_guard.metadata.sources import export
+
+    with pytest.raises(MetadataInputError, match="unknown metadata source 'dynamo'"):
+        export("dynamo")
+    with pytest.raises(MetadataInputError, match="unexpected keyword argument 'region'"):
+        export("file", path=tmp_path / "x.json", region="us-east-1")
+    path = _write(tmp_path, EXPORT)
+    assert export("file", path=path) == load_store(path)
