@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -385,3 +386,73 @@ def test_image_pinning_matcher(digest, tag, mode):
         assert problem is None
     else:
         assert problem is not None
+
+
+# -- real-world corpus ------------------------------------------------------------------
+
+CORPUS = Path("/work/shared/corpus/real-pipelines")
+ALL_OPTIONAL_CHECKS = {
+    "security": {
+        "require_volume_kms_key": True,
+        "require_output_kms_key": True,
+        "require_network_isolation": True,
+        "require_inter_container_encryption": True,
+        "require_vpc": True,
+    }
+}
+
+
+def corpus_targets():
+    from mlops_guard.loaders import definition_json
+
+    targets = []
+    for path in sorted(CORPUS.glob("*.json")):
+        targets.extend(definition_json.load(path, path.read_text(encoding="utf-8"), path.name))
+    return targets
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    if not CORPUS.is_dir():
+        pytest.skip("real-pipelines corpus not available")
+    return corpus_targets()
+
+
+@pytest.mark.parametrize("overrides", [{}, ALL_OPTIONAL_CHECKS], ids=["default", "all-security"])
+def test_corpus_checks_without_a_crash(corpus, overrides):
+    from mlops_guard import engine
+    from tests.rules.conftest import policy_with
+
+    policy = policy_with(overrides)
+    selection = engine.Selection.from_policy(policy, select=["NM", "RF", "SC"])
+    result = engine.run(corpus, builtin_rules(), policy, selection)
+    assert result.targets >= 20
+    crashed = [f for f in result.findings if f.rule == "MG003" or f.extra.get("crashed")]
+    assert crashed == []
+    assert {f.rule[:2] for f in result.findings} <= {"NM", "RF", "SC"}
+
+
+def test_corpus_findings_verified_by_hand(corpus):
+    """A few findings read off the JSON, and false positives that must stay gone."""
+    from mlops_guard import engine
+    from tests.rules.conftest import policy_with
+
+    policy = policy_with()
+    selection = engine.Selection.from_policy(policy, select=["NM", "RF", "SC"])
+    findings = engine.run(corpus, builtin_rules(), policy, selection).findings
+    keyed = {(f.location.file, f.rule, f.location.pointer) for f in findings}
+    # ExperimentName is the literal "AbaloneExperimentsPipeline".
+    assert (
+        "ase-selective_execution.json",
+        "RF001",
+        "/PipelineExperimentConfig/ExperimentName",
+    ) in keyed
+    # The randomcutforest training image uses the tag "latest".
+    assert (
+        "ase-callback_step.json",
+        "RF003",
+        "/Steps/1/Arguments/AlgorithmSpecification/TrainingImage",
+    ) in keyed
+    # "--gretel-secret prod/Gretel/ApiKey" names a Secrets Manager secret; the @step
+    # REMOTE_FUNCTION_SECRET_KEY holds a public key: neither is a leaked secret.
+    assert not [f for f in findings if f.rule == "SC001"]
