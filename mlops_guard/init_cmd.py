@@ -1,0 +1,147 @@
+"""``mlops-guard init``: start a repository on mlops-guard in one command.
+
+Writes a starter team policy (``.mlops-guard.yaml``, ``extends: default``) and a
+``.pre-commit-config.yaml`` with the hook. It never changes a file that exists: an
+existing policy is an error (exit 2, nothing written), and for an existing pre-commit
+config the hook snippet is printed to add by hand. With ``--pyproject`` the policy goes
+into a new ``[tool.mlops-guard]`` table appended to ``pyproject.toml`` instead (only
+when the file has no such table yet); a ``[tool.mlops-guard]`` table that exists would
+take precedence over a new ``.mlops-guard.yaml``, so that is refused too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mlops_guard import __version__
+from mlops_guard.errors import InputError
+
+DEFAULT_REPO = "https://github.com/mlops-guard/mlops-guard"
+
+POLICY = """\
+# Team policy for mlops-guard: the shipped default plus what this team does differently.
+# Every key is documented in the README ("Policy reference"); `mlops-guard rules` lists
+# the rules and `mlops-guard explain ID` shows why each matters and how to fix it.
+extends: default
+
+# fail_on: error            # the lowest severity that fails `mlops-guard check`
+# ignore: []                # rule ids or prefixes to switch off
+# rules_dirs: [guard_rules] # the team's own check_*.py rules
+# modules: []               # Python pipeline modules to render, e.g.
+#   - entry: pipelines.forecast:get_pipeline
+#     kwargs: {}
+
+# naming:
+#   pipeline: {pattern: "^[a-z][a-z0-9-]*$", description: kebab-case}
+#   required_tags: [team, cost-center]
+
+# idempotent_outputs:
+#   run_date_parameter: ExecutionDate
+#   partition_key: dt
+
+# waivers:                  # exceptions with a reason and an expiry
+#   - rule: IO002
+#     pipeline: legacy-*
+#     reason: migrating to dt= partitions in Q3
+#     expires: 2026-12-31
+"""
+
+PYPROJECT = """
+[tool.mlops-guard]
+# Team policy for mlops-guard (see the README, "Policy reference").
+extends = "default"
+# fail_on = "error"
+# ignore = []
+# rules-dirs = ["guard_rules"]
+"""
+
+
+def pre_commit_snippet(repo: str, rev: str) -> str:
+    return f"""\
+repos:
+  - repo: {repo}
+    rev: {rev}
+    hooks:
+      - id: mlops-guard
+      # Renders the policy's Python pipeline modules (runs their code; needs the SDK):
+      # - id: mlops-guard-modules
+      #   additional_dependencies: ["sagemaker>=3.27"]
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mlops_guard.cli import _Parser
+
+    parser = _Parser(prog="mlops-guard init", description=__doc__.splitlines()[0])
+    parser.add_argument("directory", nargs="?", default=".", help="repository root")
+    parser.add_argument(
+        "--pyproject", action="store_true", help="put the policy in pyproject.toml instead"
+    )
+    parser.add_argument("--repo", default=DEFAULT_REPO, help="hook repository URL")
+    parser.add_argument("--rev", default=f"v{__version__}", help="hook revision (tag or sha)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    root = Path(args.directory)
+    if not root.is_dir():
+        raise InputError("not a directory", file=args.directory)
+    policy = root / ".mlops-guard.yaml"
+    pyproject = root / "pyproject.toml"
+    hooks = root / ".pre-commit-config.yaml"
+    has_table = pyproject.is_file() and _has_table(pyproject)
+    # Decide everything before writing anything: a refusal leaves the tree untouched.
+    if has_table:
+        raise InputError(
+            "already has a [tool.mlops-guard] table; edit it instead", file=str(pyproject)
+        )
+    if args.pyproject:
+        if not pyproject.is_file():
+            raise InputError("not found (use init without --pyproject)", file=str(pyproject))
+    elif policy.exists():
+        raise InputError("already exists; not overwriting", file=str(policy))
+    written = []
+    if args.pyproject:
+        text = pyproject.read_text(encoding="utf-8")
+        separator = "" if text.endswith("\n") or not text else "\n"
+        with pyproject.open("a", encoding="utf-8") as handle:
+            handle.write(separator + PYPROJECT)
+        written.append(f"{pyproject}: added [tool.mlops-guard]")
+    else:
+        _create(policy, POLICY)
+        written.append(f"{policy}: starter team policy (extends: default)")
+    snippet = pre_commit_snippet(args.repo, args.rev)
+    if hooks.exists():
+        print(f"{hooks} exists and was left unchanged; add this hook to it:\n")
+        print(snippet)
+    else:
+        _create(hooks, snippet)
+        written.append(f"{hooks}: pre-commit hook (then run `pre-commit install`)")
+    for line in written:
+        print(f"wrote {line}")
+    if not args.pyproject:
+        print("\nTo keep the policy in pyproject.toml instead, use this table:")
+        print(PYPROJECT)
+    return 0
+
+
+def _has_table(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    return "[tool.mlops-guard]" in text or '[tool."mlops-guard"]' in text
+
+
+def _create(path: Path, text: str) -> None:
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise InputError("already exists; not overwriting", file=str(path)) from None
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror or error}", file=str(path)) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
