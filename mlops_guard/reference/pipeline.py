@@ -12,8 +12,24 @@ Data flow (every output is a ``dt=<ExecutionDate>`` partition under ``OutputBase
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
+
+SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+
+
+def script(name: str) -> str:
+    """The step script's path relative to the working directory.
+
+    The SDK hashes the ``code=`` path string together with the content, so rendering
+    from the package directory (as :mod:`render` does) gives ``scripts/<name>.py`` and a
+    stable code hash; from anywhere else the path still resolves, so a team's renderer
+    (``mlops-guard check --module ...``) works from its own working directory.
+    """
+    return os.path.relpath(SCRIPTS_DIR / f"{name}.py")
+
 
 PIPELINE_NAME = "daily-demand-forecast"
 DEFAULT_EXECUTION_DATE = "2026-11-22"
@@ -197,7 +213,7 @@ def get_pipeline(
         name="Extract",
         description="Pull the history of daily applications up to the run date.",
         step_args=processor().run(
-            code="scripts/extract.py",
+            code=script("extract"),
             arguments=[
                 "--execution-date", execution_date,
                 "--source", input_data_uri,
@@ -211,7 +227,7 @@ def get_pipeline(
         name="PreProc",
         description="Build lag, rolling-mean and calendar features; split train/holdout.",
         step_args=processor().run(
-            code="scripts/preproc.py",
+            code=script("preproc"),
             arguments=[
                 "--execution-date", execution_date,
                 "--input-dir", f"{p}/input/history",
@@ -254,7 +270,7 @@ def get_pipeline(
         description="Score the model on the holdout weeks: MAPE and RMSE.",
         property_files=[report],
         step_args=processor().run(
-            code="scripts/evaluate.py",
+            code=script("evaluate"),
             arguments=[
                 "--execution-date", execution_date,
                 "--model-dir", f"{p}/input/model",
@@ -273,7 +289,7 @@ def get_pipeline(
         name="Predict",
         description="Forecast the applications of the run date.",
         step_args=processor().run(
-            code="scripts/predict.py",
+            code=script("predict"),
             arguments=[
                 "--execution-date", execution_date,
                 "--model-dir", f"{p}/input/model",
@@ -293,7 +309,7 @@ def get_pipeline(
         description="Publish the forecast as a Parquet partition and register it in Glue.",
         depends_on=[predict],
         step_args=processor().run(
-            code="scripts/postproc.py",
+            code=script("postproc"),
             arguments=[
                 "--execution-date", execution_date,
                 "--input-dir", f"{p}/input/predictions",
