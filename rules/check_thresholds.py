@@ -443,7 +443,7 @@ def check_gate_thresholds(definition, settings, target):
                 )
                 message = (
                     f"{_STEPS} can run with {metric} worse than the policy's {requirement}: "
-                    f"it sits in {seen}, which does not bound {metric} from the "
+                    f"it sits in {seen}, which does not bound {metric} from "
                     f"{'above' if _lower(threshold) else 'below'} ({better} is better)"
                 )
                 key = (compared[0].pointer, compared[0].condition, message)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -297,3 +299,48 @@ def test_prefixes_compare_whole_segments(reference, check):
     uri[1] = "train/model-evaluation"  # shares the text "train/model", not a segment
     train_values(reference).pop()  # Train: <base>/train/model, a string prefix of it
     assert check(reference, select=["IO004"]) == []
+
+
+# the real-world corpus ---------------------------------------------------------------------
+
+CORPUS = Path("/work/shared/corpus/real-pipelines")
+CORPUS_FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
+needs_corpus = pytest.mark.skipif(not CORPUS_FILES, reason="real-pipelines corpus not here")
+
+
+def corpus_findings(stem: str, select: list[str]) -> list:
+    path = CORPUS / f"{stem}.json"
+    return run_check(json.loads(path.read_text(encoding="utf-8")), select=select, name=stem)
+
+
+@needs_corpus
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda path: path.stem)
+def test_corpus_checks_without_crash(path):
+    findings = corpus_findings(path.stem, ["IO"])
+    crashed = [f.message for f in findings if "crashed" in f.message or f.extra.get("crashed")]
+    assert crashed == []
+    assert {f.rule for f in findings} <= {"IO001", "IO002", "IO003", "IO004"}
+
+
+@needs_corpus
+def test_corpus_render_epoch_in_output():
+    """mammo-train builds its prefix from ``int(time.time())`` at render time."""
+    findings = corpus_findings("mammo-train", ["IO003"])
+    first = "/Steps/0/Arguments/ProcessingOutputConfig/Outputs/0/S3Output/S3Uri"
+    assert any(f.location.pointer == first and "'1795418799'" in f.message for f in findings)
+
+
+@needs_corpus
+def test_corpus_outputs_sharing_one_location():
+    """The HPO example sends train, validation and test to one and the same prefix."""
+    findings = corpus_findings("ase-hyperparameter-tuning", ["IO004"])
+    assert [f.subject for f in findings] == ["PreprocessAbaloneDataForHPO"] * 2
+    assert all("the same location as output 'train'" in f.message for f in findings)
+
+
+@needs_corpus
+def test_corpus_execution_id_and_render_timestamp():
+    findings = corpus_findings("ase-lambda_step", ["IO003"])
+    messages = [f.message for f in findings if f.subject == "PreprocessAbaloneData"]
+    assert sum("depends on Execution.PipelineExecutionId" in m for m in messages) == 3
+    assert sum("'11-23-07-25-37'" in m for m in messages) == 3
