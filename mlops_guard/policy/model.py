@@ -70,8 +70,15 @@ class FieldSpec(Strict):
     parameters: list[str] = []
     tags: list[str] = []
     artifacts: list[str] = []
+    """Globs on input artifact names (what the run read)."""
     metrics: list[str] = []
     pattern: str | None = None
+    """Regex searched in the evidence's value (artifact URI, parameter or tag value)."""
+    require: Literal["any", "all"] = "any"
+    """``any``: one listed glob with evidence suffices; ``all``: every glob needs evidence."""
+    applies_to: list[str] = ["*"]
+    """Globs on a run's source type (``training-job``, ``processing-job``, from its source
+    ARN; empty for runs without one) or on its display name (the pipeline step)."""
 
     _valid = field_validator("pattern")(_check_regex)
 
@@ -141,6 +148,9 @@ class Threshold(Strict):
     min_absolute_change: float | None = None
     min_relative_change: float | None = None
     """Baseline comparison with the previous production run, as MLflow's MetricThreshold."""
+    steps: str = "*"
+    """Glob on the display name (step) of the runs whose value counts for an execution;
+    when several runs of one execution match, the one that started last."""
 
 
 class Drift(Strict):
