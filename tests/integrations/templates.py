@@ -16,6 +16,9 @@ REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlops-guard-reference-execution"
 BUCKET = f"mlops-guard-reference-{ACCOUNT}"
 
+PIPELINE_ARN = (
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${ForecastPipeline}"
+)
 SCHEDULE = """\
   DailyRun:
     Type: AWS::Scheduler::Schedule
@@ -23,13 +26,15 @@ SCHEDULE = """\
       ScheduleExpression: cron(0 5 * * ? *)
       FlexibleTimeWindow: {Mode: "OFF"}
       Target:
-        Arn: !Sub "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:pipeline/${ForecastPipeline}"
+        Arn: !Sub "PIPELINE_ARN"
         RoleArn: !GetAtt SchedulerRole.Arn
         SageMakerPipelineParameters:
           PipelineParameterList:
             - Name: ExecutionDate
               Value: "<aws.scheduler.scheduled-time>"
 """
+
+SCHEDULE = SCHEDULE.replace("PIPELINE_ARN", PIPELINE_ARN)
 
 NOTIFICATION = """\
   PipelineFailed:
