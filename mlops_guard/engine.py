@@ -8,7 +8,6 @@ waivers are applied here, once, for every rule alike.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Iterable
 
@@ -18,7 +17,6 @@ from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta import META_RULES, NOT_EVALUATED, RULE_CRASHED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
-from mlops_guard.suppressions import apply as apply_suppressions
 from mlops_guard.targets import Target
 from mlops_guard.waivers import apply_waivers, parse_waivers
 
@@ -69,7 +67,7 @@ def run(
     selection: Selection,
     *,
     policy_file: str = "policy",
-    today: dt.date | None = None,
+    today=None,
     debug: bool = False,
 ) -> RunResult:
     result = RunResult(rules=len(rules))
@@ -89,12 +87,20 @@ def run(
         for finding in raw
         if finding.rule == RULE_CRASHED.id or selection.enabled(finding.rule, finding.location.file)
     ]
-    waivers = parse_waivers(policy["waivers"])
-    active, suppressed, about = apply_waivers(raw, waivers, policy_file, today or dt.date.today())
+    active, suppressed, about = raw, [], []
+    if policy["waivers"]:
+        import datetime
+
+        waivers = parse_waivers(policy["waivers"])
+        today = today or datetime.date.today()
+        active, suppressed, about = apply_waivers(raw, waivers, policy_file, today)
     active.extend(finding for finding in about if selection.enabled(finding.rule))
-    active, inline, about = apply_suppressions(active, seen)
-    suppressed.extend(inline)
-    active.extend(finding for finding in about if selection.enabled(finding.rule))
+    if any(target.suppressions for target in seen):
+        from mlops_guard.suppressions import apply as apply_suppressions
+
+        active, inline, about = apply_suppressions(active, seen)
+        suppressed.extend(inline)
+        active.extend(finding for finding in about if selection.enabled(finding.rule))
     result.findings = sorted(_unique(active), key=Finding.sort_key)
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     return result

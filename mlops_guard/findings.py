@@ -7,7 +7,6 @@ matters on the pre-commit path.
 
 from __future__ import annotations
 
-import hashlib
 from collections import namedtuple
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -76,6 +75,8 @@ class Finding(_FindingBase):
     def fingerprint(self) -> str:
         """A key that survives reformatting and moved lines: file, target, subject, rule
         and the message, never line numbers."""
+        import hashlib
+
         parts = (self.location.file, self.target, self.subject or "", self.rule, self.message)
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
