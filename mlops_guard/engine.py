@@ -2,7 +2,7 @@
 
 Rules are called with the fixtures they name. What they assert or yield becomes a
 finding at a location in the user's file; what they raise becomes a finding too
-(MG003), so one broken rule never stops the run. Selection, severity overrides and
+under the rule's own id, so one broken rule never stops the run. Selection, severity overrides and
 waivers are applied here, once, for every rule alike.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from mlops_guard.api import Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
-from mlops_guard.meta import META_RULES, NOT_EVALUATED, RULE_CRASHED
+from mlops_guard.meta import META_RULES, NOT_EVALUATED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
 from mlops_guard.targets import Target
@@ -85,7 +85,7 @@ def run(
     raw = [
         finding.with_severity(severity_for(finding.rule, finding.severity, selection.severity))
         for finding in raw
-        if finding.rule == RULE_CRASHED.id or selection.enabled(finding.rule, finding.location.file)
+        if selection.enabled(finding.rule, finding.location.file)
     ]
     active, suppressed, about = raw, [], []
     if policy["waivers"]:
@@ -150,7 +150,7 @@ def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list
                 Finding(
                     rule.id,
                     rule.info.category,
-                    RULE_CRASHED.severity,
+                    "error",
                     message,
                     _location(target, item.pointer),
                     target.name,

@@ -1,4 +1,5 @@
-"""Findings the engine itself reports: about waivers, suppressions and crashed rules.
+"""Findings the engine itself reports: about waivers, suppressions, baselines and what
+could not be checked. (A crashed rule is reported under its own id, see :mod:`engine`.)
 
 They have ids like any rule, so they can be listed, explained, selected and ignored.
 """
@@ -9,7 +10,6 @@ from mlops_guard.api import RuleInfo
 
 WAIVER_EXPIRED = RuleInfo("MG001", "operations", "error", "A policy waiver has expired")
 WAIVER_UNUSED = RuleInfo("MG002", "operations", "warning", "A policy waiver matches no finding")
-RULE_CRASHED = RuleInfo("MG003", "operations", "error", "A rule raised an exception")
 SUPPRESSION_INVALID = RuleInfo(
     "MG004", "operations", "error", "An inline suppression has no reason or matches nothing"
 )
@@ -19,7 +19,6 @@ BASELINE_UNUSED = RuleInfo("MG006", "operations", "info", "A baseline entry matc
 META_RULES = (
     WAIVER_EXPIRED,
     WAIVER_UNUSED,
-    RULE_CRASHED,
     SUPPRESSION_INVALID,
     NOT_EVALUATED,
     BASELINE_UNUSED,
@@ -41,14 +40,6 @@ same target without anyone deciding so.
 
 **How to fix.** Delete the waiver, or narrow its ``file``/``pipeline``/``step`` globs
 to what it is meant to cover.
-""",
-    "MG003": """A rule raised an exception instead of reporting findings.
-
-**Why it matters.** The rule's check did not happen for this item; the run goes on and
-this finding records what broke, so nothing is silently passed.
-
-**How to fix.** Read the exception in the message; fix the rule (team rules) or report
-it (built-in rules). Run with ``--debug`` to see the traceback.
 """,
     "MG004": """An inline ``# mlops-guard: ignore[ID] reason`` has no reason or matched nothing.
 

@@ -92,7 +92,7 @@ def test_rules_listing_json(capsys):
     assert all(set(item) == {"id", "category", "severity", "summary"} for item in items)
     ids = [item["id"] for item in items]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
-    assert "ST001" in ids and "MG003" in ids
+    assert "ST001" in ids and "MG001" in ids
 
 
 def test_explain(capsys):
