@@ -20,7 +20,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 
 from mlops_guard import Violation, rule
-from mlops_guard.definition import Output, iter_references, render_expression
+from mlops_guard.definition import Output, render_expression
 from mlops_guard.pointer import join, resolve
 
 _JOB_NAME_REFERENCE = re.compile(r"Job(Name|Arn)$")
@@ -123,18 +123,30 @@ def partition_problem(template: str, key: str, run_date: str) -> tuple[str, str]
     return f"it has no path segment {wanted}", ""
 
 
-def literals(value, pointer: str) -> Iterator[tuple[str, str]]:
-    """Every literal string inside an expression, with its pointer."""
-    if isinstance(value, str):
-        yield value, pointer
-    elif isinstance(value, dict):
-        if isinstance(value.get("Get"), str) and len(value) == 1:
+def literals(value, pointer: str) -> list[tuple[str, str]]:
+    """Every literal string inside an expression, with its pointer (built only for the
+    strings found, not for every node walked)."""
+    found: list[tuple[str, list]] = []
+    _collect_literals(value, [], found)
+    return [(text, join(pointer, *tokens)) for text, tokens in found]
+
+
+def _collect_literals(value, tokens: list, found: list) -> None:
+    kind = type(value)
+    if kind is str:
+        found.append((value, list(tokens)))
+    elif kind is dict:
+        if len(value) == 1 and type(value.get("Get")) is str:
             return
         for key, child in value.items():
-            yield from literals(child, join(pointer, key))
-    elif isinstance(value, list):
+            tokens.append(key)
+            _collect_literals(child, tokens, found)
+            tokens.pop()
+    elif kind is list:
         for index, child in enumerate(value):
-            yield from literals(child, join(pointer, index))
+            tokens.append(index)
+            _collect_literals(child, tokens, found)
+            tokens.pop()
 
 
 def _exempt(step_name: str, patterns) -> bool:
@@ -254,7 +266,8 @@ def check_stable_locations(definition, settings):
     for location in output_locations(definition, settings):
         output = location.output
         subject = output.step.name
-        for reference in iter_references(output.value, output.pointer):
+        references = definition.references_under(output.pointer)
+        for reference in references:
             if reference.path in forbidden:
                 yield Violation(
                     f"{location.label} depends on {reference.path}, which differs per "
@@ -270,7 +283,7 @@ def check_stable_locations(definition, settings):
                     subject=subject,
                 )
         texts = [(text, pointer, "") for text, pointer in literals(output.value, output.pointer)]
-        for reference in iter_references(output.value, output.pointer):
+        for reference in references:
             parameter = definition.parameters_by_name.get(reference.parameter_name or "")
             if parameter is not None and isinstance(parameter.default, str):
                 where = f" (default of parameter {parameter.name!r})"

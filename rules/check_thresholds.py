@@ -19,6 +19,7 @@ given as a pipeline parameter is judged by its default.
 from __future__ import annotations
 
 import fnmatch
+import operator
 import re
 from collections import namedtuple
 
@@ -34,7 +35,6 @@ _OPERATORS = {
     "LessThanOrEqualTo": "<=",
 }
 _SWAP = {"==": "==", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
-_NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": None}
 _PATH_SPLIT = re.compile(r"[.\[\]'\"]+")
 _STEPS = "\x00steps\x00"
 
@@ -48,7 +48,6 @@ Atom = namedtuple("Atom", "condition type pointer left right values")
 Gate = namedtuple("Gate", "condition branch formula")
 """A condition step, the branch a step sits in, and what must hold for that branch to run."""
 
-Bound = namedtuple("Bound", "value strict atom operand relation")
 Unknown = namedtuple("Unknown", "reason pointer condition")
 
 
@@ -78,6 +77,8 @@ def _parse(node, pointer: str, condition: str):
     if not isinstance(node, dict):
         return ("other",)
     kind = node.get("Type")
+    if not isinstance(kind, str):
+        return ("other",)
     if kind in _OPERATORS:
         left = _operand(node.get("LeftValue"), join(pointer, "LeftValue"))
         right = _operand(node.get("RightValue"), join(pointer, "RightValue"))
@@ -258,31 +259,48 @@ def _number(operand: Operand, atom: Atom, parameters) -> float | Unknown:
     )
 
 
-def _key(bound: Bound, threshold: dict) -> tuple:
-    """Smaller is stricter."""
-    return (bound.value if _lower(threshold) else -bound.value, 0 if bound.strict else 1)
+_COMPARE = {
+    "==": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
-def _passes(bound: Bound, threshold: dict) -> bool:
-    value = threshold["value"]
-    return bound.value <= value if _lower(threshold) else bound.value >= value
+def _pieces(points) -> list[float]:
+    """One value from each piece of the real line cut at ``points``: below the first, each
+    point, between neighbours, above the last. Every comparison of the metric with one of
+    the points has one truth value per piece, so these values stand for all numbers."""
+    points = sorted(set(points))
+    values = [points[0] - 1]
+    for index, point in enumerate(points):
+        values.append(point)
+        values.append((point + points[index + 1]) / 2 if index + 1 < len(points) else point + 1)
+    return values
 
 
-def _atom_bound(atom: Atom, negated: bool, threshold: dict, parameters):
-    metric = threshold["metric"]
-    good = ("<", "<=", "==") if _lower(threshold) else (">", ">=", "==")
+def _metric_atoms(gates, metric: str) -> list[Atom]:
+    return [
+        atom
+        for gate in gates
+        for atom in _atoms(gate.formula)
+        if any(_is_metric(operand, metric) for operand in _operands(atom))
+    ]
+
+
+def _resolve(atom: Atom, metric: str, parameters):
+    """``(relation, [(number, operand)])`` meaning "metric <relation> number" (``In``: one of
+    them), or an ``Unknown``."""
     if atom.type == "In":
-        if negated or not _is_metric(atom.left, metric) or not atom.values:
-            return None
-        numbers = [_number(operand, atom, parameters) for operand in atom.values]
-        unknown = next((n for n in numbers if isinstance(n, Unknown)), None)
-        if unknown is not None:
-            return unknown
-        value = max(numbers) if _lower(threshold) else min(numbers)
-        return Bound(value, False, atom, atom.values[numbers.index(value)], "==")
+        if not _is_metric(atom.left, metric):
+            return Unknown(
+                f"{_describe(atom)} lists {metric} as a value", atom.pointer, atom.condition
+            )
+        numbers = [(_number(operand, atom, parameters), operand) for operand in atom.values]
+        unknown = next((n for n, _ in numbers if isinstance(n, Unknown)), None)
+        return unknown or ("in", numbers)
     on_left, on_right = _is_metric(atom.left, metric), _is_metric(atom.right, metric)
-    if not (on_left or on_right):
-        return None
     if on_left and on_right:
         return Unknown(
             f"{_describe(atom)} compares {metric} with itself", atom.pointer, atom.condition
@@ -290,41 +308,75 @@ def _atom_bound(atom: Atom, negated: bool, threshold: dict, parameters):
     relation, other = _OPERATORS[atom.type], atom.right
     if on_right:
         relation, other = _SWAP[relation], atom.left
-    if negated:
-        relation = _NEGATE[relation]
-    if relation not in good:
-        return None
-    value = _number(other, atom, parameters)
-    if isinstance(value, Unknown):
-        return value
-    return Bound(value, relation in ("<", ">"), atom, other, relation)
+    number = _number(other, atom, parameters)
+    return number if isinstance(number, Unknown) else (relation, [(number, other)])
 
 
-def _bound(formula, negated: bool, threshold: dict, parameters):
-    """What the formula (or its negation) guarantees about the threshold's metric on the good
-    side: the tightest ``Bound``, an ``Unknown`` when that cannot be judged, or None when
-    it does not bound the metric at all."""
+def _truth(resolved, value: float) -> bool:
+    relation, numbers = resolved
+    if relation == "in":
+        return any(value == number for number, _ in numbers)
+    return _COMPARE[relation](value, numbers[0][0])
+
+
+def _may(formula, truths: dict, size: int) -> tuple[list[bool], list[bool]]:
+    """Per piece: can the formula hold, and must it hold? Comparisons not about the metric
+    (or not judgeable) may go either way, each on its own."""
     kind = formula[0]
+    if kind == "atom" and formula[1].pointer in truths:
+        values = truths[formula[1].pointer]
+        return values, values
     if kind == "not":
-        return _bound(formula[1], not negated, threshold, parameters)
-    if kind == "atom":
-        return _atom_bound(formula[1], negated, threshold, parameters)
-    if kind not in ("and", "or"):
+        may, must = _may(formula[1], truths, size)
+        return [not value for value in must], [not value for value in may]
+    if kind in ("and", "or"):
+        combine = all if kind == "and" else any
+        results = [_may(child, truths, size) for child in formula[1]]
+        may = [combine(result[0][i] for result in results) for i in range(size)]
+        must = [combine(result[1][i] for result in results) for i in range(size)]
+        return may, must
+    return [True] * size, [False] * size
+
+
+def _judge(gates, threshold: dict, parameters):
+    """Where the gates let a promotion run with the metric worse than the policy: None when
+    they do not; else ``("unknown", Unknown)``, ``("unbounded", None)`` or
+    ``("loose", (relation, number, operand, atom))`` for the loosest value let through."""
+    metric, limit, lower = threshold["metric"], threshold["value"], _lower(threshold)
+    resolved, unknowns = {}, []
+    for atom in _metric_atoms(gates, metric):
+        result = _resolve(atom, metric, parameters)
+        if isinstance(result, Unknown):
+            unknowns.append(result)
+        else:
+            resolved[atom.pointer] = (atom, result)
+    points = [limit] + [n for _, (_, numbers) in resolved.values() for n, _ in numbers]
+    values = _pieces(points)
+    truths = {
+        pointer: [_truth(result, value) for value in values]
+        for pointer, (_, result) in resolved.items()
+    }
+    may, _ = _may(("and", [gate.formula for gate in gates]), truths, len(values))
+    bad = [
+        index
+        for index, value in enumerate(values)
+        if may[index] and (value > limit if lower else value < limit)
+    ]
+    if not bad:
         return None
-    results = [_bound(child, negated, threshold, parameters) for child in formula[1]]
-    unknown = next((r for r in results if isinstance(r, Unknown)), None)
-    if (kind == "and") != negated:  # every child holds: the strictest bound counts
-        known = [r for r in results if isinstance(r, Bound)]
-        best = min(known, key=lambda b: _key(b, threshold)) if known else None
-        if best is not None and _passes(best, threshold):
-            return best
-        return unknown or best
-    # one child holds, which one is not known: each must bound, the loosest counts
-    if not results or any(r is None for r in results):
-        return None
-    if unknown is not None:
-        return unknown
-    return max(results, key=lambda b: _key(b, threshold))
+    if unknowns:
+        return ("unknown", unknowns[0])
+    worst = bad[-1] if lower else bad[0]
+    if worst in (0, len(values) - 1):
+        return ("unbounded", None)
+    inclusive = worst % 2 == 1  # odd pieces are the points themselves
+    number = values[worst] if inclusive else values[worst + (1 if lower else -1)]
+    relation = ("<=" if lower else ">=") if inclusive else ("<" if lower else ">")
+    for atom, (_, numbers) in resolved.values():
+        for candidate, operand in numbers:
+            if candidate == number:
+                return ("loose", (relation, number, operand, atom))
+    return ("unbounded", None)
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -402,39 +454,34 @@ def check_gate_thresholds(definition, settings, target):
     parameters = definition.parameters_by_name
     problems: dict[tuple, list[str]] = {}
     for step, gates in _gated_promotions(definition, settings):
-        formula = ("and", [gate.formula for gate in gates])
         branch_of = {gate.condition.name: gate.branch for gate in gates}
         for threshold in thresholds:
             metric = threshold["metric"]
-            compared = [
-                atom
-                for gate in gates
-                for atom in _atoms(gate.formula)
-                if any(_is_metric(operand, metric) for operand in _operands(atom))
-            ]
+            compared = _metric_atoms(gates, metric)
             if not compared:
                 continue  # ET006
-            result = _bound(formula, False, threshold, parameters)
+            verdict = _judge(gates, threshold, parameters)
+            if verdict is None:
+                continue
             requirement = _requirement(threshold)
-            if isinstance(result, Bound):
-                if _passes(result, threshold):
-                    continue
-                operand, atom = result.operand, result.atom
+            kind, detail = verdict
+            if kind == "loose":
+                relation, number, operand, atom = detail
                 via = ""
                 if operand.parameter is not None:
                     via = f" (parameter {operand.parameter!r}, judged by its default)"
                 message = (
-                    f"{atom.condition!r} lets {_STEPS} run with {metric} {result.relation} "
-                    f"{result.value:g}{via}, from {_describe(atom)}; looser than the policy's "
+                    f"{atom.condition!r} lets {_STEPS} run with {metric} {relation} "
+                    f"{number:g}{via}, from {_describe(atom)}; looser than the policy's "
                     f"{requirement}"
                 )
                 key = (operand.pointer, atom.condition, message)
-            elif isinstance(result, Unknown):
+            elif kind == "unknown":
                 message = (
                     f"cannot judge the gate of {_STEPS} against the policy's {requirement}: "
-                    f"{result.reason}"
+                    f"{detail.reason}"
                 )
-                key = (result.pointer, result.condition, message)
+                key = (detail.pointer, detail.condition, message)
             else:
                 better = "lower" if _lower(threshold) else "higher"
                 seen = "; ".join(

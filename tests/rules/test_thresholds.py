@@ -7,11 +7,22 @@ The reference gates ``Predict`` (and ``PostProc``) in ``IfSteps`` of ``CheckEval
 
 from __future__ import annotations
 
-import pytest
+import operator
 
-from tests.rules.conftest import find_step, rule_ids
+import pytest
+from hypothesis import assume, event, given, settings
+from hypothesis import strategies as st
+
+from tests.rules.conftest import find_step, reference_definition, rule_ids, run_check
 from tests.rules.test_outputs import CORPUS_FILES, corpus_findings, needs_corpus, rules_module
 
+COMPARISONS = {
+    "Equals": operator.eq,
+    "GreaterThan": operator.gt,
+    "GreaterThanOrEqualTo": operator.ge,
+    "LessThan": operator.lt,
+    "LessThanOrEqualTo": operator.le,
+}
 CONDITION = "/Steps/4"
 COMPARISON = CONDITION + "/Arguments/Conditions/0"
 PREDICT = CONDITION + "/Arguments/IfSteps/0"
@@ -393,3 +404,91 @@ def test_corpus_fail_branches():
     assert corpus_findings("mammo-train", ["ET004"]) == []
     finding = only(corpus_findings("drift-detection-build", ["ET004"]), "ET004")
     assert finding.location.pointer == "/Steps/4/Arguments/ElseSteps"
+
+
+# ET002 against brute force -----------------------------------------------------------------
+
+CONSTANTS = [0.1, 0.15, 0.2, 0.25, 0.3]
+KINDS = sorted(COMPARISONS)
+RMSE = mape_with("metrics.rmse.value")
+_mape_atoms = st.one_of(
+    st.builds(
+        lambda kind, value, left: (
+            compare(kind, MAPE, value) if left else compare(kind, value, MAPE)
+        ),
+        st.sampled_from(KINDS),
+        st.sampled_from(CONSTANTS),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda values: {"Type": "In", "QueryValue": MAPE, "Values": values},
+        st.lists(st.sampled_from(CONSTANTS), min_size=1, max_size=3),
+    ),
+)
+_atoms = st.one_of(
+    _mape_atoms, st.builds(lambda kind: compare(kind, RMSE, 5.0), st.sampled_from(KINDS))
+)
+_conditions = st.recursive(
+    _atoms,
+    lambda children: st.one_of(
+        st.builds(lambda child: {"Type": "Not", "Condition": child}, children),
+        st.builds(
+            lambda items: {"Type": "Or", "Conditions": items},
+            st.lists(children, min_size=1, max_size=3),
+        ),
+    ),
+    max_leaves=5,
+)
+
+
+def possible(node, mape: float) -> set[bool]:
+    """The truth values a condition can take for this mape; each rmse comparison either."""
+    kind = node["Type"]
+    if kind == "Not":
+        return {not value for value in possible(node["Condition"], mape)}
+    if kind == "Or":
+        children = [possible(child, mape) for child in node["Conditions"]]
+        values = set()
+        if any(True in child for child in children):
+            values.add(True)
+        if all(False in child for child in children):
+            values.add(False)
+        return values
+    if kind == "In":
+        return {mape in node["Values"]}
+    left, right = node["LeftValue"], node["RightValue"]
+    if RMSE in (left, right):
+        return {True, False}
+    left, right = (mape if left == MAPE else left), (mape if right == MAPE else right)
+    return {COMPARISONS[kind](left, right)}
+
+
+def mentions_mape(node) -> bool:
+    return MAPE in (node.get("LeftValue"), node.get("RightValue"), node.get("QueryValue")) or any(
+        mentions_mape(child)
+        for child in [node.get("Condition") or {}, *node.get("Conditions", [])]
+        if child
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(conditions=st.lists(_conditions, min_size=1, max_size=2), in_else=st.booleans())
+def test_gate_judgement_matches_brute_force(conditions, in_else):
+    assume(any(mentions_mape(condition) for condition in conditions))
+    definition = reference_definition()
+    gate = arguments(definition)
+    gate["Conditions"] = conditions
+    if in_else:
+        gate["IfSteps"], gate["ElseSteps"] = gate["ElseSteps"], gate["IfSteps"]
+    grid = sorted({*CONSTANTS, *(i / 400 for i in range(401)), -1.0, 2.0})
+
+    def branch_can_run(mape: float) -> bool:
+        every = [possible(condition, mape) for condition in conditions]
+        can_hold = all(True in values for values in every)
+        can_fail = any(False in values for values in every)
+        return can_fail if in_else else can_hold
+
+    expected = any(branch_can_run(mape) for mape in grid if mape > 0.2)
+    event(f"gate lets mape > 0.2 through: {expected}")
+    findings = run_check(definition, select=["ET002"])
+    assert bool(findings) == expected, [f.message for f in findings]
