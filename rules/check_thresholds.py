@@ -9,8 +9,8 @@ strict and point the right way, and its other branch must fail the execution.
 How a gate is judged: a step in ``IfSteps`` runs when all ``Conditions`` hold; a step in
 ``ElseSteps`` when at least one does not. ``Not`` and ``Or`` are followed logically, so
 "promote in ElseSteps of ``mape > 0.2``" is as good as "promote in IfSteps of
-``mape <= 0.2``". Conditions around a step's enclosing conditions add up (a step inside
-two gates needs both). A metric is a ``Std:JsonGet`` (a property file of an evaluation
+``mape <= 0.2``". The conditions of all enclosing branches add up (a step inside two
+gates needs both). A metric is a ``Std:JsonGet`` (a property file of an evaluation
 step) or a step property (``Steps.Train.FinalMetricDataList['mape'].Value``); a policy
 metric matches a segment of its path (``metrics.mape.value`` is ``mape``). A threshold
 given as a pipeline parameter is judged by its default.
@@ -439,9 +439,10 @@ def check_gate_thresholds(definition, settings, target):
     the branch holding the step guarantees the metric is at least as good as the policy
     value: for ``lower_is_better``, ``LessThan``/``LessThanOrEqualTo`` with the metric on
     the left (or ``GreaterThan*`` with it on the right) in ``IfSteps``, or the reverse in
-    ``ElseSteps``, with a threshold no higher than the policy's. ``Not``/``Or`` are followed
-    logically; a gate that compares the metric with something that is not a number (another
-    step's value, a parameter without default) is reported as not judgeable.
+    ``ElseSteps``, with a threshold no higher than the policy's. ``Not``, ``Or`` and ``In``
+    are followed exactly (comparisons of other metrics may go either way); a comparison
+    with something that is not a number (another step's value, a parameter without a
+    default) is reported as not judgeable when the rest of the gate does not settle it.
 
     Why it matters: a gate at 0.3 when the team agreed on 0.2, or one whose comparison is
     the wrong way round, lets exactly the bad models through that it should stop.
