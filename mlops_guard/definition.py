@@ -101,6 +101,7 @@ class Definition:
         self.raw = raw
         self.name = name
         self.tags = tags or {}
+        self._references_under: dict[str, list[Reference]] = {}
 
     @cached_property
     def steps(self) -> list[Step]:
@@ -171,8 +172,16 @@ class Definition:
         return list(iter_references(self.raw))
 
     def references_under(self, pointer: str) -> list[Reference]:
-        prefix = pointer + "/"
-        return [ref for ref in self.references if ref.pointer.startswith(prefix)]
+        """References at or inside the node at ``pointer`` (memoised: rules ask per step
+        and per output, many times over)."""
+        memo = self._references_under
+        found = memo.get(pointer)
+        if found is None:
+            prefix = pointer + "/"
+            found = memo[pointer] = [
+                r for r in self.references if r.pointer.startswith(prefix) or r.pointer == pointer
+            ]
+        return found
 
     @cached_property
     def property_files(self) -> dict[tuple[str, str], dict]:
@@ -226,25 +235,28 @@ def iter_references(node, pointer: str = "") -> Iterator[Reference]:
     only for what it finds: definitions have thousands of nodes and few references.
     """
     found: list[tuple[list, str]] = []
-    _collect_references(node, [], found)
+    if type(node) is dict or type(node) is list:
+        _collect_references(node, [], found)
     for tokens, path in found:
         yield Reference(path, pointer + "".join("/" + escape(token) for token in tokens))
 
 
 def _collect_references(node, tokens: list, found: list) -> None:
-    if isinstance(node, dict):
+    if type(node) is dict:
         value = node.get("Get")
-        if isinstance(value, str) and len(node) == 1:
+        if len(node) == 1 and type(value) is str:
             found.append((list(tokens), value))
             return
         for key, child in node.items():
-            if isinstance(child, dict | list):
+            kind = type(child)
+            if kind is dict or kind is list:
                 tokens.append(key)
                 _collect_references(child, tokens, found)
                 tokens.pop()
-    elif isinstance(node, list):
+    else:  # a list
         for index, child in enumerate(node):
-            if isinstance(child, dict | list):
+            kind = type(child)
+            if kind is dict or kind is list:
                 tokens.append(index)
                 _collect_references(child, tokens, found)
                 tokens.pop()

@@ -117,48 +117,67 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
+_NO_ITEM = (Item(None),)
+
+
+def _fixture_values(target: Target, policy, rule: Rule, name: str):
+    """A fixture's items for this target, computed once per target and fixture (the
+    ``settings`` slice differs by category, so it is keyed by category too)."""
+    cache = target.fixture_cache
+    key = (name, rule.info.category) if name == "settings" else name
+    items = cache.get(key)
+    if items is None:
+        items = cache[key] = tuple(FIXTURES[name].provide(target, policy, rule.info))
+    return items
+
+
 def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list[Finding]:
-    """Call one rule on one target, once per item of its parametrising fixture."""
-    fixed = {}
-    for name in rule.parameters:
-        if name != rule.each:
-            fixed[name] = next(iter(FIXTURES[name].provide(target, policy, rule.info))).value
-    items: Iterable[Item] = (
-        FIXTURES[rule.each].provide(target, policy, rule.info) if rule.each else [Item(None)]
-    )
+    """Call one rule on one target, once per item of its parametrising fixture.
+
+    This is the hot loop of a run (rules x items x targets): arguments are passed
+    positionally and fixture values are computed once per target.
+    """
+    each = rule.each
+    arguments = [
+        None if name == each else _fixture_values(target, policy, rule, name)[0].value
+        for name in rule.parameters
+    ]
+    slot = rule.parameters.index(each) if each else -1
+    items = _fixture_values(target, policy, rule, each) if each else _NO_ITEM
+    function, is_generator = rule.function, rule.is_generator
     findings: list[Finding] = []
     for item in items:
-        arguments = dict(fixed)
-        if rule.each:
-            arguments[rule.each] = item.value
+        if slot >= 0:
+            arguments[slot] = item.value
         try:
-            outcome = rule.function(**arguments)
-            if rule.is_generator:
+            outcome = function(*arguments)
+            if is_generator:
                 for violation in outcome:
                     findings.append(_from_violation(rule, target, item, violation))
         except AssertionError as error:
             message = str(error) or rule.info.summary
             findings.append(_make(rule, target, item.pointer, message, item.subject))
         except Exception as error:
-            detail = f"{error.__class__.__name__}: {error}"
-            if debug:
-                import traceback
-
-                detail += "\n" + "".join(traceback.format_exception(error))
-            message = f"rule {rule.id} crashed on this item: {detail}"
-            findings.append(
-                Finding(
-                    rule.id,
-                    rule.info.category,
-                    "error",
-                    message,
-                    _location(target, item.pointer),
-                    target.name,
-                    item.subject,
-                    extra={"crashed": True},
-                )
-            )
+            findings.append(_crashed(rule, target, item, error, debug))
     return findings
+
+
+def _crashed(rule: Rule, target: Target, item: Item, error: Exception, debug: bool) -> Finding:
+    detail = f"{error.__class__.__name__}: {error}"
+    if debug:
+        import traceback
+
+        detail += "\n" + "".join(traceback.format_exception(error))
+    return Finding(
+        rule.id,
+        rule.info.category,
+        "error",
+        f"rule {rule.id} crashed on this item: {detail}",
+        _location(target, item.pointer),
+        target.name,
+        item.subject,
+        extra={"crashed": True},
+    )
 
 
 def _from_violation(rule: Rule, target: Target, item: Item, violation) -> Finding:

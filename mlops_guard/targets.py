@@ -44,6 +44,8 @@ class Target:
         self.notes = notes if notes is not None else []
         self.facts = facts if facts is not None else {}
         self.suppressions = suppressions if suppressions is not None else []
+        self.fixture_cache: dict = {}
+        """Fixture values computed for this target, shared by every rule (see engine)."""
 
     def __repr__(self) -> str:
         return f"Target({self.file!r}, kind={self.kind!r}, name={self.name!r})"

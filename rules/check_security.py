@@ -38,6 +38,8 @@ PATTERNS = (
     ("a URL with an embedded password", URL_PASSWORD, 0),
 )
 """``(what, pattern, characters of the match safe to show)``."""
+ANY_PATTERN = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern, _ in PATTERNS))
+"""One pass over a value first: most values match none of the patterns."""
 
 SECRET_STORE_ARN = re.compile(r"^arn:aws[a-z-]*:(?:secretsmanager|ssm|kms):")
 PLACEHOLDER = re.compile(
@@ -101,10 +103,10 @@ def find_secrets(name: str | None, value, settings):
     if not isinstance(value, str) or not value.strip():
         return
     text = value.strip().strip('"')
-    if text in set(settings.allowed_secret_values):
+    if text in settings.allowed_secret_values:
         return
     found = False
-    for what, pattern, keep in PATTERNS:
+    for what, pattern, keep in PATTERNS if ANY_PATTERN.search(text) else ():
         for match in pattern.finditer(text):
             if "EXAMPLE" in match.group(0):
                 continue
@@ -112,7 +114,11 @@ def find_secrets(name: str | None, value, settings):
             yield what, mask(match.group(0), keep)
     if found or PUBLIC_MATERIAL.match(text):
         return
-    if name is None or SECRET_STORE_ARN.match(text) or PLACEHOLDER.match(text):
+    if name is None or not (
+        SECRET_KEY_NAME.search(name) or re.search(settings.secret_name_pattern, name)
+    ):
+        return  # the common case: a name that says nothing secret
+    if SECRET_STORE_ARN.match(text) or PLACEHOLDER.match(text):
         return
     if SECRET_KEY_NAME.search(name) and SECRET_ACCESS_KEY.match(text) and _mixed(text):
         yield "an AWS secret access key", mask(text, 0)
@@ -138,27 +144,43 @@ def secret_places(step):
     its arguments, and ``ContainerArguments``/``ContainerEntrypoint`` lists (a value's
     name there is the ``--flag`` before it, or the part before ``=``)."""
     skip = ("IfSteps", "ElseSteps") if step.type == "Condition" else ()
-    yield from _walk(step.arguments, step.arguments_pointer, skip)
+    found: list = []
+    _walk(step.arguments, [], skip, found)
+    base = step.arguments_pointer
+    for tokens, kind, node in found:
+        at = join(base, *tokens)
+        if kind == "map":
+            for name, value in node.items():
+                yield join(at, name), str(name), value
+        else:
+            yield from _arguments(node, at)
 
 
-def _walk(node, pointer, skip=()):
+_MAPS = ("Environment", "HyperParameters", "StaticHyperParameters")
+_ARGUMENT_LISTS = ("ContainerArguments", "ContainerEntrypoint")
+
+
+def _walk(node, tokens: list, skip, found: list) -> None:
+    """Collect the maps and argument lists under ``node``; pointers are built only for
+    them, not for every node of the arguments."""
     if isinstance(node, dict):
         for key, child in node.items():
             if key in skip:
                 continue
-            at = join(pointer, key)
-            if key in ("Environment", "HyperParameters", "StaticHyperParameters") and isinstance(
-                child, dict
-            ):
-                for name, value in child.items():
-                    yield join(at, name), str(name), value
-            elif key in ("ContainerArguments", "ContainerEntrypoint") and isinstance(child, list):
-                yield from _arguments(child, at)
-            else:
-                yield from _walk(child, at)
+            if key in _MAPS and isinstance(child, dict):
+                found.append(([*tokens, key], "map", child))
+            elif key in _ARGUMENT_LISTS and isinstance(child, list):
+                found.append(([*tokens, key], "list", child))
+            elif isinstance(child, (dict, list)):
+                tokens.append(key)
+                _walk(child, tokens, (), found)
+                tokens.pop()
     elif isinstance(node, list):
         for index, child in enumerate(node):
-            yield from _walk(child, join(pointer, index))
+            if isinstance(child, (dict, list)):
+                tokens.append(index)
+                _walk(child, tokens, (), found)
+                tokens.pop()
 
 
 def _arguments(items: list, pointer: str):
