@@ -1,0 +1,229 @@
+"""``mlops-guard audit`` and ``mlops-guard iam-policy``.
+
+``audit SOURCE`` reads a metadata store (``sagemaker``, ``mlflow`` or ``file``), runs
+the rules on it the way ``check`` does (same policy, selection, waivers and exit codes),
+prints the report in ``--format`` and writes ``--output`` files by suffix (``.html``,
+``.csv``, ``.parquet``, ``.json``). Exit codes: 0 clean, 1 findings at or above
+``--fail-on``, 2 bad input, and 2 whenever part of the source could not be read: an
+audit never passes on what it did not see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from mlops_guard import __version__
+from mlops_guard.cli import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    _Parser,
+    add_policy_options,
+)
+from mlops_guard.errors import InputError
+
+OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib.util  # noqa: F401  (reporters.available_formats needs it loaded)
+
+    from mlops_guard.reporters import available_formats
+
+    common = argparse.ArgumentParser(add_help=False)
+    add_policy_options(common)
+    common.add_argument("--format", default="text", choices=available_formats())
+    common.add_argument(
+        "--fail-on", choices=["info", "warning", "error"], help="lowest failing severity"
+    )
+    common.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also write a report file, by suffix: .html, .csv, .parquet, .json (repeatable)",
+    )
+    parser = _Parser(prog="mlops-guard audit", description="Audit experiments and pipelines.")
+    sources = parser.add_subparsers(
+        dest="source", required=True, metavar="SOURCE", parser_class=_Parser
+    )
+    sagemaker = sources.add_parser("sagemaker", parents=[common], help="SageMaker (boto3)")
+    sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
+    sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
+    sagemaker.add_argument(
+        "--since", type=_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
+    )
+    sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+    mlflow = sources.add_parser("mlflow", parents=[common], help="an MLflow tracking server")
+    mlflow.add_argument("--tracking-uri", required=True, metavar="URI")
+    mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+    files = sources.add_parser("file", parents=[common], help="metadata export files")
+    files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
+    return parser
+
+
+def main(argv: list[str], *, session=None) -> int:
+    """Run ``mlops-guard audit ARGV``. ``session`` (a ``boto3.Session``) replaces the one
+    built from ``--region``/``--profile``, so tests can watch or shape its traffic."""
+    debug = "--debug" in argv
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exit_:  # --help
+            return int(exit_.code or 0)
+        return audit(args, session=session)
+    except InputError as error:
+        if debug:
+            raise
+        print(f"mlops-guard: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def audit(args, *, session=None) -> int:
+    from mlops_guard import engine
+    from mlops_guard.audit.progress import Progress
+    from mlops_guard.audit.targets import build_targets
+    from mlops_guard.session import prepare
+
+    prepared = prepare(args.policy, args.rules_dir, args.select, args.ignore)
+    _check_outputs(args.output)
+    with Progress() as progress:
+        store, label = _read(args, session, progress)
+        targets = build_targets(store, label)
+        progress.phase("checking", "targets", total=len(targets))
+        result = engine.run(
+            _counted(targets, progress),
+            prepared.rules,
+            prepared.policy,
+            prepared.selection,
+            policy_file=prepared.policy_file,
+            debug=args.debug,
+        )
+        progress.phase("writing reports", "files", total=len(args.output) or None)
+        context = {"version": __version__, "rules": prepared.rules, "command": "audit"}
+        from mlops_guard.reporters import render
+
+        text = render(args.format, result, context)
+        for output in args.output:
+            _write(output, result, store, prepared, label, context)
+            progress.advance()
+    sys.stdout.write(text)
+    if store.unreadable:
+        print(
+            f"mlops-guard: error: {len(store.unreadable)} part(s) of {label} could not be read "
+            "(MG005): the audit does not pass",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    fail_on = args.fail_on or prepared.policy["fail_on"]
+    return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
+
+
+def _read(args, session, progress):
+    from mlops_guard.audit import sources
+
+    if args.source == "sagemaker":
+        progress.phase("reading SageMaker", "API calls")
+        return sources.read_sagemaker(args, session, on_call=progress.advance)
+    if args.source == "mlflow":
+        progress.phase("reading MLflow", "experiments")
+        return sources.read_mlflow(args)
+    progress.phase("reading exports", "files")
+    return sources.read_files(args.paths)
+
+
+def _counted(targets, progress):
+    for target in targets:
+        yield target
+        progress.advance()
+
+
+def _check_outputs(outputs: list[str]) -> None:
+    for output in outputs:
+        if Path(output).suffix.lower() not in OUTPUT_SUFFIXES:
+            raise InputError(
+                f"unknown report type (use one of {', '.join(OUTPUT_SUFFIXES)})", file=output
+            )
+
+
+def _write(output: str, result, store, prepared, label: str, context: dict) -> None:
+    suffix = Path(output).suffix.lower()
+    try:
+        if suffix == ".html":
+            from mlops_guard.audit import html
+
+            page = html.render(
+                result,
+                store,
+                prepared.policy,
+                {"source": label, "version": __version__, "policy_file": prepared.policy_file},
+            )
+            Path(output).write_text(page, encoding="utf-8")
+        elif suffix == ".csv":
+            from mlops_guard.audit.table import write_csv
+
+            write_csv(result, output)
+        elif suffix == ".parquet":
+            from mlops_guard.audit.table import write_parquet
+
+            write_parquet(result, output)
+        else:
+            from mlops_guard.reporters import render
+
+            Path(output).write_text(render("json", result, context), encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write report: {error.strerror or error}", file=output) from None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
+        moment = datetime(day.year, day.month, day.day)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- iam-policy -------------------------------------------------------------------------------
+
+
+def iam_policy() -> dict:
+    """The read-only IAM policy the SageMaker source needs, from its ``READ_OPERATIONS``."""
+    from mlops_guard.metadata.sources.sagemaker import iam_actions
+
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MlopsGuardAuditReadOnly",
+                "Effect": "Allow",
+                "Action": iam_actions(),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def main_iam_policy(argv: list[str]) -> int:
+    """Print the policy JSON (``mlops-guard iam-policy``)."""
+    parser = _Parser(
+        prog="mlops-guard iam-policy",
+        description="Print the minimal read-only IAM policy `audit sagemaker` and `export` need.",
+    )
+    try:
+        parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    except InputError as error:
+        print(f"mlops-guard: error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    print(json.dumps(iam_policy(), indent=2))
+    return EXIT_CLEAN

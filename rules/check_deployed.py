@@ -1,0 +1,196 @@
+"""Operations rules on deployed pipelines: is it started, watched, and running well?
+
+These run on a metadata store read from AWS (``mlops-guard audit sagemaker``) or an
+export of one: each pipeline with the EventBridge rules and Scheduler schedules that
+start it, the EventBridge rules on its execution status changes, and its recent
+executions. Only pipelines matching ``operations.production_pipelines`` are checked.
+
+The static rules OP001-OP003 check the same things in a CloudFormation template; these
+check what is actually deployed. What could not be read (access denied to EventBridge,
+say) is reported as "not evaluated" for the pipeline, never as a missing schedule and
+never as a pass. The deployed definition itself is checked by every definition rule:
+the audit adds it as a target of its own (``sagemaker:pipeline/<name>``).
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+
+from mlops_guard import Violation, rule
+from mlops_guard.audit import facts
+
+STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+
+
+def _production(pipeline, settings) -> bool:
+    return fnmatchcase(pipeline.name, settings.production_pipelines or "*")
+
+
+def _unread_triggers(store, pipeline) -> list:
+    names = ("events:ListRules", "scheduler:ListSchedules", "events:ListTargetsByRule")
+    return facts.unread_about(store, *names, pipeline.arn or pipeline.name)
+
+
+def _enabled(item) -> bool:
+    return str(item.state or "ENABLED").upper() == "ENABLED"
+
+
+@rule(id="OP101", category="operations", summary="A deployed production pipeline has a schedule")
+def check_deployed_schedule(deployed_pipeline, store, settings):
+    """What it checks: an enabled EventBridge rule with a ``ScheduleExpression`` or an
+    enabled EventBridge Scheduler schedule targets the deployed pipeline (when
+    ``operations.require_schedule`` is true).
+
+    Why it matters: a daily pipeline deployed without its trigger, or whose schedule was
+    disabled during an incident and never re-enabled, produces nothing and fails nothing.
+
+    How to fix: create (or re-enable) the schedule, e.g. ``aws scheduler create-schedule
+    --schedule-expression "cron(0 5 * * ? *)"`` with the pipeline's ARN as target; or set
+    ``operations.require_schedule: false`` for pipelines started otherwise.
+    """
+    pipeline = deployed_pipeline
+    if not _production(pipeline, settings) or not settings.require_schedule:
+        return
+    unread = _unread_triggers(store, pipeline)
+    assert not unread, facts.not_evaluated(unread)
+    enabled = [schedule for schedule in pipeline.schedules if _enabled(schedule)]
+    if pipeline.schedules and not enabled:
+        names = ", ".join(f"{s.name} ({s.state})" for s in pipeline.schedules)
+        assert False, f"every schedule of pipeline {pipeline.name!r} is disabled: {names}"
+    assert enabled, f"no EventBridge rule or Scheduler schedule starts pipeline {pipeline.name!r}"
+
+
+@rule(
+    id="OP102",
+    category="operations",
+    summary="Deployed schedules pass the run-date parameter, not a fixed date",
+)
+def check_deployed_schedule_run_date(deployed_pipeline, store, policy):
+    """What it checks: every schedule that starts the deployed pipeline passes the run-date
+    parameter (``idempotent_outputs.run_date_parameter``, default ``ExecutionDate``), not
+    as a fixed date (a value matching ``run_date_format``), and the deployed definition
+    declares that parameter.
+
+    Why it matters: outputs are partitioned by run date so that a re-run overwrites its own
+    day; a scheduled run that leaves the parameter at its default, or passes a literal
+    date, writes every day into the same partition.
+
+    How to fix: pass the scheduled time, e.g. with EventBridge Scheduler
+    ``{"Name": "ExecutionDate", "Value": "<aws.scheduler.scheduled-time>"}``.
+    """
+    pipeline = deployed_pipeline
+    if not _production(pipeline, policy.operations):
+        return
+    unread = _unread_triggers(store, pipeline)
+    if unread:
+        yield facts.not_evaluated(unread)
+        return
+    wanted = policy.idempotent_outputs.run_date_parameter
+    date_format = policy.idempotent_outputs.run_date_format
+    base = facts.pipeline_pointer(store, pipeline)
+    for index, schedule in enumerate(pipeline.schedules):
+        passed = schedule.passes_parameters
+        where = f"{base}/schedules/{index}"
+        if wanted not in passed:
+            yield Violation(
+                f"{schedule.kind} {schedule.name} starts pipeline {pipeline.name!r} without "
+                f"passing {wanted}: every run writes to the default date's partition",
+                at=where,
+            )
+        elif date_format and re.search(date_format, str(passed[wanted])):
+            yield Violation(
+                f"{schedule.kind} {schedule.name} passes a fixed {wanted} "
+                f"({passed[wanted]!r}): every run writes to the same partition",
+                at=where,
+            )
+    parameters = (pipeline.definition or {}).get("Parameters")
+    if pipeline.schedules and isinstance(parameters, list):
+        declared = {item.get("Name") for item in parameters if isinstance(item, dict)}
+        if wanted not in declared:
+            yield f"schedules pass {wanted}, but the deployed pipeline declares no such parameter"
+
+
+def _reports_failures(pattern: dict) -> bool:
+    detail_types = pattern.get("detail-type")
+    if not isinstance(detail_types, list) or STATUS_CHANGE not in detail_types:
+        return False
+    detail = pattern.get("detail")
+    statuses = detail.get("currentPipelineExecutionStatus") if isinstance(detail, dict) else None
+    return statuses is None or (isinstance(statuses, list) and "Failed" in statuses)
+
+
+@rule(
+    id="OP103",
+    category="operations",
+    summary="A deployed production pipeline notifies someone when an execution fails",
+)
+def check_deployed_failure_notification(deployed_pipeline, store, settings):
+    """What it checks: an EventBridge rule on ``"SageMaker Model Building Pipeline
+    Execution Status Change"`` events matches this pipeline's failures
+    (``detail.currentPipelineExecutionStatus`` includes ``Failed`` or is not filtered, and
+    ``detail.pipelineArn``, if filtered, names it) and has at least one target (when
+    ``operations.require_failure_notification`` is true).
+
+    Why it matters: a scheduled pipeline fails at night; without a notification the first
+    to notice is the consumer of the missing output.
+
+    How to fix: ``aws events put-rule`` with that event pattern and ``put-targets`` with
+    an SNS topic (or a chat webhook); or set ``operations.require_failure_notification:
+    false``.
+    """
+    pipeline = deployed_pipeline
+    if not _production(pipeline, settings) or not settings.require_failure_notification:
+        return
+    unread = _unread_triggers(store, pipeline)
+    assert not unread, facts.not_evaluated(unread)
+    failures = [n for n in pipeline.notifications if _reports_failures(n.event_pattern)]
+    targeted = [n for n in failures if n.targets]
+    if failures and not targeted:
+        names = ", ".join(n.rule_name for n in failures)
+        assert False, f"failure rule {names} of pipeline {pipeline.name!r} has no target"
+    assert targeted, (
+        f"no EventBridge rule notifies anyone of failed executions of pipeline "
+        f"{pipeline.name!r}: add one on {STATUS_CHANGE!r} with currentPipelineExecutionStatus "
+        "[Failed] and a target"
+    )
+
+
+@rule(
+    id="OP104",
+    category="operations",
+    severity="warning",
+    summary="Recent executions of a production pipeline succeeded",
+)
+def check_recent_executions(deployed_pipeline, store, settings):
+    """What it checks: among the last ``operations.recent_executions`` executions (by
+    start time) of a production pipeline, none failed; each failure is reported with its
+    start time and failure reason.
+
+    Why it matters: a pipeline that fails every other day still "has a schedule and an
+    alarm"; the history is where the real reliability shows.
+
+    How to fix: read the failure reason and the failing step's logs; fix and re-run the
+    missed dates (outputs are partitioned by run date, so a re-run replaces its day).
+    """
+    pipeline = deployed_pipeline
+    if not _production(pipeline, settings):
+        return
+    unread = facts.unread_about(store, f"sagemaker:ListPipelineExecutions {pipeline.name} (")
+    if unread:
+        yield facts.not_evaluated(unread)
+        return
+    ordered = sorted(
+        enumerate(pipeline.executions),
+        key=lambda item: (item[1].start_time is not None, item[1].start_time or 0),
+        reverse=True,
+    )
+    for index, execution in ordered[: settings.recent_executions]:
+        if (execution.status or "").lower() != "failed":
+            continue
+        started = execution.start_time.isoformat() if execution.start_time else "unknown time"
+        reason = execution.failure_reason or "no failure reason recorded"
+        yield Violation(
+            f"execution {execution.arn.rsplit('/', 1)[-1]} started {started} failed: {reason}",
+            at=f"{facts.pipeline_pointer(store, pipeline)}/executions/{index}",
+        )
