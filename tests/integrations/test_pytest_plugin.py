@@ -8,11 +8,12 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml  # noqa: F401
+import yaml  # noqa: F401  (see below)
+
+import mlops_guard.session  # noqa: F401
 
 # pytester's in-process runs drop the modules they imported afterwards; PyYAML's C
-# extension cannot be re-imported cleanly, so keep it (and the engine) loaded out here.
-import mlops_guard.session  # noqa: F401
+# extension cannot be re-imported cleanly, so yaml and the engine stay loaded out here.
 
 pytest_plugins = ["pytester"]
 
