@@ -74,13 +74,13 @@ class Step(namedtuple("Step", "name type pointer raw condition branch", defaults
 
     @property
     def depends_on(self) -> list[str]:
-        value = self.raw.get("DependsOn") or []
-        return [name for name in value if isinstance(name, str)]
+        value = self.raw.get("DependsOn")
+        return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []
 
     @property
     def property_files(self) -> list[dict]:
-        value = self.raw.get("PropertyFiles") or []
-        return [item for item in value if isinstance(item, dict)]
+        value = self.raw.get("PropertyFiles")
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 class Output(namedtuple("Output", "step kind name pointer value")):
@@ -262,35 +262,41 @@ def _collect_references(node, tokens: list, found: list) -> None:
                 tokens.pop()
 
 
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def step_outputs(step: Step) -> Iterator[Output]:
-    """The data output locations of a step, by the step types SageMaker defines."""
+    """The data output locations of a step, by the step types SageMaker defines.
+
+    Hand-edited definitions may hold anything anywhere; shapes that are not what
+    SageMaker expects simply hold no output (structure rules report the shape).
+    """
     arguments = step.arguments
     base = step.arguments_pointer
     if step.type == "Processing":
-        outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        outputs = _mapping(arguments.get("ProcessingOutputConfig")).get("Outputs")
         for index, item in enumerate(outputs if isinstance(outputs, list) else []):
-            s3 = item.get("S3Output") if isinstance(item, dict) else None
+            s3 = _mapping(item).get("S3Output")
             if isinstance(s3, dict) and "S3Uri" in s3:
                 pointer = join(
                     base, "ProcessingOutputConfig", "Outputs", index, "S3Output", "S3Uri"
                 )
-                yield Output(
-                    step, "processing", str(item.get("OutputName", index)), pointer, s3["S3Uri"]
-                )
+                name = str(_mapping(item).get("OutputName", index))
+                yield Output(step, "processing", name, pointer, s3["S3Uri"])
     elif step.type == "Training":
-        config = arguments.get("OutputDataConfig")
-        if isinstance(config, dict) and "S3OutputPath" in config:
+        config = _mapping(arguments.get("OutputDataConfig"))
+        if "S3OutputPath" in config:
             pointer = join(base, "OutputDataConfig", "S3OutputPath")
             yield Output(step, "training", "model", pointer, config["S3OutputPath"])
     elif step.type == "Transform":
-        config = arguments.get("TransformOutput")
-        if isinstance(config, dict) and "S3OutputPath" in config:
+        config = _mapping(arguments.get("TransformOutput"))
+        if "S3OutputPath" in config:
             pointer = join(base, "TransformOutput", "S3OutputPath")
             yield Output(step, "transform", "output", pointer, config["S3OutputPath"])
     elif step.type == "Tuning":
-        job = arguments.get("TrainingJobDefinition")
-        config = job.get("OutputDataConfig") if isinstance(job, dict) else None
-        if isinstance(config, dict) and "S3OutputPath" in config:
+        config = _mapping(_mapping(arguments.get("TrainingJobDefinition")).get("OutputDataConfig"))
+        if "S3OutputPath" in config:
             pointer = join(base, "TrainingJobDefinition", "OutputDataConfig", "S3OutputPath")
             yield Output(step, "tuning", "model", pointer, config["S3OutputPath"])
 
@@ -314,6 +320,7 @@ def render_expression(value) -> str:
         if isinstance(join_args, dict):
             separator = join_args.get("On", "")
             values = join_args.get("Values") or []
+            values = values if isinstance(values, list) else [values]
             return str(separator).join(render_expression(item) for item in values)
         json_get = value.get("Std:JsonGet")
         if isinstance(json_get, dict):
