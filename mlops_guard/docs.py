@@ -1,7 +1,8 @@
-"""Keep the README's generated blocks (the rule table) in step with the code.
+"""Keep the README's generated blocks in step with the code: the rule table and the
+reference pipeline's DAG (Mermaid, rendered from the committed definition).
 
-``python -m mlops_guard.docs --write`` rewrites the block between
-``<!-- rules:begin -->`` and ``<!-- rules:end -->``; ``--check`` exits 1 when it is stale
+``python -m mlops_guard.docs --write`` rewrites every block between
+``<!-- NAME:begin -->`` and ``<!-- NAME:end -->``; ``--check`` exits 1 when one is stale
 (a test runs the check).
 """
 
@@ -17,7 +18,10 @@ from mlops_guard.registry import load_rules
 from mlops_guard.resources import builtin_rules_dir
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCK = re.compile(r"(<!-- rules:begin -->\n)(.*?)(<!-- rules:end -->)", re.DOTALL)
+
+
+def _block(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- {name}:begin -->\n)(.*?)(<!-- {name}:end -->)", re.DOTALL)
 
 
 def rules_table() -> str:
@@ -28,8 +32,21 @@ def rules_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def reference_graph() -> str:
+    from mlops_guard.reference import load_definition
+    from mlops_guard.reference.graph import to_mermaid
+
+    return "```mermaid\n" + to_mermaid(load_definition()).rstrip("\n") + "\n```\n"
+
+
+GENERATORS = {"rules": rules_table, "reference-graph": reference_graph}
+
+
 def updated(text: str) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + rules_table() + m.group(3), text)
+    for name, generate in GENERATORS.items():
+        content = generate()
+        text = _block(name).sub(lambda m, c=content: m.group(1) + c + m.group(3), text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         README.write_text(new, encoding="utf-8")
         return 0
     if new != text:
-        print("README rule table is stale: run python -m mlops_guard.docs --write")
+        print("README generated blocks are stale: run python -m mlops_guard.docs --write")
         return 1
     return 0
 
