@@ -148,4 +148,6 @@ def _findings(result) -> str:
     frame = findings_frame(result)
     shown = frame[["rule", "severity", "target", "subject", "message", "pointer", "suppressed"]]
     shown = shown.fillna("")
-    return shown.to_html(index=False, classes="findings", border=0, escape=True, na_rep="")
+    return shown.to_html(
+        index=False, classes="findings", border=0, escape=True, na_rep="", table_id="findings"
+    )

@@ -31,11 +31,10 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = span / max(1, count - 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    start = math.floor(low / step) * step
-    ticks, value = [], start
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 12))
-        value += step
+    first = math.floor(low / step + 1e-9)
+    ticks = [round(first * step, 12)]
+    while ticks[-1] < high - step * 1e-9:
+        ticks.append(round((first + len(ticks)) * step, 12))
     return ticks
 
 
@@ -57,7 +56,7 @@ def line_chart(title: str, points: list[ChartPoint], threshold: float | None, se
         return TOP + plot_h * (high - value) / (high - low)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" '
+        f'<svg class="chart" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}">',
         f'<text x="{LEFT}" y="20" class="chart-title">{escape(title)}</text>',
@@ -83,8 +82,8 @@ def line_chart(title: str, points: list[ChartPoint], threshold: float | None, se
             f'<line x1="{LEFT}" y1="{ty}" x2="{LEFT + plot_w}" y2="{ty}" class="threshold"/>'
         )
         parts.append(
-            f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(threshold) - 6)}" class="threshold-label" '
-            f'text-anchor="end">threshold {escape(sense)} {threshold:g}</text>'
+            f'<text x="{LEFT + 6}" y="{_fmt(y(threshold) - 6)}" class="threshold-label">'
+            f"threshold {escape(sense)} {threshold:g}</text>"
         )
     if len(points) > 1:
         coords = " ".join(f"{_fmt(x(i))},{_fmt(y(p.value))}" for i, p in enumerate(points))
