@@ -53,8 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="render a Python pipeline module (executes its code; opt-in)",
     )
     check.add_argument("--kwargs", default="{}", help="JSON keyword arguments for --module")
-    check.add_argument(
+    modules = check.add_mutually_exclusive_group()
+    modules.add_argument(
         "--no-modules", action="store_true", help="do not render the policy's listed modules"
+    )
+    modules.add_argument(
+        "--modules-only",
+        action="store_true",
+        help="check only Python modules (--module and the policy's modules), no files",
     )
     check.add_argument(
         "--skip-unrecognized",

@@ -15,7 +15,9 @@ def check(args) -> int:
     from mlops_guard.session import prepare
 
     session = prepare(args.policy, args.rules_dir, args.select, args.ignore)
-    paths = args.paths or (["."] if not args.module else [])
+    if args.modules_only and args.paths:
+        raise InputError("--modules-only takes no paths")
+    paths = args.paths or (["."] if not (args.module or args.modules_only) else [])
     targets = load_paths(paths, strict=not args.skip_unrecognized)
     targets.extend(_module_targets(args, session))
     result = engine.run(

@@ -126,3 +126,23 @@ def test_json_checks_never_run_modules_unless_asked(repo):
     assert calls(repo) == 0
     listed = subprocess.run([*base, "--select", "NM"], cwd=repo, env=env, capture_output=True)
     assert calls(repo) == 1, listed.stderr
+
+
+def test_modules_only_checks_the_policy_modules_and_no_files(repo):
+    (repo / ".mlops-guard.yaml").write_text(
+        "extends: default\nmodules:\n  - entry: pipelines.daily.pipeline:get_pipeline\n"
+        "    kwargs: {region: us-east-1, role: 'arn:aws:iam::1:role/R', default_bucket: b}\n"
+    )
+    (repo / "broken.json").write_text("{")  # would be an input error if files were read
+    env = {**os.environ, "MLOPS_GUARD_CACHE_DIR": str(repo / "cache")}
+    base = [sys.executable, "-m", "mlops_guard", "check", "--format", "json"]
+    process = subprocess.run(
+        [*base, "--modules-only"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    document = json.loads(process.stdout)
+    assert document["summary"]["targets"] == 1, process.stderr
+    assert {f["location"]["file"] for f in document["findings"]} <= {"pipelines/daily/pipeline.py"}
+    refused = subprocess.run(
+        [*base, "--modules-only", "x.json"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "takes no paths" in refused.stderr
