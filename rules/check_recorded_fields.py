@@ -34,6 +34,12 @@ JOB_STEPS = ("Processing", "Training", "Tuning")
 # -- reading the definition ------------------------------------------------------------
 
 
+def _mapping(value) -> dict:
+    """``value`` if it is an object, else empty: hand-edited definitions may hold anything
+    anywhere, and a shape SageMaker would reject is the structure rules' business."""
+    return value if isinstance(value, dict) else {}
+
+
 def literal_value(value, definition):
     """``(text, parameter names)`` for a literal or an expression made only of literals
     and parameters (their defaults substituted); None if it depends on a step or the
@@ -146,8 +152,8 @@ def code_uris(step):
             continue
         channels = job.get("InputDataConfig")
         for index, channel in enumerate(channels if isinstance(channels, list) else []):
-            if isinstance(channel, dict) and channel.get("ChannelName") in USER_CODE_CHANNELS:
-                source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+            if isinstance(channel, dict) and str(channel.get("ChannelName")) in USER_CODE_CHANNELS:
+                source = _mapping(_mapping(channel.get("DataSource")).get("S3DataSource"))
                 if "S3Uri" in source:
                     yield (
                         join(
@@ -160,7 +166,7 @@ def code_uris(step):
 def _remote_function_dir(job, pointer):
     """``(pointer, URI)`` of the pickled function an ``@step`` training job runs:
     ``<s3_base_uri>/<pipeline_step_name>/<func_step_s3_dir>``, from its arguments."""
-    arguments = (job.get("AlgorithmSpecification") or {}).get("ContainerArguments")
+    arguments = _mapping(job.get("AlgorithmSpecification")).get("ContainerArguments")
     if not isinstance(arguments, list):
         return None
     flags = {}
@@ -185,7 +191,8 @@ def is_code_input(item) -> bool:
     local = item["S3Input"].get("LocalPath")
     if isinstance(local, str) and local.rstrip("/").startswith(CODE_LOCAL_PATHS):
         return True
-    return item.get("InputName") in CODE_INPUT_NAMES
+    name = item.get("InputName")
+    return isinstance(name, str) and name in CODE_INPUT_NAMES
 
 
 def data_inputs(step):
@@ -201,9 +208,8 @@ def data_inputs(step):
                 pointer = join(base, "ProcessingInputs", index, "S3Input", "S3Uri")
                 yield pointer, str(item.get("InputName", index)), s3["S3Uri"]
     elif step.type == "Transform":
-        source = ((arguments.get("TransformInput") or {}).get("DataSource") or {}).get(
-            "S3DataSource"
-        ) or {}
+        data_source = _mapping(_mapping(arguments.get("TransformInput")).get("DataSource"))
+        source = _mapping(data_source.get("S3DataSource"))
         if "S3Uri" in source:
             pointer = join(base, "TransformInput", "DataSource", "S3DataSource", "S3Uri")
             yield pointer, "TransformInput", source["S3Uri"]
@@ -212,13 +218,13 @@ def data_inputs(step):
         for index, channel in enumerate(channels if isinstance(channels, list) else []):
             if not isinstance(channel, dict):
                 continue
-            name = channel.get("ChannelName")
+            name = str(channel.get("ChannelName"))
             if name in USER_CODE_CHANNELS or name in SDK_CODE_CHANNELS:
                 continue
-            source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+            source = _mapping(_mapping(channel.get("DataSource")).get("S3DataSource"))
             if "S3Uri" in source:
                 at = join(pointer, "InputDataConfig", index, "DataSource", "S3DataSource", "S3Uri")
-                yield at, str(name), source["S3Uri"]
+                yield at, name, source["S3Uri"]
 
 
 def _describe(uri: str, parameters: list[str]) -> str:
@@ -311,7 +317,7 @@ def check_hyperparameters(step, settings):
         own = [name for name in values if not SDK_HYPERPARAMETERS.match(str(name))]
         if own:
             continue
-        if step.type == "Tuning" and any((job.get("HyperParameterRanges") or {}).values()):
+        if step.type == "Tuning" and any(_mapping(job.get("HyperParameterRanges")).values()):
             continue
         kind = "training" if step.type == "Training" else "tuning"
         at = join(pointer, key) if key in job else pointer
@@ -328,7 +334,7 @@ def check_hyperparameters(step, settings):
 def _is_remote_function(job) -> bool:
     channels = job.get("InputDataConfig")
     return any(
-        isinstance(channel, dict) and channel.get("ChannelName") in SDK_CODE_CHANNELS
+        isinstance(channel, dict) and str(channel.get("ChannelName")) in SDK_CODE_CHANNELS
         for channel in (channels if isinstance(channels, list) else [])
     )
 

@@ -11,6 +11,17 @@ import re
 from mlops_guard import Violation, rule
 
 
+def _items(value) -> list[dict]:
+    """The objects of a list (``[]`` for anything else): shapes SageMaker would reject
+    are reported where the shape itself is checked, not here."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _name(value) -> str | None:
+    """A name that can be compared: a string, else None (which names nothing)."""
+    return value if isinstance(value, str) else None
+
+
 @rule(id="ST001", category="structure", summary="References point at steps that exist")
 def check_step_references(definition):
     """What it checks: every ``{"Get": "Steps.X..."}`` and every ``DependsOn`` entry names a
@@ -80,10 +91,11 @@ def check_property_file_references(definition):
     for step in definition.steps:
         if step.type != "Processing" or not step.property_files:
             continue
-        outputs = (step.arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
-        names = {item.get("OutputName") for item in outputs if isinstance(item, dict)}
+        config = step.arguments.get("ProcessingOutputConfig")
+        outputs = config.get("Outputs") if isinstance(config, dict) else None
+        names = {_name(item.get("OutputName")) for item in _items(outputs)} - {None}
         for index, item in enumerate(step.property_files):
-            if item.get("OutputName") not in names:
+            if _name(item.get("OutputName")) not in names:
                 yield Violation(
                     f"property file {item.get('PropertyFileName')!r} reads output "
                     f"{item.get('OutputName')!r}, which step {step.name!r} does not have",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
+import sys
 from collections import namedtuple
 
 from mlops_guard import Violation, rule
@@ -54,6 +55,13 @@ Unknown = namedtuple("Unknown", "reason pointer condition")
 # -- reading conditions ---------------------------------------------------------------------
 
 
+def _finite(value) -> float | None:
+    """A JSON number as a float, or None for anything else, including integers too large
+    for a float (JSON has no limit) and the ``Infinity`` Python's parser accepts."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if number and abs(value) <= sys.float_info.max else None
+
+
 def _operand(value, pointer: str) -> Operand:
     text = render_expression(value)
     if isinstance(value, dict):
@@ -66,9 +74,7 @@ def _operand(value, pointer: str) -> Operand:
             return Operand(pointer, text, parts[2] if len(parts) == 3 else path, None, None)
         if isinstance(path, str) and path.startswith("Parameters."):
             return Operand(pointer, text, None, path.split(".", 1)[1], None)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Operand(pointer, text, None, None, float(value))
-    return Operand(pointer, text, None, None, None)
+    return Operand(pointer, text, None, None, _finite(value))
 
 
 def _parse(node, pointer: str, condition: str):
@@ -243,9 +249,9 @@ def _number(operand: Operand, atom: Atom, parameters) -> float | Unknown:
         return operand.constant
     if operand.parameter is not None:
         parameter = parameters.get(operand.parameter)
-        default = parameter.default if parameter is not None else None
-        if isinstance(default, int | float) and not isinstance(default, bool):
-            return float(default)
+        default = _finite(parameter.default) if parameter is not None else None
+        if default is not None:
+            return default
         return Unknown(
             f"threshold parameter {operand.parameter!r} has no numeric default",
             operand.pointer,
