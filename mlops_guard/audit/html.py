@@ -29,7 +29,7 @@ table.findings{border-collapse:collapse;font-size:13px;width:100%}
 table.findings th,table.findings td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;
 vertical-align:top}
 table.findings th{background:#f6f8fa}
-table.findings td:nth-child(6){word-break:break-all}
+table.findings td:nth-child(6){white-space:nowrap}
 svg.chart{border:1px solid #d0d7de;border-radius:6px;background:#fff;display:block}
 .chart-title{font-size:13px;font-weight:600;fill:#1f2328}
 .plot-area{fill:#fbfcfd;stroke:#d0d7de}
