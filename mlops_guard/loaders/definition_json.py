@@ -20,6 +20,9 @@ def parse_json(text: str, shown: str):
             file=shown,
             where=f"line {error.lineno}, column {error.colno}",
         ) from None
+    except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, deep nesting
+        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        raise InputError(f"invalid JSON: {message}", file=shown) from None
 
 
 def is_definition(document) -> bool:
@@ -85,6 +88,13 @@ def _described(document: dict, text: str, shown: str) -> Target:
         raise InputError(
             f"invalid JSON in the definition string: {error.msg} "
             f"(line {error.lineno}, column {error.colno} of the string)",
+            file=shown,
+            where="/PipelineDefinition",
+        ) from None
+    except (ValueError, RecursionError) as error:
+        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        raise InputError(
+            f"invalid JSON in the definition string: {message}",
             file=shown,
             where="/PipelineDefinition",
         ) from None

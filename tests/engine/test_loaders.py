@@ -150,3 +150,11 @@ def test_directory_walk_skips_vendored_trees_and_foreign_json(tmp_path):
         Path(t.file).as_posix().rsplit("/", 2)[-2:][0] + "/" + Path(t.file).name for t in targets
     )
     assert files == ["a/one.json", "c/two.json"]
+
+
+@pytest.mark.parametrize("content", ['{"Steps": [' + "1" * 5000 + "]}", "[" * 100000])
+def test_pathological_json_is_an_input_error(tmp_path, content):
+    path = tmp_path / "odd.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match="invalid JSON"):
+        load_file(path, explicit=True)
