@@ -118,8 +118,17 @@ def bench_module(work: Path, repeat: int, env: dict) -> list[bool]:
         print("SKIP  cached module check: sagemaker SDK not installed (extra 'sdk')")
         return []
     python = sys.executable
-    module = [python, "-m", "mlops_guard", "check", "--no-modules", "--module",
-              "mlops_guard.reference.pipeline:get_pipeline", "--kwargs", "{}"]
+    module = [
+        python,
+        "-m",
+        "mlops_guard",
+        "check",
+        "--no-modules",
+        "--module",
+        "mlops_guard.reference.pipeline:get_pipeline",
+        "--kwargs",
+        "{}",
+    ]
     first = subprocess.run(module, capture_output=True, text=True, env=env, cwd=ROOT)
     if first.returncode == 2:
         print(f"SKIP  module check failed: {first.stderr.strip()}")
