@@ -33,7 +33,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, where=self.prog)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, the other subcommands get no options (they are
+    never parsed in this process, and building every option costs start-up time)."""
     parser = _Parser(
         prog="mlops-guard",
         description="Check SageMaker pipelines and experiment metadata against a team policy.",
@@ -42,6 +44,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = commands.add_parser("check", help="Check pipeline definitions and templates.")
+    if only in (None, "check"):
+        _check_options(check)
+    rules = commands.add_parser("rules", help="List the rules.")
+    if only in (None, "rules"):
+        rules.add_argument("--format", choices=["text", "json"], default="text")
+        add_policy_options(rules, selection=False)
+    explain = commands.add_parser("explain", help="Show a rule's documentation.")
+    if only in (None, "explain"):
+        explain.add_argument("rule_id")
+        add_policy_options(explain, selection=False)
+    demo = commands.add_parser("demo", help="Check the bundled reference and examples.")
+    if only in (None, "demo"):
+        demo.add_argument("--format", choices=["text", "json"], default="text")
+    for name, (_module, _function, summary) in EXTERNAL.items():
+        commands.add_parser(name, help=summary, add_help=False)
+    return parser
+
+
+def _check_options(check) -> None:
     check.add_argument("paths", nargs="*", help="files or directories (default: .)")
     add_policy_options(check)
     add_output_options(check)
@@ -69,21 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--baseline", help="report only findings not in this baseline file")
     check.add_argument("--write-baseline", help="write current findings to this baseline file")
-
-    rules = commands.add_parser("rules", help="List the rules.")
-    rules.add_argument("--format", choices=["text", "json"], default="text")
-    add_policy_options(rules, selection=False)
-
-    explain = commands.add_parser("explain", help="Show a rule's documentation.")
-    explain.add_argument("rule_id")
-    add_policy_options(explain, selection=False)
-
-    demo = commands.add_parser("demo", help="Check the bundled reference and examples.")
-    demo.add_argument("--format", choices=["text", "json"], default="text")
-
-    for name, (_module, _function, summary) in EXTERNAL.items():
-        commands.add_parser(name, help=summary, add_help=False)
-    return parser
 
 
 def add_policy_options(parser, *, selection: bool = True) -> None:
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in EXTERNAL:
             return _external(argv[0], argv[1:])
-        parser = build_parser()
+        parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()

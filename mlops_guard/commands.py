@@ -14,7 +14,9 @@ def check(args) -> int:
     from mlops_guard.loaders import load_paths
     from mlops_guard.session import prepare
 
-    session = prepare(args.policy, args.rules_dir, args.select, args.ignore)
+    session = prepare(
+        args.policy, args.rules_dir, args.select, args.ignore, domains=("definition",)
+    )
     if args.modules_only and args.paths:
         raise InputError("--modules-only takes no paths")
     paths = args.paths or (["."] if not (args.module or args.modules_only) else [])

@@ -47,26 +47,101 @@ class Rule(namedtuple("Rule", "info function parameters domain each file builtin
         return bool(self.function.__code__.co_flags & _CO_GENERATOR)
 
 
-def load_rules(directories: Iterable[tuple[Path, bool]]) -> list[Rule]:
-    """All rules from ``(directory, is_builtin)`` pairs, sorted by id."""
+def load_rules(
+    directories: Iterable[tuple[Path, bool]], domains: Iterable[str] | None = None
+) -> list[Rule]:
+    """All rules from ``(directory, is_builtin)`` pairs, sorted by id.
+
+    With ``domains`` (e.g. ``{"definition"}`` for ``check``), rule files known from the
+    manifest to hold only rules of other domains are not imported: a pre-commit check of
+    a JSON definition does not pay for the metadata audit's rules. Ids of skipped files
+    still count for the duplicate check.
+    """
+    wanted = set(domains) if domains is not None else None
+    manifest = _Manifest.open() if wanted is not None else None
     rules: list[Rule] = []
-    seen: dict[str, Rule] = {}
+    seen: dict[str, str] = {}
     for directory, builtin in directories:
         if not directory.is_dir():
             raise InputError("rules directory not found", file=str(directory))
         for path in sorted(directory.rglob(FILE_GLOB)):
             if any(part.startswith((".", "__")) for part in path.relative_to(directory).parts[:-1]):
                 continue
-            for found in _rules_in(path, builtin):
-                if found.id in seen:
+            known = manifest.get(path) if manifest is not None else None
+            if known is not None and not wanted.intersection(domain for _, domain in known):
+                found_ids = [(rule_id, None) for rule_id, _ in known]
+            else:
+                loaded = list(_rules_in(path, builtin))
+                if manifest is not None:
+                    manifest.put(path, [(rule.id, rule.domain) for rule in loaded])
+                found_ids = [(rule.id, rule) for rule in loaded]
+            for rule_id, rule in found_ids:
+                if rule_id in seen:
                     raise InputError(
-                        f"duplicate rule id {found.id}: also defined in {seen[found.id].file}",
-                        file=found.file,
-                        where=found.function.__name__,
+                        f"duplicate rule id {rule_id}: also defined in {seen[rule_id]}",
+                        file=str(path),
+                        where=rule.function.__name__ if rule else None,
                     )
-                seen[found.id] = found
-                rules.append(found)
+                seen[rule_id] = str(path)
+                if rule is not None and (wanted is None or rule.domain in wanted):
+                    rules.append(rule)
+    if manifest is not None:
+        manifest.save()
     return sorted(rules, key=lambda item: item.id)
+
+
+class _Manifest:
+    """Which rule ids and domains each rule file holds, keyed by the file's path, size and
+    modification time, cached between runs so files can be skipped without importing."""
+
+    def __init__(self, path: Path, entries: dict):
+        self.path = path
+        self.entries = entries
+        self.changed = False
+
+    @classmethod
+    def open(cls) -> _Manifest:
+        import json
+
+        from mlops_guard.resources import cache_dir
+
+        path = cache_dir() / "rules-manifest.json"
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entries = {}
+        return cls(path, entries if isinstance(entries, dict) else {})
+
+    @staticmethod
+    def _key(path: Path) -> tuple[str, str]:
+        stat = path.stat()
+        return str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"
+
+    def get(self, path: Path) -> list[tuple[str, str]] | None:
+        name, stamp = self._key(path)
+        entry = self.entries.get(name)
+        if isinstance(entry, dict) and entry.get("stamp") == stamp:
+            return [tuple(item) for item in entry.get("rules", [])]
+        return None
+
+    def put(self, path: Path, rules: list[tuple[str, str]]) -> None:
+        name, stamp = self._key(path)
+        self.entries[name] = {"stamp": stamp, "rules": [list(item) for item in rules]}
+        self.changed = True
+
+    def save(self) -> None:
+        import json
+        import os
+
+        if not self.changed or os.environ.get("MLOPS_GUARD_NO_CACHE"):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a read-only cache only costs speed
 
 
 def _import(path: Path):

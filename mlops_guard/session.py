@@ -31,11 +31,14 @@ def prepare(
     select: list[str] | None = None,
     ignore: list[str] | None = None,
     start: Path | None = None,
+    domains: tuple[str, ...] | None = None,
 ) -> Session:
+    """Load the policy and its rules; ``domains`` limits which rules are loaded (``check``
+    needs only definition rules)."""
     loaded = load_policy(policy, start)
     directories = [(builtin_rules_dir(), True)]
     directories += [(loaded.base_dir / d, False) for d in loaded.settings["rules_dirs"]]
     directories += [(Path(d), False) for d in rules_dirs]
-    rules = load_rules(directories)
+    rules = load_rules(directories, domains)
     selection = Selection.from_policy(loaded.settings, select, ignore)
     return Session(loaded, rules, selection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -269,3 +270,29 @@ def test_fixture_gives_the_rules_policy_slice(tmp_path):
     '''
     result = run(rules_dir(tmp_path, source), {"idempotent_outputs": {"partition_key": "day"}})
     assert [f.message for f in result.findings] == ["day"]
+
+
+def test_check_skips_importing_rule_files_of_other_domains(tmp_path, monkeypatch):
+    """A pre-commit check does not import metadata-only rule files once the manifest
+    knows them; an edited file is imported again."""
+    monkeypatch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    marker = tmp_path / "imported.txt"
+    source = f'''
+    from pathlib import Path
+    Path({str(marker)!r}).open("a").write("x")
+    from mlops_guard import rule
+
+    @rule(id="TM301", category="naming", summary="audit only")
+    def check_runs(run):
+        """Metadata."""
+    '''
+    directory = rules_dir(tmp_path, source, "check_audit_only.py")
+    first = load_rules([(directory, False)], domains={"definition"})
+    assert first == [] and marker.read_text() == "x"
+    for name in list(sys.modules):  # a new process would not have it imported
+        if name.endswith(".check_audit_only"):
+            del sys.modules[name]
+    assert load_rules([(directory, False)], domains={"definition"}) == []
+    assert marker.read_text() == "x", "not imported again"
+    assert [rule.id for rule in load_rules([(directory, False)])] == ["TM301"]
+    assert marker.read_text() == "xx", "all domains import everything"
