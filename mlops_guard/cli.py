@@ -28,7 +28,19 @@ class UsageError(InputError):
     pass
 
 
+class _Formatter(argparse.HelpFormatter):
+    """A fixed width: help text is the same everywhere, and argparse does not import
+    ``shutil`` to measure the terminal on every start (it formats while parsing)."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, width=100, max_help_position=32)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, exit 2, like every other input error
         raise UsageError(message, where=self.prog)
 

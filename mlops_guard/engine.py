@@ -18,7 +18,6 @@ from mlops_guard.meta import META_RULES, NOT_EVALUATED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
 from mlops_guard.targets import Target
-from mlops_guard.waivers import apply_waivers, parse_waivers
 
 
 class Selection:
@@ -90,6 +89,8 @@ def run(
     active, suppressed, about = raw, [], []
     if policy["waivers"]:
         import datetime
+
+        from mlops_guard.waivers import apply_waivers, parse_waivers
 
         waivers = parse_waivers(policy["waivers"])
         today = today or datetime.date.today()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
-from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.targets import Target
 
 
@@ -23,6 +22,23 @@ def parse_json(text: str, shown: str):
     except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, deep nesting
         message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise InputError(f"invalid JSON: {message}", file=shown) from None
+
+
+class LazyMarks:
+    """Line marks built on first use: most files have no finding and never need them."""
+
+    __slots__ = ("_marks", "_text")
+
+    def __init__(self, text: str):
+        self._text = text
+        self._marks = None
+
+    def locate(self, pointer: str):
+        if self._marks is None:
+            from mlops_guard.loaders.json_marks import JsonMarks
+
+            self._marks = JsonMarks(self._text)
+        return self._marks.locate(pointer)
 
 
 def is_definition(document) -> bool:
@@ -63,7 +79,7 @@ def load(path: Path, text: str, shown: str) -> list[Target] | None:
     document = parse_json(text, shown)
     if is_definition(document):
         check_shape(document, shown)
-        marks = JsonMarks(text)
+        marks = LazyMarks(text)
         name = path.stem.removesuffix(".definition").removesuffix("-definition")
         return [
             Target(
@@ -105,7 +121,7 @@ def _described(document: dict, text: str, shown: str) -> Target:
             where="/PipelineDefinition",
         )
     check_shape(definition, shown, "/PipelineDefinition")
-    outer = JsonMarks(text)
+    outer = LazyMarks(text)
     name = document.get("PipelineName") if isinstance(document.get("PipelineName"), str) else None
 
     def locate(pointer: str) -> tuple[int, int] | None:

@@ -11,13 +11,13 @@ without importing pydantic or parsing YAML.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import namedtuple
 from pathlib import Path
 
 from mlops_guard import __version__
+from mlops_guard.digest import sha256
 from mlops_guard.errors import InputError
 from mlops_guard.policy.settings import Settings
 from mlops_guard.resources import builtin_policies_dir, cache_dir, default_policy_path
@@ -79,9 +79,7 @@ def _has_pyproject_section(path: Path) -> bool:
 def load_policy(explicit: str | None = None, start: Path | None = None) -> LoadedPolicy:
     source = resolve_policy_source(explicit, start)
     root_text = _read(source.path)
-    key = hashlib.sha256(
-        f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()
-    ).hexdigest()
+    key = sha256(f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()).hexdigest()
     cached = _read_cache(key)
     if cached is not None:
         return LoadedPolicy(Settings(cached["policy"]), source, tuple(cached["files"]))
@@ -259,7 +257,7 @@ def _read_cache(key: str) -> dict | None:
     try:
         entry = json.loads(_cache_file(key).read_text(encoding="utf-8"))
         for file, digest in entry["digests"].items():
-            if hashlib.sha256(Path(file).read_bytes()).hexdigest() != digest:
+            if sha256(Path(file).read_bytes()).hexdigest() != digest:
                 return None
         return entry
     except (OSError, ValueError, KeyError, TypeError):
@@ -270,7 +268,7 @@ def _write_cache(key: str, policy: dict, files: tuple[str, ...]) -> None:
     if os.environ.get("MLOPS_GUARD_NO_CACHE"):
         return
     try:
-        digests = {file: hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in files}
+        digests = {file: sha256(Path(file).read_bytes()).hexdigest() for file in files}
         target = _cache_file(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
