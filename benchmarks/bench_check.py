@@ -127,7 +127,13 @@ def bench_module(work: Path, repeat: int, env: dict) -> list[bool]:
         "--module",
         "mlops_guard.reference.pipeline:get_pipeline",
         "--kwargs",
-        "{}",
+        json.dumps(
+            {
+                "region": "us-east-1",
+                "role": "arn:aws:iam::123456789012:role/SageMakerPipelines",
+                "default_bucket": "mlops-guard-reference",
+            }
+        ),
     ]
     first = subprocess.run(module, capture_output=True, text=True, env=env, cwd=ROOT)
     if first.returncode == 2:
