@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("mlflow")
 
+AUDIT_MLFLOW = (sys.executable, "-m", "mlops_guard", "audit", "mlflow", "--tracking-uri")
 POLICY = """\
 extends: default
 naming:
@@ -57,8 +58,7 @@ def audit(tmp_path, uri: str, *args: str) -> subprocess.CompletedProcess:
     policy = tmp_path / "mlops-guard.yaml"
     policy.write_text(POLICY)
     return subprocess.run(
-        [sys.executable, "-m", "mlops_guard", "audit", "mlflow", "--tracking-uri", uri]
-        + ["--policy", str(policy), "--format", "json", *args],
+        [*AUDIT_MLFLOW, uri, "--policy", str(policy), "--format", "json", *args],
         capture_output=True,
         text=True,
         timeout=300,
