@@ -36,7 +36,9 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(prog, width=100, max_help_position=32)
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse with our formatter, and usage errors as one-line input errors (exit 2)."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
@@ -48,12 +50,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, the other subcommands get no options (they are
     never parsed in this process, and building every option costs start-up time)."""
-    parser = _Parser(
+    parser = Parser(
         prog="mlops-guard",
         description="Check SageMaker pipelines and experiment metadata against a team policy.",
     )
     parser.add_argument("--version", action="version", version=f"mlops-guard {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     check = commands.add_parser("check", help="Check pipeline definitions and templates.")
     if only in (None, "check"):

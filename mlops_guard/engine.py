@@ -187,7 +187,8 @@ def _from_violation(rule: Rule, target: Target, item: Item, violation) -> Findin
     if not isinstance(violation, Violation):
         raise TypeError(f"rule yielded {type(violation).__name__}, expected Violation or str")
     pointer = violation.at or item.pointer
-    return _make(rule, target, pointer, violation.message, violation.subject or item.subject)
+    finding = _make(rule, target, pointer, violation.message, violation.subject or item.subject)
+    return finding._replace(extra=dict(violation.extra)) if violation.extra else finding
 
 
 def _make(rule: Rule, target: Target, pointer: str, message: str, subject: str | None) -> Finding:

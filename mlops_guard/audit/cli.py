@@ -21,7 +21,7 @@ from mlops_guard.cli import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_INPUT,
-    _Parser,
+    Parser,
     add_policy_options,
 )
 from mlops_guard.errors import InputError
@@ -30,7 +30,6 @@ OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib.util  # noqa: F401  (reporters.available_formats needs it loaded)
 
     from mlops_guard.reporters import available_formats
 
@@ -48,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a report file, by suffix: .html, .csv, .parquet, .json (repeatable)",
     )
-    parser = _Parser(prog="mlops-guard audit", description="Audit experiments and pipelines.")
+    parser = Parser(prog="mlops-guard audit", description="Audit experiments and pipelines.")
     sources = parser.add_subparsers(
-        dest="source", required=True, metavar="SOURCE", parser_class=_Parser
+        dest="source", required=True, metavar="SOURCE", parser_class=Parser
     )
     sagemaker = sources.add_parser("sagemaker", parents=[common], help="SageMaker (boto3)")
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
@@ -214,7 +213,7 @@ def iam_policy() -> dict:
 
 def main_iam_policy(argv: list[str]) -> int:
     """Print the policy JSON (``mlops-guard iam-policy``)."""
-    parser = _Parser(
+    parser = Parser(
         prog="mlops-guard iam-policy",
         description="Print the minimal read-only IAM policy `audit sagemaker` and `export` need.",
     )

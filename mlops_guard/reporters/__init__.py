@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 FORMATS = {
     "text": "mlops_guard.reporters.text",
@@ -14,15 +15,7 @@ FORMATS = {
 
 
 def available_formats() -> list[str]:
-    names = []
-    for name, module in FORMATS.items():
-        try:
-            importlib.util.find_spec(module)
-        except ModuleNotFoundError:
-            continue
-        if importlib.util.find_spec(module) is not None:
-            names.append(name)
-    return names
+    return [name for name, module in FORMATS.items() if importlib.util.find_spec(module)]
 
 
 def render(format_name: str, result, context) -> str:

@@ -296,3 +296,16 @@ def test_check_skips_importing_rule_files_of_other_domains(tmp_path, monkeypatch
     assert marker.read_text() == "x", "not imported again"
     assert [rule.id for rule in load_rules([(directory, False)])] == ["TM301"]
     assert marker.read_text() == "xx", "all domains import everything"
+
+
+def test_violation_extra_reaches_the_finding(tmp_path):
+    source = '''
+    from mlops_guard import Violation, rule
+
+    @rule(id="TM401", category="structure", summary="extra")
+    def check_extra(definition):
+        """Carries details."""
+        yield Violation("with details", extra={"metric": "mape", "value": 0.3})
+    '''
+    (finding,) = run(rules_dir(tmp_path, source)).findings
+    assert finding.extra == {"metric": "mape", "value": 0.3}
