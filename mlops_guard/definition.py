@@ -102,6 +102,17 @@ class Definition:
         self.name = name
         self.tags = tags or {}
         self._references_under: dict[str, list[Reference]] = {}
+        self._memo: dict = {}
+
+    def memo(self, key, factory):
+        """A value derived once per definition and shared by every rule that asks with
+        the same ``key``: rules of one concern share an analysis (the outputs the policy
+        covers, the gates around promotion steps) instead of each recomputing it. Put
+        everything the value depends on (e.g. ``id(settings)``) into the key."""
+        memo = self._memo
+        if key not in memo:
+            memo[key] = factory()
+        return memo[key]
 
     @cached_property
     def steps(self) -> list[Step]:

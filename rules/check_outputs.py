@@ -49,7 +49,13 @@ class Location(namedtuple("Location", "output template parameter default", defau
 
 
 def output_locations(definition, settings) -> list[Location]:
-    """The outputs the policy covers, in document order, each once."""
+    """The outputs the policy covers, in document order, each once (shared by the IO
+    rules through the definition's memo)."""
+    key = ("check_outputs.output_locations", id(settings))
+    return definition.memo(key, lambda: _output_locations(definition, settings))
+
+
+def _output_locations(definition, settings) -> list[Location]:
     kinds = set(settings.output_kinds)
     outputs = [output for output in definition.outputs if output.kind in kinds]
     seen = {output.pointer for output in outputs}

@@ -190,7 +190,13 @@ def _is_metric_gate(gate: Gate) -> bool:
 
 
 def _gated_promotions(definition, settings) -> list[tuple]:
-    """``(step, gates)`` for each promotion step inside at least one metric gate."""
+    """``(step, gates)`` for each promotion step inside at least one metric gate (shared
+    by the ET rules through the definition's memo)."""
+    key = ("check_thresholds.gated_promotions", id(settings))
+    return definition.memo(key, lambda: _find_gated_promotions(definition, settings))
+
+
+def _find_gated_promotions(definition, settings) -> list[tuple]:
     found = []
     for step in definition.steps:
         if _is_promotion(step, settings):
