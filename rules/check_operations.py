@@ -2,10 +2,11 @@
 
 A production pipeline that nobody starts, or that fails without anyone hearing of it,
 is a pipeline that silently stops producing. These rules read what the loader found
-*next to* the pipeline in the same CloudFormation template (``target.facts["template"]``:
-schedules and failure notifications), so they only apply to pipelines that came from a
-template; a bare definition file says nothing about its schedule, and the audit checks
-deployed schedules against AWS instead.
+*next to* the pipeline in the same CloudFormation template or Terraform module
+(``target.facts["template"]``: schedules and failure notifications, in one shape for
+both), so they only apply to pipelines that came from infrastructure code; a bare
+definition file says nothing about its schedule, and the audit checks deployed schedules
+against AWS instead.
 
 Policy keys: ``operations.production_pipelines`` (glob on the pipeline name),
 ``operations.require_schedule``, ``operations.require_failure_notification`` and
@@ -63,10 +64,13 @@ def check_schedule(definition, target, settings):
     if schedules and not enabled:
         names = ", ".join(_where(item) for item in schedules)
         assert False, f"every schedule of pipeline {target.name!r} is disabled: {names}"
+    if facts.get("format") == "terraform":
+        kinds = "an aws_scheduler_schedule or a scheduled aws_cloudwatch_event_rule"
+    else:
+        kinds = "an AWS::Scheduler::Schedule or a scheduled AWS::Events::Rule"
     assert enabled, (
         f"no schedule in {facts['file']} starts pipeline {target.name!r} "
-        f"(resource {facts['resource']}): add an AWS::Scheduler::Schedule or a scheduled "
-        "AWS::Events::Rule targeting it"
+        f"(resource {facts['resource']}): add {kinds} targeting it"
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
-from mlops_guard.loaders.cfn_resolve import Piece, assemble_json, missing_names
+from mlops_guard.loaders.cfn_resolve import STATUS_CHANGE, Piece, assemble_json, missing_names
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
@@ -57,9 +57,14 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     from mlops_guard.suppressions import parse_comments
 
     suppressions = parse_comments(text)
+    operations, where = _module_operation_resources(path, shown, document, scope, text, options)
     targets = []
     for name, attributes in _resources(document):
         target = _tf_target(path, text, shown, name, attributes, scope, options)
+        pipeline_name = target.facts["pipeline_name"]
+        target.facts["template"] = _operations(
+            operations, where, f"{RESOURCE_TYPE}.{name}", pipeline_name
+        )
         if target.file == shown:  # not for a definition read with file("...")
             target.suppressions = suppressions
         targets.append(target)
@@ -323,20 +328,28 @@ def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
         return None
     unknown = _after_unknown(document)
     marks = JsonMarks(text)
-    targets = [
-        _plan_target(resource, pointer, shown, marks, unknown)
-        for resource, pointer in _plan_resources(root, join("", section, "root_module"))
-    ]
+    root_pointer = join("", section, "root_module")
+    operations = _plan_operation_resources(document, root, marks, root_pointer)
+    targets = []
+    for resource, pointer in _plan_resources(root, root_pointer):
+        target = _plan_target(resource, pointer, shown, marks, unknown)
+        address = str(resource.get("address", RESOURCE_TYPE))
+        # Plans give each pipeline one address; a reference names it without an index.
+        reference = re.sub(r"\[[^\]]*\]$", "", address)
+        target.facts["template"] = _operations(
+            operations, shown, reference, target.facts["pipeline_name"]
+        )
+        targets.append(target)
     return targets or None
 
 
-def _plan_resources(module: dict, pointer: str):
+def _plan_resources(module: dict, pointer: str, types=(RESOURCE_TYPE,)):
     for index, resource in enumerate(module.get("resources") or []):
-        if isinstance(resource, dict) and resource.get("type") == RESOURCE_TYPE:
+        if isinstance(resource, dict) and resource.get("type") in types:
             yield resource, join(pointer, "resources", index)
     for index, child in enumerate(module.get("child_modules") or []):
         if isinstance(child, dict):
-            yield from _plan_resources(child, join(pointer, "child_modules", index))
+            yield from _plan_resources(child, join(pointer, "child_modules", index), types)
 
 
 def _after_unknown(document: dict) -> dict[str, dict]:
@@ -394,3 +407,282 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
         base_pointer=body_pointer,
         **common,
     )
+
+
+# -- schedules and failure notifications next to the pipeline ----------------------------
+#
+# The same facts as the CloudFormation loader's ``facts["template"]`` (see
+# :func:`.cfn_resolve.schedules_for` and :func:`.cfn_resolve.notifications_for`), for the
+# operations rules. Every resource is first put in one shape, ``(address, type, values,
+# line)``, where a reference to another resource is a ``${address.attribute}`` string:
+# ``.tf`` files already read that way, and a plan's unknown values are replaced by the
+# references its ``configuration`` section records.
+
+EVENT_RULE = "aws_cloudwatch_event_rule"
+EVENT_TARGET = "aws_cloudwatch_event_target"
+SCHEDULE = "aws_scheduler_schedule"
+_OPERATION_TYPES = (EVENT_RULE, EVENT_TARGET, SCHEDULE)
+
+
+def _operations(resources: list[tuple], file: str, address: str, name: str | None) -> dict:
+    rules = [item for item in resources if item[1] == EVENT_RULE]
+    targets = [item for item in resources if item[1] == EVENT_TARGET]
+    schedules = []
+    for rule_address, _type, values, line in rules:
+        if not values.get("schedule_expression"):
+            continue
+        for target_address, _t, target, _line in targets:
+            if not _on_rule(target.get("rule"), rule_address, values):
+                continue
+            if not _names_pipeline(target.get("arn"), address, name):
+                continue
+            block = _first(target.get("sagemaker_pipeline_target"))
+            schedules.append(
+                {
+                    "resource": rule_address,
+                    "target": target_address,
+                    "type": EVENT_RULE,
+                    "expression": str(values["schedule_expression"]),
+                    "state": _state(values),
+                    "parameters": _tf_parameters(block, "pipeline_parameter_list"),
+                    "line": line,
+                }
+            )
+    for schedule_address, _type, values, line in resources:
+        if _type != SCHEDULE:
+            continue
+        for target in _blocks(values.get("target")):
+            if not _names_pipeline(target.get("arn"), address, name):
+                continue
+            block = _first(target.get("sagemaker_pipeline_parameters"))
+            schedules.append(
+                {
+                    "resource": schedule_address,
+                    "type": SCHEDULE,
+                    "expression": str(values.get("schedule_expression") or ""),
+                    "state": _state(values),
+                    "parameters": _tf_parameters(block, "pipeline_parameter"),
+                    "line": line,
+                }
+            )
+    notifications = []
+    for rule_address, _type, values, line in rules:
+        pattern = values.get("event_pattern")
+        if not isinstance(pattern, dict) or STATUS_CHANGE not in _listed(
+            pattern.get("detail-type")
+        ):
+            continue
+        detail = pattern.get("detail") if isinstance(pattern.get("detail"), dict) else {}
+        statuses = detail.get("currentPipelineExecutionStatus")
+        if statuses is not None and "Failed" not in _listed(statuses):
+            continue
+        arns = detail.get("pipelineArn")
+        if arns is not None and not any(
+            _names_pipeline(arn, address, name) for arn in _listed(arns)
+        ):
+            continue
+        count = sum(1 for item in targets if _on_rule(item[2].get("rule"), rule_address, values))
+        notifications.append(
+            {
+                "resource": rule_address,
+                "statuses": _listed(statuses) if statuses is not None else ["*"],
+                "targets": count,
+                "state": _state(values),
+                "line": line,
+            }
+        )
+    return {
+        "file": file,
+        "resource": address,
+        "format": "terraform",
+        "schedules": schedules,
+        "notifications": notifications,
+    }
+
+
+def _blocks(value) -> list[dict]:
+    """A nested block: python-hcl2 and plans both give a list of mappings."""
+    if isinstance(value, dict):
+        return [value]
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _first(value) -> dict:
+    blocks = _blocks(value)
+    return blocks[0] if blocks else {}
+
+
+def _listed(value) -> list:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _tf_parameters(block: dict, key: str) -> dict[str, str]:
+    return {
+        str(item["name"]): str(item.get("value", ""))
+        for item in _blocks(block.get(key))
+        if "name" in item
+    }
+
+
+def _state(values: dict) -> str | None:
+    if values.get("is_enabled") is False:
+        return "DISABLED"
+    state = values.get("state")
+    if not isinstance(state, str):
+        return None
+    # ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS is enabled too.
+    return "ENABLED" if state.upper().startswith("ENABLED") else state
+
+
+def _refers(value, address: str) -> bool:
+    """Whether a ``${...}`` in ``value`` names the resource ``address``."""
+    if not isinstance(value, str):
+        return False
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(address)}(?![\w-])")
+    return any(pattern.search(inner) for inner in _REFERENCE.findall(value))
+
+
+_REFERENCE = re.compile(r"\$\{([^{}]*)\}")
+
+
+def _names_pipeline(arn, address: str, name: str | None) -> bool:
+    if _refers(arn, address):
+        return True
+    match = re.search(r":pipeline/([^/]+)$", arn) if isinstance(arn, str) else None
+    return bool(name and match and "${" not in match.group(1)) and (
+        match.group(1).lower() == name.lower()
+    )
+
+
+def _on_rule(value, rule_address: str, rule_values: dict) -> bool:
+    if _refers(value, rule_address):
+        return True
+    rule_name = rule_values.get("name")
+    return isinstance(value, str) and "${" not in value and value == rule_name
+
+
+def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -> list[tuple]:
+    found = []
+    for block in document.get("resource") or []:
+        for kind in _OPERATION_TYPES:
+            for name, attributes in (block.get(kind) or {}).items():
+                if not isinstance(attributes, dict):
+                    continue
+                values = {
+                    key: scope.structure(value, [])
+                    for key, value in attributes.items()
+                    if key != "event_pattern"
+                }
+                if "event_pattern" in attributes:
+                    values["event_pattern"] = _tf_pattern(
+                        attributes["event_pattern"], scope, options
+                    )
+                header = re.compile(rf'^\s*resource\s+"{kind}"\s+"{re.escape(name)}"', re.M)
+                match = header.search(text)
+                line = text.count("\n", 0, match.start()) + 1 if match else None
+                found.append((f"{kind}.{name}", kind, values, line))
+    return found
+
+
+def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
+    """An ``event_pattern``: ``jsonencode({...})``, a heredoc or a JSON string."""
+    if isinstance(raw, dict):
+        return scope.structure(raw, [])
+    if not isinstance(raw, str):
+        return None
+    call = _CALL.match(raw)
+    if call and call.group(1) == "jsonencode":
+        import hcl2
+
+        try:
+            value = hcl2.loads(f"value = {call.group(2)}\n", serialization_options=options)
+        except Exception:  # python-hcl2 raises lark errors of many classes
+            return None
+        pattern = scope.structure(value["value"], [])
+        return pattern if isinstance(pattern, dict) else None
+    heredoc = _HEREDOC.match(raw)
+    body = _heredoc_body(heredoc)[0] if heredoc else raw
+    try:
+        pattern = json.loads(scope.text(body)[0])
+    except json.JSONDecodeError:
+        return None
+    return pattern if isinstance(pattern, dict) else None
+
+
+def _module_operation_resources(path: Path, shown: str, document, scope, text, options):
+    """The operation resources of the file and of the other ``.tf`` files of its
+    directory (one Terraform module), and what to call that in a message."""
+    found = _tf_operation_resources(document, scope, text, options)
+    where = shown
+    try:
+        siblings = sorted(p for p in path.parent.glob("*.tf") if p.resolve() != path.resolve())
+    except OSError:
+        siblings = []
+    import hcl2
+
+    for sibling in siblings:
+        try:
+            sibling_text = sibling.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not any(kind in sibling_text for kind in _OPERATION_TYPES):
+            continue
+        try:
+            sibling_document = hcl2.loads(sibling_text, serialization_options=options)
+        except Exception:  # python-hcl2 raises lark errors of many classes
+            continue
+        found.extend(_tf_operation_resources(sibling_document, scope, sibling_text, options))
+        where = (Path(shown).parent / "*.tf").as_posix()
+    return found, where
+
+
+def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, pointer: str):
+    """The operation resources of a plan, with unknown values that the configuration
+    builds from a reference replaced by ``${module.x.type.name.attribute}``."""
+    expressions = _configuration_expressions(
+        ((document.get("configuration") or {}).get("root_module")) or {}, ""
+    )
+    found = []
+    for resource, resource_pointer in _plan_resources(root, pointer, _OPERATION_TYPES):
+        address = str(resource.get("address", ""))
+        values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
+        module = address[: address.rfind(resource.get("type", ""))]
+        config = expressions.get(re.sub(r"\[[^\]]*\]", "", address)) or {}
+        values = _with_references(values, config, module)
+        if isinstance(values.get("event_pattern"), str):
+            try:
+                values["event_pattern"] = json.loads(values["event_pattern"])
+            except json.JSONDecodeError:
+                values["event_pattern"] = None
+        position = marks.locate(resource_pointer)
+        found.append((address, resource.get("type"), values, position[0] if position else None))
+    return found
+
+
+def _configuration_expressions(module: dict, prefix: str) -> dict[str, dict]:
+    found = {}
+    for resource in module.get("resources") or []:
+        if isinstance(resource, dict) and resource.get("type") in _OPERATION_TYPES:
+            found[prefix + str(resource.get("address"))] = resource.get("expressions") or {}
+    for name, call in (module.get("module_calls") or {}).items():
+        if isinstance(call, dict) and isinstance(call.get("module"), dict):
+            found.update(_configuration_expressions(call["module"], f"{prefix}module.{name}."))
+    return found
+
+
+def _with_references(values, expressions, module: str):
+    if isinstance(values, dict) and isinstance(expressions, dict):
+        result = dict(values)
+        for key, expression in expressions.items():
+            references = expression.get("references") if isinstance(expression, dict) else None
+            if references and result.get(key) is None:
+                result[key] = " ".join("${" + module + str(item) + "}" for item in references)
+            elif key in result:
+                result[key] = _with_references(result[key], expression, module)
+        return result
+    if isinstance(values, list) and isinstance(expressions, list):
+        return [
+            _with_references(value, expressions[index] if index < len(expressions) else {}, module)
+            for index, value in enumerate(values)
+        ]
+    return values

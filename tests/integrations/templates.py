@@ -168,7 +168,55 @@ def cdk_json(definition: dict, *, with_operations: bool = True) -> str:
     return json.dumps(template, indent=1)
 
 
-def terraform(definition: dict) -> str:
+TF_SCHEDULE = """\
+resource "aws_scheduler_schedule" "daily" {
+  name                = "daily-demand-forecast"
+  schedule_expression = "cron(0 5 * * ? *)"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_sagemaker_pipeline.forecast.arn
+    role_arn = aws_iam_role.scheduler.arn
+
+    sagemaker_pipeline_parameters {
+      pipeline_parameter {
+        name  = "ExecutionDate"
+        value = "<aws.scheduler.scheduled-time>"
+      }
+    }
+  }
+}
+"""
+
+TF_NOTIFICATION = """\
+resource "aws_cloudwatch_event_rule" "pipeline_failed" {
+  name = "daily-demand-forecast-failed"
+  event_pattern = jsonencode({
+    source        = ["aws.sagemaker"]
+    "detail-type" = ["SageMaker Model Building Pipeline Execution Status Change"]
+    detail = {
+      currentPipelineExecutionStatus = ["Failed"]
+      pipelineArn                    = [aws_sagemaker_pipeline.forecast.arn]
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "alerts" {
+  rule = aws_cloudwatch_event_rule.pipeline_failed.name
+  arn  = aws_sns_topic.alerts.arn
+}
+"""
+
+
+def terraform(
+    definition: dict,
+    *,
+    schedule: str | None = TF_SCHEDULE,
+    notification: str | None = TF_NOTIFICATION,
+) -> str:
     body = json.dumps(definition, indent=2)
     body = body.replace(BUCKET, "${var.artifact_bucket}").replace(ROLE, "${var.role_arn}")
     return (
@@ -189,11 +237,11 @@ def terraform(definition: dict) -> str:
         "  tags = {\n"
         '    team = "forecasting"\n'
         "  }\n"
-        "}\n"
+        "}\n" + "".join("\n" + block for block in (schedule, notification) if block)
     )
 
 
-def terraform_plan(definition: dict) -> str:
+def terraform_plan(definition: dict, *, with_operations: bool = True) -> str:
     resource = {
         "address": "module.forecast.aws_sagemaker_pipeline.this",
         "mode": "managed",
@@ -220,4 +268,85 @@ def terraform_plan(definition: dict) -> str:
         },
         "resource_changes": [],
     }
+    if with_operations:
+        _plan_operations(plan)
     return json.dumps(plan, indent=2)
+
+
+def _plan_operations(plan: dict) -> None:
+    """A new pipeline's ARN is unknown in the plan (``null`` in ``values``); the
+    ``configuration`` section keeps the references, the way ``terraform show -json``
+    writes them."""
+    module = plan["planned_values"]["root_module"]["child_modules"][0]
+    prefix = "module.forecast."
+    pattern = {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+        "detail": {"currentPipelineExecutionStatus": ["Failed"]},
+    }
+    parameter = {"name": "ExecutionDate", "value": "<aws.scheduler.scheduled-time>"}
+    resources = [
+        (
+            "aws_cloudwatch_event_rule",
+            "daily",
+            {
+                "name": "forecast-daily",
+                "state": "ENABLED",
+                "schedule_expression": "cron(0 5 * * ? *)",
+                "event_pattern": None,
+            },
+        ),
+        (
+            "aws_cloudwatch_event_target",
+            "daily",
+            {
+                "rule": "forecast-daily",
+                "arn": None,
+                "sagemaker_pipeline_target": [{"pipeline_parameter_list": [parameter]}],
+            },
+        ),
+        (
+            "aws_cloudwatch_event_rule",
+            "failed",
+            {
+                "name": "forecast-failed",
+                "schedule_expression": None,
+                "event_pattern": json.dumps(pattern),
+            },
+        ),
+        (
+            "aws_cloudwatch_event_target",
+            "alerts",
+            {"rule": "forecast-failed", "arn": "arn:aws:sns:us-east-1:123456789012:alerts"},
+        ),
+    ]
+    for kind, name, values in resources:
+        module["resources"].append(
+            {
+                "address": f"{prefix}{kind}.{name}",
+                "mode": "managed",
+                "type": kind,
+                "name": name,
+                "values": values,
+            }
+        )
+    reference = ["aws_sagemaker_pipeline.this.arn", "aws_sagemaker_pipeline.this"]
+    plan["configuration"] = {
+        "root_module": {
+            "module_calls": {
+                "forecast": {
+                    "source": "./modules/forecast",
+                    "module": {
+                        "resources": [
+                            {
+                                "address": "aws_cloudwatch_event_target.daily",
+                                "type": "aws_cloudwatch_event_target",
+                                "name": "daily",
+                                "expressions": {"arn": {"references": reference}},
+                            },
+                        ]
+                    },
+                }
+            }
+        }
+    }

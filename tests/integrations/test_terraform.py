@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from tests.integrations.conftest import run_cli
-from tests.integrations.templates import terraform, terraform_plan
+from tests.integrations.conftest import ROOT, run_cli
+from tests.integrations.templates import TF_NOTIFICATION, TF_SCHEDULE, terraform, terraform_plan
 
 pytest.importorskip("hcl2", reason="Terraform files need the 'terraform' extra (python-hcl2)")
 
@@ -84,3 +87,123 @@ def test_invalid_hcl_is_exit_2(tmp_path):
     result = run_cli("check", "main.tf", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "invalid HCL" in result.stderr
+
+
+# -- operations rules: schedules and failure notifications next to the pipeline -----------
+
+
+def _operations(tmp_path, text: str, name: str = "main.tf") -> list[dict]:
+    """``python -m mlops_guard check FILE --select OP --format json``: the OP findings."""
+    (tmp_path / name).write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlops_guard", "check", name, "--select", "OP", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    return _report(result)["findings"]
+
+
+def test_schedule_and_failure_notification_pass_the_operations_rules(tmp_path, reference):
+    assert _operations(tmp_path, terraform(reference)) == []
+
+
+def test_no_schedule_is_op001(tmp_path, reference):
+    [finding] = _operations(tmp_path, terraform(reference, schedule=None))
+    assert finding["rule"] == "OP001"
+    assert "aws_scheduler_schedule" in finding["message"]
+    assert "aws_sagemaker_pipeline.forecast" in finding["message"]
+
+
+def test_schedule_without_run_date_parameter_is_op002(tmp_path, reference):
+    schedule = TF_SCHEDULE.replace('"ExecutionDate"', '"TrainingInstanceType"')
+    [finding] = _operations(tmp_path, terraform(reference, schedule=schedule))
+    assert finding["rule"] == "OP002"
+    assert "aws_scheduler_schedule.daily" in finding["message"]
+
+
+def test_no_failure_notification_is_op003(tmp_path, reference):
+    [finding] = _operations(tmp_path, terraform(reference, notification=None))
+    assert finding["rule"] == "OP003" and "no EventBridge rule" in finding["message"]
+
+
+def test_failure_rule_without_target_is_op003(tmp_path, reference):
+    notification = TF_NOTIFICATION[
+        : TF_NOTIFICATION.index('resource "aws_cloudwatch_event_target"')
+    ]
+    [finding] = _operations(tmp_path, terraform(reference, notification=notification))
+    assert finding["rule"] == "OP003"
+    assert "aws_cloudwatch_event_rule.pipeline_failed has no target" in finding["message"]
+
+
+def test_failure_rule_on_another_status_does_not_count(tmp_path, reference):
+    notification = TF_NOTIFICATION.replace('["Failed"]', '["Succeeded"]')
+    findings = _operations(tmp_path, terraform(reference, notification=notification))
+    assert [f["rule"] for f in findings] == ["OP003"]
+
+
+EVENT_SCHEDULE = """\
+resource "aws_cloudwatch_event_rule" "daily" {
+  name                = "forecast-daily"
+  schedule_expression = "cron(0 5 * * ? *)"
+}
+
+resource "aws_cloudwatch_event_target" "daily" {
+  rule     = aws_cloudwatch_event_rule.daily.name
+  arn      = aws_sagemaker_pipeline.forecast.arn
+  role_arn = aws_iam_role.events.arn
+
+  sagemaker_pipeline_target {
+    pipeline_parameter_list {
+      name  = "ExecutionDate"
+      value = "RUN_DATE"
+    }
+  }
+}
+"""
+
+HEREDOC_NOTIFICATION = """\
+resource "aws_cloudwatch_event_rule" "failed" {
+  name          = "forecast-failed"
+  event_pattern = <<-EOT
+    {
+      "source": ["aws.sagemaker"],
+      "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+      "detail": {"currentPipelineExecutionStatus": ["Failed", "Stopped"]}
+    }
+  EOT
+}
+
+resource "aws_cloudwatch_event_target" "alerts" {
+  rule = "forecast-failed"
+  arn  = aws_sns_topic.alerts.arn
+}
+"""
+
+
+def test_event_rule_schedule_and_heredoc_pattern(tmp_path, reference):
+    schedule = EVENT_SCHEDULE.replace("RUN_DATE", "<aws.events.event.ingestion-time>")
+    text = terraform(reference, schedule=schedule, notification=HEREDOC_NOTIFICATION)
+    assert _operations(tmp_path, text) == []
+    # The target, not the rule, says which pipeline: a rule without it schedules nothing.
+    unrelated = schedule.replace("aws_sagemaker_pipeline.forecast.arn", "aws_lambda_function.x.arn")
+    text = terraform(reference, schedule=unrelated, notification=HEREDOC_NOTIFICATION)
+    assert [f["rule"] for f in _operations(tmp_path, text)] == ["OP001"]
+    schedule = EVENT_SCHEDULE.replace("RUN_DATE", "2024-01-01")
+    text = terraform(reference, schedule=schedule, notification=HEREDOC_NOTIFICATION)
+    [finding] = _operations(tmp_path, text)
+    assert finding["rule"] == "OP002" and "fixed ExecutionDate" in finding["message"]
+
+
+def test_schedule_in_another_file_of_the_module(tmp_path, reference):
+    (tmp_path / "operations.tf").write_text(TF_SCHEDULE + "\n" + TF_NOTIFICATION)
+    assert _operations(tmp_path, terraform(reference, schedule=None, notification=None)) == []
+
+
+def test_plan_json_schedule_and_notification_by_reference(tmp_path, reference):
+    assert _operations(tmp_path, terraform_plan(reference), name="plan.json") == []
+    plan = terraform_plan(reference, with_operations=False)
+    findings = _operations(tmp_path, plan, name="plan.json")
+    assert sorted(f["rule"] for f in findings) == ["OP001", "OP003"]
