@@ -72,9 +72,9 @@ repos:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import _Parser
+    from mlops_guard.cli import Parser
 
-    parser = _Parser(prog="mlops-guard init", description=__doc__.splitlines()[0])
+    parser = Parser(prog="mlops-guard init", description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default=".", help="repository root")
     parser.add_argument(
         "--pyproject", action="store_true", help="put the policy in pyproject.toml instead"
