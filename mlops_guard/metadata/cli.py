@@ -16,17 +16,10 @@ from mlops_guard.metadata.errors import MetadataInputError
 PROG = "mlops-guard export"
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and exit; we want one line
-        raise _UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    from mlops_guard.cli import Parser
+
+    parser = Parser(
         prog=PROG,
         description="Export experiment and pipeline metadata to a JSON or YAML file.",
     )
@@ -57,18 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI", help="MLflow tracking URI")
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
 
-    return parser  # subparsers are _Parser too, so their errors are one line as well
+    return parser  # subparsers are Parser too, so their errors are one line as well
 
 
 def main_export(argv: list[str]) -> int:
     """Run ``mlops-guard export ARGV``; returns the exit code (0 ok, 2 bad input/usage)."""
+    from mlops_guard.cli import UsageError
     from mlops_guard.metadata.io import dump_store, dumps_store
     from mlops_guard.metadata.sources import export
 
     try:
         arguments = build_parser().parse_args(argv)
-    except _UsageError as error:
-        return _fail(str(error))
+    except UsageError as error:
+        return _fail(error.message)
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
 
