@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mlops_guard import __version__
@@ -25,6 +24,7 @@ from mlops_guard.cli import (
     add_policy_options,
 )
 from mlops_guard.errors import InputError
+from mlops_guard.metadata.cli import parse_moment
 
 OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
-        "--since", type=_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
+        "--since", type=parse_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
     )
     sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
     mlflow = sources.add_parser("mlflow", parents=[common], help="an MLflow tracking server")
@@ -177,18 +177,6 @@ def _write(output: str, result, store, prepared, label: str, context: dict) -> N
             Path(output).write_text(render("json", result, context), encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write report: {error.strerror or error}", file=output) from None
-
-
-def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
-        moment = datetime(day.year, day.month, day.day)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- iam-policy -------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
         "--since",
-        type=_moment,
+        type=parse_moment,
         metavar="DATE",
         help="only runs modified since this ISO date or date-time (UTC unless given)",
     )
@@ -86,7 +86,8 @@ def main_export(argv: list[str]) -> int:
     return 0
 
 
-def _moment(text: str) -> datetime:
+def parse_moment(text: str) -> datetime:
+    """``--since``: an ISO date or date-time; naive values are UTC."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
