@@ -8,6 +8,7 @@ evaluated" instead of passing on missing data.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,24 @@ class Reader:
             return [function(item) for item in items]
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             return list(pool.map(function, items))
+
+    def imap(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Like :meth:`map`, but yields results in input order as they are done, with at
+        most ``2 * max_workers`` calls in flight: results not yet consumed (whole API
+        responses) are never all held at once."""
+        items = list(items)
+        if len(items) <= 1 or self.max_workers <= 1:
+            yield from (function(item) for item in items)
+            return
+        ahead = 2 * self.max_workers
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            queue: collections.deque = collections.deque()
+            for item in items:
+                queue.append(pool.submit(function, item))
+                if len(queue) >= ahead:
+                    yield queue.popleft().result()
+            while queue:
+                yield queue.popleft().result()
 
 
 def pages(call: Callable[..., dict], key: str, **params) -> Iterator[dict]:

@@ -73,12 +73,39 @@ def read_experiments(reader: Reader, options: Options) -> list[Experiment]:
             )
         for record in _search(sagemaker, "ExperimentTrialComponent", "TrialComponent", filters):
             if since is None or _modified(record) is None or _modified(record) >= since:
-                components[record["TrialComponentName"]] = record
+                components[record["TrialComponentName"]] = _slim(record)
 
     membership = _membership(reader, trials, components)
-    _describe_where_needed(reader, components)
-    series = _series(reader, components) if options.series else {}
-    return _assemble(experiments, trials, components, membership, series, since)
+    # From here on each record is turned into its model(s) as soon as it is complete
+    # (described where needed) and dropped: raw records and responses are never all
+    # held at once next to the models.
+    built = _build_components(reader, trials, components, membership)
+    if options.series:
+        _attach_series(_series(reader, built.metric_queries), built)
+    return _assemble(experiments, trials, built, membership, since)
+
+
+# The keys of a trial component record that the model is made of (or that decide which
+# records are read and described); the rest of each Search record is not kept.
+_COMPONENT_KEYS = (
+    "TrialComponentName",
+    "TrialComponentArn",
+    "DisplayName",
+    "Status",
+    "Source",
+    "StartTime",
+    "EndTime",
+    "Tags",
+    "Parameters",
+    "Metrics",
+    "InputArtifacts",
+    "OutputArtifacts",
+    "Parents",
+)
+
+
+def _slim(record: dict) -> dict:
+    return {key: record[key] for key in _COMPONENT_KEYS if key in record}
 
 
 def _search(client, resource: str, key: str, filters: list[dict] | None = None):
@@ -136,45 +163,99 @@ def _membership(reader: Reader, trials: dict[str, dict], components: dict[str, d
     return members
 
 
-def _describe_where_needed(reader: Reader, components: dict[str, dict]) -> None:
-    """Replace records whose metric summaries Search left empty with DescribeTrialComponent."""
+@dataclass
+class _Built:
+    """The trial components as models: ``models[(trial, name)]``, one per trial a run is
+    in (a run's pipeline execution defaults to its trial's), and what BatchGetMetrics is
+    asked for each run, in record order: ``metric_queries[name] = (ARN, metric names)``."""
+
+    names: set[str]
+    models: dict[tuple[str, str], TrialComponent]
+    metric_queries: dict[str, tuple[str, list[str]]]
+
+
+def _build_components(reader: Reader, trials, components: dict[str, dict], membership) -> _Built:
+    """Models of the component records, in one pass that empties ``components``: a record
+    whose metric summaries Search left empty is first replaced by DescribeTrialComponent
+    (a bounded number of calls in flight), then converted; each raw record and response
+    is dropped as soon as its models exist."""
+    trials_of: dict[str, list[str]] = {}
+    for trial_name in trials:
+        for name in membership.get(trial_name, ()):
+            trials_of.setdefault(name, []).append(trial_name)
+    executions = {name: _pipeline_execution(record) for name, record in trials.items()}
+    built = _Built(names=set(components), models={}, metric_queries={})
     needed = [
         name
         for name, record in components.items()
         if any("MetricName" not in metric for metric in record.get("Metrics") or [])
     ]
-    if not needed:
-        return
-    sagemaker = reader.client("sagemaker")
+    for name, record in components.items():  # record order, for BatchGetMetrics
+        built.metric_queries[name] = _metric_query(record)
 
-    def describe(name: str) -> dict | None:
-        with reader.guard(f"sagemaker:DescribeTrialComponent {name} (metrics)"):
-            return sagemaker.describe_trial_component(TrialComponentName=name)
+    def convert(name: str) -> None:
+        record = components.pop(name)
+        built.metric_queries[name] = _metric_query(record)
+        for trial_name in trials_of.get(name, ()):
+            built.models[(trial_name, name)] = _component(record, executions[trial_name])
+
+    if needed:
+        sagemaker = reader.client("sagemaker")
+
+        def describe(name: str) -> dict | None:
+            with reader.guard(f"sagemaker:DescribeTrialComponent {name} (metrics)"):
+                return _slim(sagemaker.describe_trial_component(TrialComponentName=name))
+            return None
+
+        for name, described in zip(needed, reader.imap(describe, needed), strict=True):
+            record = components[name]
+            if described is None:
+                record["Metrics"] = []
+            else:
+                for key, value in described.items():
+                    if key == "Metrics" or key not in record:
+                        record[key] = value
+            convert(name)
+    for name in list(components):
+        convert(name)
+    built.metric_queries = {
+        name: query for name, query in built.metric_queries.items() if query is not None
+    }
+    return built
+
+
+def _metric_query(record: dict) -> tuple[str, list[str]] | None:
+    if "TrialComponentArn" not in record:
         return None
+    names = [m["MetricName"] for m in record.get("Metrics") or [] if "MetricName" in m]
+    return (record["TrialComponentArn"], names) if names else None
 
-    for name, described in zip(needed, reader.map(describe, needed), strict=True):
-        record = components[name]
-        if described is None:
-            record["Metrics"] = []
+
+def _attach_series(series: dict[tuple[str, str], list], built: _Built) -> None:
+    if not series:
+        return
+    for (_trial, name), component in built.models.items():
+        query = built.metric_queries.get(name)
+        if query is None:
             continue
-        for key, value in described.items():
-            if key != "ResponseMetadata" and (key == "Metrics" or key not in record):
-                record[key] = value
+        for metric, summary in component.metrics.items():
+            points = series.get((query[0], metric))
+            if points is not None:
+                summary.series = list(points)
 
 
-def _series(reader: Reader, components: dict[str, dict]) -> dict[tuple[str, str], list]:
+def _series(reader: Reader, metric_queries) -> dict[tuple[str, str], list]:
     """(component ARN, metric name) -> points, per step, from BatchGetMetrics."""
     queries = [
         {
-            "MetricName": metric["MetricName"],
-            "ResourceArn": record["TrialComponentArn"],
+            "MetricName": metric,
+            "ResourceArn": arn,
             "MetricStat": "Last",
             "Period": "IterationNumber",
             "XAxisType": "IterationNumber",
         }
-        for record in components.values()
-        for metric in record.get("Metrics") or []
-        if "MetricName" in metric and "TrialComponentArn" in record
+        for arn, metrics in metric_queries.values()
+        for metric in metrics
     ]
     if not queries:
         return {}
@@ -216,14 +297,14 @@ def _reason(error: BaseException) -> str:
     return f"{code}: {message}"[:300] if message else code
 
 
-def _assemble(experiments, trials, components, membership, series, since) -> list[Experiment]:
+def _assemble(experiments, trials, built: _Built, membership, since) -> list[Experiment]:
     by_experiment: dict[str, list[Trial]] = {}
     for trial_name, record in trials.items():
         trial_execution = _pipeline_execution(record)
         kept = [
-            _component(components[name], trial_execution, series)
+            built.models[(trial_name, name)]
             for name in sorted(membership.get(trial_name, ()))
-            if name in components
+            if name in built.names
         ]
         recent = since is None or (_modified(record) or since) >= since
         if not kept and not recent:
@@ -261,8 +342,7 @@ def _pipeline_execution(record: dict) -> str | None:
     return arn if arn and PIPELINE_EXECUTION_ARN.match(arn) else None
 
 
-def _component(record: dict, trial_execution: str | None, series) -> TrialComponent:
-    arn = record.get("TrialComponentArn", "")
+def _component(record: dict, trial_execution: str | None) -> TrialComponent:
     metrics = {
         metric["MetricName"]: MetricSummary(
             last=metric.get("Last"),
@@ -270,7 +350,7 @@ def _component(record: dict, trial_execution: str | None, series) -> TrialCompon
             max=metric.get("Max"),
             avg=metric.get("Avg"),
             count=metric.get("Count"),
-            series=series.get((arn, metric["MetricName"]), []),
+            series=[],  # filled in by _attach_series
         )
         for metric in record.get("Metrics") or []
         if "MetricName" in metric
