@@ -32,6 +32,7 @@ class Progress:
         self._started = time.monotonic()
         self._drawn = False
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Progress:
@@ -50,6 +51,8 @@ class Progress:
 
     def phase(self, label: str, unit: str, total: int | None = None) -> None:
         self.label, self.unit, self.done, self.total = label, unit, 0, total
+        if self._thread is not None and time.monotonic() - self._started >= self.delay:
+            self._draw()  # show a new phase at once, however short it turns out to be
 
     def advance(self, count: int = 1) -> None:
         self.done += count  # an int add: atomic enough for a display counter
@@ -66,11 +69,18 @@ class Progress:
         if self._stop.wait(self.delay):
             return
         while True:
+            self._draw()
+            if self._stop.wait(INTERVAL):
+                return
+
+    def _draw(self) -> None:
+        """Redraw the line in place; nothing before the first phase names what is going on."""
+        with self._lock:
+            if not self.label or self._stop.is_set():
+                return
             self.stream.write("\r\x1b[K" + self.line())
             self.stream.flush()
             self._drawn = True
-            if self._stop.wait(INTERVAL):
-                return
 
 
 def _is_terminal(stream) -> bool:
