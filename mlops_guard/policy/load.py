@@ -212,7 +212,7 @@ def _validate(data: dict, file: str, text: str | None = None) -> dict:
         first = error.errors()[0]
         keys = [str(part) for part in first["loc"]]
         where = ".".join(keys) or "(top level)"
-        line = _line_of(text, first["loc"]) if text else None
+        line = _key_line(text, first["loc"]) if text else None
         if line:
             where += f" (line {line})"
         message = first["msg"]
@@ -221,30 +221,11 @@ def _validate(data: dict, file: str, text: str | None = None) -> dict:
         raise InputError(message, file=file, where=where) from None
 
 
-def _line_of(text: str, loc: tuple) -> int | None:
-    """The line of the deepest key of ``loc`` that exists in the YAML text."""
-    import yaml
+def _key_line(text: str, loc: tuple) -> int | None:
+    """The line of the deepest key of a validation error's location in the YAML text."""
+    from mlops_guard.loaders.yaml_marks import line_of
 
-    try:
-        node = yaml.compose(text, Loader=_safe_loader())
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            key = next((k for k, v in node.value if k.value == str(part)), None)
-            if key is None:
-                break
-            line, node = key.start_mark.line + 1, match
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
+    return line_of(text, list(loc))
 
 
 def _cache_file(key: str) -> Path:
