@@ -84,10 +84,12 @@ def bench_cold(work: Path, repeat: int, env: dict) -> list[bool]:
 def bench_many(work: Path, count: int) -> list[bool]:
     directory = work / "many"
     directory.mkdir()
-    base = json.loads(REFERENCE.read_text())
+    text = REFERENCE.read_text()
     for index in range(count):
-        base["Parameters"][0]["DefaultValue"] = f"2026-01-{index % 28 + 1:02d}"
-        (directory / f"pipeline-{index:04d}.json").write_text(json.dumps(base, indent=2))
+        # Every file differs (its bucket and run date), as a repository's pipelines do.
+        document = json.loads(text.replace("mlops-guard-reference", f"team-{index:04d}-data"))
+        document["Parameters"][0]["DefaultValue"] = f"2026-01-{index % 28 + 1:02d}"
+        (directory / f"pipeline-{index:04d}.json").write_text(json.dumps(document, indent=2))
     files = sorted(directory.glob("*.json"))
 
     start = time.perf_counter()
@@ -96,13 +98,13 @@ def bench_many(work: Path, count: int) -> list[bool]:
     floor = time.perf_counter() - start
 
     from mlops_guard import engine
-    from mlops_guard.loaders import load_paths
+    from mlops_guard.loaders import iter_targets
     from mlops_guard.session import prepare
 
     session = prepare()
     start = time.perf_counter()
     result = engine.run(
-        load_paths([str(directory)]), session.rules, session.policy, session.selection
+        iter_targets([str(directory)]), session.rules, session.policy, session.selection
     )
     ours = time.perf_counter() - start
     assert result.targets == count and not result.findings, result.findings[:3]

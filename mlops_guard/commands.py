@@ -10,8 +10,10 @@ from mlops_guard.errors import InputError
 
 
 def check(args) -> int:
+    import itertools
+
     from mlops_guard import engine
-    from mlops_guard.loaders import load_paths
+    from mlops_guard.loaders import iter_targets
     from mlops_guard.session import prepare
 
     session = prepare(
@@ -20,8 +22,11 @@ def check(args) -> int:
     if args.modules_only and args.paths:
         raise InputError("--modules-only takes no paths")
     paths = args.paths or (["."] if not (args.module or args.modules_only) else [])
-    targets = load_paths(paths, strict=not args.skip_unrecognized)
-    targets.extend(_module_targets(args, session))
+    # Files stream through the engine one at a time; modules render after them.
+    targets = itertools.chain(
+        iter_targets(paths, strict=not args.skip_unrecognized),
+        _LazyModuleTargets(args, session),
+    )
     result = engine.run(
         targets,
         session.rules,
@@ -40,6 +45,16 @@ def check(args) -> int:
     write_report(render(args.format, result, context), args.output)
     fail_on = args.fail_on or session.policy["fail_on"]
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
+
+
+class _LazyModuleTargets:
+    """Module targets, rendered only when the engine reaches them."""
+
+    def __init__(self, args, session):
+        self.args, self.session = args, session
+
+    def __iter__(self):
+        return iter(_module_targets(self.args, self.session))
 
 
 def _module_targets(args, session) -> list:

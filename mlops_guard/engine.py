@@ -9,6 +9,7 @@ waivers are applied here, once, for every rule alike.
 from __future__ import annotations
 
 import itertools
+from collections import namedtuple
 from collections.abc import Iterable
 
 from mlops_guard.api import Violation
@@ -71,14 +72,14 @@ def run(
 ) -> RunResult:
     result = RunResult(rules=len(rules))
     raw: list[Finding] = []
-    seen: list[Target] = []
+    with_suppressions: list[Target] = []  # the only targets kept once checked
+    plan = _Plan(rules, policy, selection)
     for target in targets:
-        seen.append(target)
         result.targets += 1
-        for rule in rules:
-            if rule.domain != target.kind or not selection.enabled(rule.id, target.file):
-                continue
-            raw.extend(run_rule(rule, target, policy, debug=debug))
+        if target.suppressions:
+            with_suppressions.append(target)
+        for call in plan.calls_for(target):
+            raw.extend(run_call(call, target, debug=debug))
         for note in target.notes:
             raw.append(_finding(NOT_EVALUATED, target, "", note))
     raw = [
@@ -96,15 +97,68 @@ def run(
         today = today or datetime.date.today()
         active, suppressed, about = apply_waivers(raw, waivers, policy_file, today)
     active.extend(finding for finding in about if selection.enabled(finding.rule))
-    if any(target.suppressions for target in seen):
+    if with_suppressions:
         from mlops_guard.suppressions import apply as apply_suppressions
 
-        active, inline, about = apply_suppressions(active, seen)
+        active, inline, about = apply_suppressions(active, with_suppressions)
         suppressed.extend(inline)
         active.extend(finding for finding in about if selection.enabled(finding.rule))
     result.findings = sorted(_unique(active), key=Finding.sort_key)
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     return result
+
+
+class Call(namedtuple("Call", "rule function arguments per_target each slot is_generator")):
+    """A rule made ready to call: ``arguments`` holds the values that are the same for
+    every target (``policy``, ``settings``) and ``None`` where ``per_target`` fixtures
+    (``(position, name)``) or the parametrising fixture ``each`` (at ``slot``) go."""
+
+    __slots__ = ()
+
+
+def prepare_call(rule: Rule, policy) -> Call:
+    arguments: list = []
+    per_target = []
+    for position, name in enumerate(rule.parameters):
+        fixture = FIXTURES[name]
+        if fixture.constant:
+            arguments.append(next(iter(fixture.provide(None, policy, rule.info))).value)
+        else:
+            arguments.append(None)
+            if name != rule.each:
+                per_target.append((position, name))
+    slot = rule.parameters.index(rule.each) if rule.each else -1
+    return Call(
+        rule, rule.function, tuple(arguments), tuple(per_target), rule.each, slot,
+        rule.is_generator,
+    )  # fmt: skip
+
+
+class _Plan:
+    """The calls for each kind of target and set of per-path ignores, prepared once per
+    run: a run over thousands of files must not redo selection for every rule and file."""
+
+    def __init__(self, rules: list[Rule], policy, selection: Selection):
+        self.rules, self.policy, self.selection = rules, policy, selection
+        self._calls: dict = {}
+
+    def calls_for(self, target: Target) -> list[Call]:
+        selection = self.selection
+        ignored = (
+            tuple(path_ignores(target.file, selection.per_path_ignores))
+            if selection.per_path_ignores
+            else ()
+        )
+        key = (target.kind, ignored)
+        calls = self._calls.get(key)
+        if calls is None:
+            ignore = [*selection.ignore, *ignored]
+            calls = self._calls[key] = [
+                prepare_call(rule, self.policy)
+                for rule in self.rules
+                if rule.domain == target.kind and is_enabled(rule.id, selection.select, ignore)
+            ]
+        return calls
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
@@ -121,31 +175,33 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 _NO_ITEM = (Item(None),)
 
 
-def _fixture_values(target: Target, policy, rule: Rule, name: str):
-    """A fixture's items for this target, computed once per target and fixture (the
-    ``settings`` slice differs by category, so it is keyed by category too)."""
+def _items(target: Target, name: str) -> tuple:
+    """A fixture's items for this target, computed once per target and fixture."""
     cache = target.fixture_cache
-    key = (name, rule.info.category) if name == "settings" else name
-    items = cache.get(key)
+    items = cache.get(name)
     if items is None:
-        items = cache[key] = tuple(FIXTURES[name].provide(target, policy, rule.info))
+        items = cache[name] = tuple(FIXTURES[name].provide(target, None, None))
     return items
 
 
 def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list[Finding]:
+    """Call one rule on one target (see :func:`run_call`)."""
+    return run_call(prepare_call(rule, policy), target, debug=debug)
+
+
+def run_call(call: Call, target: Target, *, debug: bool = False) -> list[Finding]:
     """Call one rule on one target, once per item of its parametrising fixture.
 
     This is the hot loop of a run (rules x items x targets): arguments are passed
-    positionally and fixture values are computed once per target.
+    positionally, run-wide values were filled in by :func:`prepare_call`, and
+    per-target fixture values are computed once per target.
     """
-    each = rule.each
-    arguments = [
-        None if name == each else _fixture_values(target, policy, rule, name)[0].value
-        for name in rule.parameters
-    ]
-    slot = rule.parameters.index(each) if each else -1
-    items = _fixture_values(target, policy, rule, each) if each else _NO_ITEM
-    function, is_generator = rule.function, rule.is_generator
+    arguments = list(call.arguments)
+    for position, name in call.per_target:
+        arguments[position] = _items(target, name)[0].value
+    slot = call.slot
+    items = _items(target, call.each) if slot >= 0 else _NO_ITEM
+    function, is_generator, rule = call.function, call.is_generator, call.rule
     findings: list[Finding] = []
     for item in items:
         if slot >= 0:

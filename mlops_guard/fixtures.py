@@ -30,9 +30,11 @@ class Item(namedtuple("Item", "value pointer subject", defaults=("", None))):
     __slots__ = ()
 
 
-class Fixture(namedtuple("Fixture", "name domain each doc provide")):
+class Fixture(namedtuple("Fixture", "name domain each doc provide constant", defaults=(False,))):
     """A fixture: ``domain`` is ``"definition"``, ``"metadata"`` or ``"any"`` (which
-    targets it exists for); ``each`` says whether it parametrises the rule."""
+    targets it exists for); ``each`` says whether it parametrises the rule; ``constant``
+    that its value is the same for every target of a run (computed once per rule, from
+    the policy, with no target)."""
 
     __slots__ = ()
 
@@ -113,7 +115,9 @@ FIXTURES: dict[str, Fixture] = {
         Fixture("run", "metadata", True, "Alias of trial_component.", _components),
         Fixture("deployed_pipeline", "metadata", True, "Each deployed pipeline.", _deployed),
         Fixture("target", "any", False, "Where the checked thing came from.", _target),
-        Fixture("policy", "any", False, "The whole policy (read-only).", _policy),
-        Fixture("settings", "any", False, "The policy section of the rule's category.", _settings),
+        Fixture("policy", "any", False, "The whole policy (read-only).", _policy, True),
+        Fixture(
+            "settings", "any", False, "The policy section of the rule's category.", _settings, True
+        ),
     )
 }

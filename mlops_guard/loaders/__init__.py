@@ -94,11 +94,15 @@ def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
             raise InputError("no such file or directory", file=raw)
 
 
-def load_paths(paths: Iterable[str], *, strict: bool = True) -> list[Target]:
-    targets: list[Target] = []
+def iter_targets(paths: Iterable[str], *, strict: bool = True) -> Iterator[Target]:
+    """Targets one file at a time, so a run over thousands of files holds only the one
+    being checked (and the garbage collector never scans the rest)."""
     for path, explicit in iter_files(paths):
-        targets.extend(load_file(path, explicit=explicit and strict))
-    return targets
+        yield from load_file(path, explicit=explicit and strict)
+
+
+def load_paths(paths: Iterable[str], *, strict: bool = True) -> list[Target]:
+    return list(iter_targets(paths, strict=strict))
 
 
 def load_file(path: Path, *, explicit: bool) -> list[Target]:
