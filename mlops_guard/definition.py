@@ -8,6 +8,8 @@ each with the JSON pointer it came from.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections import namedtuple
 from collections.abc import Iterator
@@ -26,25 +28,24 @@ EXECUTION_VARIABLES = (
 _STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
 
 
-class Reference(namedtuple("Reference", "path pointer")):
-    """One ``{"Get": "..."}`` expression found somewhere in the definition."""
+class Reference(namedtuple("Reference", "path pointer kind step_name parameter_name")):
+    """One ``{"Get": "..."}`` expression found somewhere in the definition: its ``path``
+    (``Parameters.X``, ``Steps.Y.Properties...``), its ``pointer``, and the parts rules
+    ask for, split once: ``kind`` (the path's first part), ``step_name`` and
+    ``parameter_name`` (None unless the path names one)."""
 
     __slots__ = ()
 
-    @property
-    def kind(self) -> str:
-        return self.path.split(".", 1)[0]
-
-    @property
-    def step_name(self) -> str | None:
-        match = _STEP_REFERENCE.match(self.path)
-        return match.group(1) if match else None
-
-    @property
-    def parameter_name(self) -> str | None:
-        return (
-            self.path.split(".", 1)[1] if self.kind == "Parameters" and "." in self.path else None
-        )
+    @classmethod
+    def of(cls, path: str, pointer: str) -> Reference:
+        kind, dot, rest = path.partition(".")
+        step_name = parameter_name = None
+        if kind == "Parameters":
+            parameter_name = rest if dot else None
+        elif kind == "Steps":
+            match = _STEP_REFERENCE.match(path)
+            step_name = match.group(1) if match else None
+        return cls(path, pointer, kind, step_name, parameter_name)
 
 
 class Parameter(namedtuple("Parameter", "name type default pointer raw")):
@@ -152,6 +153,29 @@ class Definition:
         return by_name
 
     @cached_property
+    def steps_by_pointer(self) -> dict[str, Step]:
+        return {step.pointer: step for step in self.steps}
+
+    def step_at(self, pointer: str) -> Step | None:
+        """The innermost step whose JSON holds ``pointer`` (a step nested in a condition
+        branch, not the condition), or None outside every step."""
+        by_pointer = self.steps_by_pointer
+        parts = pointer.split("/")
+        if len(parts) < 3 or parts[1] != "Steps":
+            return None
+        found, end = None, 3
+        while True:
+            step = by_pointer.get("/".join(parts[:end]))
+            if step is None:
+                return found
+            found = step
+            if len(parts) < end + 3 or parts[end] != "Arguments":
+                return found
+            if parts[end + 1] not in ("IfSteps", "ElseSteps"):
+                return found
+            end += 3
+
+    @cached_property
     def parameters(self) -> list[Parameter]:
         items = self.raw.get("Parameters")
         if not isinstance(items, list):
@@ -178,21 +202,34 @@ class Definition:
         return value if isinstance(value, dict) else None
 
     @cached_property
+    def _index(self) -> _Index:
+        return _Index(self.raw)
+
+    @property
     def references(self) -> list[Reference]:
         """Every ``Get`` expression, with its pointer, in document order."""
-        return list(iter_references(self.raw))
+        return self._index.references
+
+    @cached_property
+    def used_parameters(self) -> frozenset[str]:
+        """Names of the parameters some ``Get`` refers to."""
+        return frozenset(
+            reference.parameter_name for reference in self.references if reference.parameter_name
+        )
 
     def references_under(self, pointer: str) -> list[Reference]:
-        """References at or inside the node at ``pointer`` (memoised: rules ask per step
-        and per output, many times over)."""
+        """References at or inside the node at ``pointer``, in document order (memoised:
+        rules ask per step and per output, many times over)."""
         memo = self._references_under
         found = memo.get(pointer)
         if found is None:
-            prefix = pointer + "/"
-            found = memo[pointer] = [
-                r for r in self.references if r.pointer.startswith(prefix) or r.pointer == pointer
-            ]
+            found = memo[pointer] = self._index.references_under(pointer)
         return found
+
+    def nodes_under_key(self, key: str) -> list[tuple[str, dict | list]]:
+        """``(pointer, node)`` of every object or array stored under ``key`` anywhere in
+        the definition, in document order (e.g. every ``Environment`` map)."""
+        return self._index.keyed.get(key, [])
 
     @cached_property
     def property_files(self) -> dict[tuple[str, str], dict]:
@@ -240,37 +277,74 @@ class Definition:
 
 
 def iter_references(node, pointer: str = "") -> Iterator[Reference]:
-    """Every ``Get`` expression under ``node``; pointers are relative to ``pointer``.
-
-    A plain recursive walk that collects paths as token lists and builds pointer strings
-    only for what it finds: definitions have thousands of nodes and few references.
-    """
-    found: list[tuple[list, str]] = []
+    """Every ``Get`` expression under ``node``; pointers are relative to ``pointer``."""
+    references: list[Reference] = []
     if type(node) is dict or type(node) is list:
-        _collect_references(node, [], found)
-    for tokens, path in found:
-        yield Reference(path, pointer + "".join("/" + escape(token) for token in tokens))
+        _walk(node, pointer, references, {})
+    return iter(references)
 
 
-def _collect_references(node, tokens: list, found: list) -> None:
+class _Index:
+    """What one walk over the whole definition finds, for every rule to share: each
+    ``Get`` reference, and each object or array by the key it is stored under.
+
+    Walking the parsed tree in Python costs about as much as parsing it, so the
+    definition is walked once; rules look things up here instead of walking again.
+    """
+
+    __slots__ = ("_sorted", "keyed", "references")
+
+    def __init__(self, raw: dict):
+        self.references: list[Reference] = []
+        self.keyed: dict[str, list] = {}
+        _walk(raw, "", self.references, self.keyed)
+        self._sorted = None
+
+    def references_under(self, pointer: str) -> list[Reference]:
+        """References at ``pointer`` or below it: a range of the references sorted by
+        pointer (``/a/b`` and everything starting ``/a/b/``), back in document order."""
+        ordered = self._sorted
+        if ordered is None:
+            ordered = self._sorted = sorted(
+                (reference.pointer, index) for index, reference in enumerate(self.references)
+            )
+        start = bisect.bisect_left(ordered, (pointer,))
+        indices = []
+        prefix = pointer + "/"
+        for at, index in itertools.islice(ordered, start, None):
+            if at != pointer and not at.startswith(prefix):
+                if at > prefix:
+                    break
+                continue  # e.g. "/a/b-c" sorts between "/a/b" and "/a/b/"
+            indices.append(index)
+        indices.sort()
+        return [self.references[index] for index in indices]
+
+
+def _walk(node, pointer: str, references: list, keyed: dict) -> None:
+    """Collect references and keyed containers below ``node``, building pointer strings
+    as it descends (only for objects and arrays; leaves need none)."""
     if type(node) is dict:
-        value = node.get("Get")
-        if len(node) == 1 and type(value) is str:
-            found.append((list(tokens), value))
-            return
+        if len(node) == 1:
+            path = node.get("Get")
+            if type(path) is str:
+                references.append(Reference.of(path, pointer))
+                return
         for key, child in node.items():
             kind = type(child)
             if kind is dict or kind is list:
-                tokens.append(key)
-                _collect_references(child, tokens, found)
-                tokens.pop()
-    else:  # a list
+                at = pointer + "/" + (escape(key) if "/" in key or "~" in key else key)
+                entries = keyed.get(key)
+                if entries is None:
+                    keyed[key] = [(at, child)]
+                else:
+                    entries.append((at, child))
+                _walk(child, at, references, keyed)
+    else:
         for index, child in enumerate(node):
             kind = type(child)
             if kind is dict or kind is list:
-                tokens.append(index)
-                _collect_references(child, tokens, found)
-                tokens.pop()
+                _walk(child, pointer + "/" + str(index), references, keyed)
 
 
 def _mapping(value) -> dict:

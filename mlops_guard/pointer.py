@@ -18,8 +18,14 @@ def unescape(token: str) -> str:
 
 
 def join(base: str, *tokens: str | int) -> str:
+    # Rules build pointers in their inner loops: escape only what needs it.
     for token in tokens:
-        base = f"{base}/{escape(token)}"
+        if type(token) is int:
+            base = f"{base}/{token}"
+        elif "~" in token or "/" in token:
+            base = f"{base}/{escape(token)}"
+        else:
+            base = f"{base}/{token}"
     return base
 
 

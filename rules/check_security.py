@@ -41,6 +41,23 @@ PATTERNS = (
 ANY_PATTERN = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern, _ in PATTERNS))
 """One pass over a value first: most values match none of the patterns."""
 
+
+def may_hold_token(text: str) -> bool:
+    """False only when no pattern of ``PATTERNS`` can match: each needs one of these
+    substrings. Substring tests cost a fraction of a regex search with look-arounds at
+    every position, and nearly every value fails them all."""
+    return (
+        "AKIA" in text
+        or "ASIA" in text
+        or "-----BEGIN" in text
+        or "xox" in text
+        or "eyJ" in text
+        or "hooks.slack.com" in text
+        or ("@" in text and "://" in text)
+        or ("_" in text and ("gh" in text or "github_pat_" in text))
+    )
+
+
 SECRET_STORE_ARN = re.compile(r"^arn:aws[a-z-]*:(?:secretsmanager|ssm|kms):")
 PLACEHOLDER = re.compile(
     r"^(?:\$\{[^}]*\}|\$\(.*\)|\{\{.*\}\}|<[^<>]*>|%\([^)]*\)s|[*xX.#-]{3,}"
@@ -87,7 +104,7 @@ def is_secret_name(name: str, pattern: str) -> bool:
     bounds = _boundaries(name)
     return any(
         match.start() in bounds and match.end() in bounds and match.end() > match.start()
-        for match in re.finditer(pattern, name)
+        for match in _compiled(pattern).finditer(name)
     )
 
 
@@ -106,7 +123,8 @@ def find_secrets(name: str | None, value, settings):
     if text in settings.allowed_secret_values:
         return
     found = False
-    for what, pattern, keep in PATTERNS if ANY_PATTERN.search(text) else ():
+    screened = may_hold_token(text) and ANY_PATTERN.search(text)
+    for what, pattern, keep in PATTERNS if screened else ():
         for match in pattern.finditer(text):
             if "EXAMPLE" in match.group(0):
                 continue
@@ -115,7 +133,7 @@ def find_secrets(name: str | None, value, settings):
     if found or PUBLIC_MATERIAL.match(text):
         return
     if name is None or not (
-        SECRET_KEY_NAME.search(name) or re.search(settings.secret_name_pattern, name)
+        SECRET_KEY_NAME.search(name) or _compiled(settings.secret_name_pattern).search(name)
     ):
         return  # the common case: a name that says nothing secret
     if SECRET_STORE_ARN.match(text) or PLACEHOLDER.match(text):
@@ -129,6 +147,18 @@ def find_secrets(name: str | None, value, settings):
         yield "a literal value under a secret-like name", mask(text, 0)
 
 
+_COMPILED: dict[str, re.Pattern] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    """The policy's pattern, compiled once per run (``re``'s own cache costs a lookup by
+    pattern and flags on every call, and this runs for every value a step passes)."""
+    compiled = _COMPILED.get(pattern)
+    if compiled is None:
+        compiled = _COMPILED[pattern] = re.compile(pattern)
+    return compiled
+
+
 def _random_looking(segment: str) -> bool:
     """A path segment that looks like key material rather than a name."""
     return len(segment) >= 12 and _mixed(segment)
@@ -138,49 +168,41 @@ def _mixed(text: str) -> bool:
     return bool(re.search(r"[A-Z]", text) and re.search(r"[a-z]", text) and re.search(r"\d", text))
 
 
-def secret_places(step):
+def secret_places(step, definition):
     """``(pointer, name, value)`` of every literal a step passes to its container: maps
     named ``Environment``, ``HyperParameters`` or ``StaticHyperParameters`` anywhere in
     its arguments, and ``ContainerArguments``/``ContainerEntrypoint`` lists (a value's
-    name there is the ``--flag`` before it, or the part before ``=``)."""
-    skip = ("IfSteps", "ElseSteps") if step.type == "Condition" else ()
-    found: list = []
-    _walk(step.arguments, [], skip, found)
-    base = step.arguments_pointer
-    for tokens, kind, node in found:
-        at = join(base, *tokens)
+    name there is the ``--flag`` before it, or the part before ``=``). Steps nested in a
+    condition's branches are their own steps, not the condition's."""
+    for pointer, kind, node in _places_by_step(definition).get(step.pointer, ()):
         if kind == "map":
             for name, value in node.items():
-                yield join(at, name), str(name), value
+                yield join(pointer, name), str(name), value
         else:
-            yield from _arguments(node, at)
+            yield from _arguments(node, pointer)
 
 
 _MAPS = ("Environment", "HyperParameters", "StaticHyperParameters")
 _ARGUMENT_LISTS = ("ContainerArguments", "ContainerEntrypoint")
 
 
-def _walk(node, tokens: list, skip, found: list) -> None:
-    """Collect the maps and argument lists under ``node``; pointers are built only for
-    them, not for every node of the arguments."""
-    if isinstance(node, dict):
-        for key, child in node.items():
-            if key in skip:
-                continue
-            if key in _MAPS and isinstance(child, dict):
-                found.append(([*tokens, key], "map", child))
-            elif key in _ARGUMENT_LISTS and isinstance(child, list):
-                found.append(([*tokens, key], "list", child))
-            elif isinstance(child, (dict, list)):
-                tokens.append(key)
-                _walk(child, tokens, (), found)
-                tokens.pop()
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            if isinstance(child, (dict, list)):
-                tokens.append(index)
-                _walk(child, tokens, (), found)
-                tokens.pop()
+def _places_by_step(definition) -> dict[str, list]:
+    """Step pointer -> ``(pointer, "map" | "list", node)``, from the definition's shared
+    index of keyed nodes (one walk for every rule) rather than a walk per step."""
+    return definition.memo("check_security.places", lambda: _collect_places(definition))
+
+
+def _collect_places(definition) -> dict[str, list]:
+    places: dict[str, list] = {}
+    for keys, kind, wanted in ((_MAPS, "map", dict), (_ARGUMENT_LISTS, "list", list)):
+        for key in keys:
+            for pointer, node in definition.nodes_under_key(key):
+                if type(node) is not wanted or "/Arguments/" not in pointer:
+                    continue
+                step = definition.step_at(pointer)
+                if step is not None and pointer.startswith(step.arguments_pointer + "/"):
+                    places.setdefault(step.pointer, []).append((pointer, kind, node))
+    return places
 
 
 def _arguments(items: list, pointer: str):
@@ -199,7 +221,7 @@ def _arguments(items: list, pointer: str):
 
 
 @rule(id="SC001", category="security", summary="No secrets are written into the definition")
-def check_secrets(step, settings):
+def check_secrets(step, definition, settings):
     """What it checks: the literal strings a step passes to its containers
     (``Environment`` maps, ``HyperParameters``, ``StaticHyperParameters``,
     ``ContainerArguments``, ``ContainerEntrypoint``) contain no AWS access key id
@@ -217,7 +239,7 @@ def check_secrets(step, settings):
     How to fix: rotate the credential now, then pass a Secrets Manager ARN (or an SSM
     parameter name) and read the secret in the container with the execution role.
     """
-    for pointer, name, value in secret_places(step):
+    for pointer, name, value in secret_places(step, definition):
         for what, masked in find_secrets(name, value, settings):
             where = f" in {name!r}" if name else ""
             yield Violation(f"step {step.name!r} passes {what}{where}: {masked}", at=pointer)

@@ -173,7 +173,7 @@ def check_unused_parameters(definition, parameter):
 
     How to fix: wire the parameter into the step that should use it, or delete it.
     """
-    used = {reference.parameter_name for reference in definition.references}
+    used = definition.used_parameters
     assert parameter.name in used, f"parameter {parameter.name!r} is never used"
 
 

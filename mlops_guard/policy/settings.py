@@ -11,7 +11,9 @@ from collections.abc import Iterator, Mapping
 
 
 class Settings(Mapping):
-    __slots__ = ("_children", "_data", "_path")
+    # ``__dict__`` holds settings already read as attributes, so that reading one again
+    # (rules do, in their loops) is a plain attribute lookup, not a ``__getattr__`` call.
+    __slots__ = ("__dict__", "_children", "_data", "_path")
 
     def __init__(self, data: dict, path: str = ""):
         object.__setattr__(self, "_data", data)
@@ -20,10 +22,13 @@ class Settings(Mapping):
 
     def __getattr__(self, name: str):
         try:
-            return self[name]
+            value = self[name]
         except KeyError:
             where = f"{self._path}." if self._path else ""
             raise AttributeError(f"policy has no setting {where}{name}") from None
+        if not name.startswith("_"):
+            self.__dict__[name] = value
+        return value
 
     def __getitem__(self, key: str):
         children = self._children

@@ -340,3 +340,18 @@ def test_transform_and_model_steps(reference, check):
         "SC002": "/Steps/6/Arguments/TransformResources",
         "SC003": "/Steps/6/Arguments/TransformOutput",
     }
+
+
+TOKEN_PARTS = st.sampled_from(
+    [ACCESS_KEY, GITHUB, SLACK, JWT, PRIVATE, "https://user:pw@host/x", "github_pat_" + "A" * 30]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60), st.one_of(st.just(""), TOKEN_PARTS), st.text(max_size=20))
+def test_the_substring_screen_never_hides_a_pattern_match(before, token, after):
+    """``may_hold_token`` only skips the regex search where it could not match."""
+    module = security_module()
+    text = before + token + after
+    if module.ANY_PATTERN.search(text):
+        assert module.may_hold_token(text), text
