@@ -137,6 +137,35 @@ def literals(value, pointer: str) -> list[tuple[str, str]]:
     return [(text, join(pointer, *tokens)) for text, tokens in found]
 
 
+def literal_texts(value) -> list[str]:
+    """The literal strings of an expression, without pointers: the cheap first look
+    (pointers are built by :func:`literals` only for a value that has a finding)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is str:
+            found.append(node)
+        elif kind is dict:
+            if len(node) != 1 or type(node.get("Get")) is not str:
+                stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+    return found
+
+
+_COMPILED: dict[str, re.Pattern] = {}
+
+
+def compiled(pattern: str) -> re.Pattern:
+    """A policy pattern compiled once per run (cheaper than ``re``'s cache lookup)."""
+    found = _COMPILED.get(pattern)
+    if found is None:
+        found = _COMPILED[pattern] = re.compile(pattern)
+    return found
+
+
 def _collect_literals(value, tokens: list, found: list) -> None:
     kind = type(value)
     if kind is str:
@@ -197,8 +226,8 @@ def check_run_date_parameter(definition, settings):
             at=parameter.pointer,
             subject=name,
         )
-    elif not isinstance(parameter.default, str) or not re.search(
-        settings.run_date_format, parameter.default
+    elif not isinstance(parameter.default, str) or not compiled(settings.run_date_format).search(
+        parameter.default
     ):
         yield Violation(
             f"default {parameter.default!r} of run-date parameter {name!r} does not match "
@@ -268,7 +297,7 @@ def check_stable_locations(definition, settings):
     default destinations.
     """
     forbidden = set(settings.forbidden_variables)
-    patterns = [re.compile(pattern) for pattern in settings.volatile_patterns]
+    patterns = [compiled(pattern) for pattern in settings.volatile_patterns]
     for location in output_locations(definition, settings):
         output = location.output
         subject = output.step.name
@@ -288,7 +317,13 @@ def check_stable_locations(definition, settings):
                     at=reference.pointer,
                     subject=subject,
                 )
-        texts = [(text, pointer, "") for text, pointer in literals(output.value, output.pointer)]
+        texts = []
+        if any(
+            pattern.search(text) for text in literal_texts(output.value) for pattern in patterns
+        ):
+            texts = [
+                (text, pointer, "") for text, pointer in literals(output.value, output.pointer)
+            ]
         for reference in references:
             parameter = definition.parameters_by_name.get(reference.parameter_name or "")
             if parameter is not None and isinstance(parameter.default, str):

@@ -171,7 +171,14 @@ def _is_promotion(step, settings) -> bool:
 
 
 def _enclosing(definition, step) -> list[Gate]:
-    """The condition branches around ``step``, innermost first."""
+    """The condition branches around ``step``, innermost first (once per step: several
+    rules and every step's ancestors ask)."""
+    return definition.memo(
+        ("check_thresholds.enclosing", step.pointer), lambda: _gates(definition, step)
+    )
+
+
+def _gates(definition, step) -> list[Gate]:
     gates: list[Gate] = []
     seen: set[str] = set()
     current = step
