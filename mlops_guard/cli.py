@@ -102,6 +102,11 @@ def _check_options(check) -> None:
         action="store_true",
         help="skip named files that hold no pipeline (for pre-commit hooks)",
     )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every file again (default: replay findings of unchanged definition files)",
+    )
     check.add_argument("--baseline", help="report only findings not in this baseline file")
     check.add_argument("--write-baseline", help="write current findings to this baseline file")
 

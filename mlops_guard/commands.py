@@ -11,6 +11,7 @@ from mlops_guard.errors import InputError
 
 def check(args) -> int:
     import itertools
+    import os
 
     from mlops_guard import engine
     from mlops_guard.loaders import iter_targets
@@ -22,11 +23,15 @@ def check(args) -> int:
     if args.modules_only and args.paths:
         raise InputError("--modules-only takes no paths")
     paths = args.paths or (["."] if not (args.module or args.modules_only) else [])
+    cache = None
+    if not (args.no_cache or args.debug or os.environ.get("MLOPS_GUARD_NO_CACHE")):
+        from mlops_guard.result_cache import ResultCache
+
+        cache = ResultCache.open(session)
+    strict = not args.skip_unrecognized
+    files = cache.targets(paths, strict=strict) if cache else iter_targets(paths, strict=strict)
     # Files stream through the engine one at a time; modules render after them.
-    targets = itertools.chain(
-        iter_targets(paths, strict=not args.skip_unrecognized),
-        _LazyModuleTargets(args, session),
-    )
+    targets = itertools.chain(files, _LazyModuleTargets(args, session))
     result = engine.run(
         targets,
         session.rules,
@@ -34,7 +39,10 @@ def check(args) -> int:
         session.selection,
         policy_file=session.policy_file,
         debug=args.debug,
+        record=cache.record if cache else None,
     )
+    if cache:
+        cache.save()
     if args.baseline or args.write_baseline:
         from mlops_guard import baseline
 

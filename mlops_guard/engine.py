@@ -18,7 +18,7 @@ from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta import META_RULES, NOT_EVALUATED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
-from mlops_guard.targets import Target
+from mlops_guard.targets import REPLAYED, Target
 
 
 class Selection:
@@ -69,7 +69,11 @@ def run(
     policy_file: str = "policy",
     today=None,
     debug: bool = False,
+    record=None,
 ) -> RunResult:
+    """Check ``targets``; ``record(target, findings)``, if given, receives each checked
+    target's own findings before selection, severities, waivers and suppressions (what
+    the result cache stores)."""
     result = RunResult(rules=len(rules))
     raw: list[Finding] = []
     with_suppressions: list[Target] = []  # the only targets kept once checked
@@ -78,10 +82,17 @@ def run(
         result.targets += 1
         if target.suppressions:
             with_suppressions.append(target)
+        if target.kind == REPLAYED:
+            raw.extend(target.replayed)
+            continue
+        found: list[Finding] = []
         for call in plan.calls_for(target):
-            raw.extend(run_call(call, target, debug=debug))
+            found.extend(run_call(call, target, debug=debug))
         for note in target.notes:
-            raw.append(_finding(NOT_EVALUATED, target, "", note))
+            found.append(_finding(NOT_EVALUATED, target, "", note))
+        raw.extend(found)
+        if record is not None:
+            record(target, found)
     raw = [
         finding.with_severity(severity_for(finding.rule, finding.severity, selection.severity))
         for finding in raw

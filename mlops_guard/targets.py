@@ -7,6 +7,9 @@ from collections.abc import Callable
 
 from mlops_guard.definition import Definition
 
+REPLAYED = "replayed"
+"""The kind of a target standing for a file whose findings the result cache replays."""
+
 
 class Target:
     """One checked thing.
@@ -46,6 +49,11 @@ class Target:
         self.suppressions = suppressions if suppressions is not None else []
         self.fixture_cache: dict = {}
         """Fixture values computed for this target, shared by every rule (see engine)."""
+        self.standalone = False
+        """Whether its findings depend on its file's text alone (see ``result_cache``)."""
+        self.replayed: list = []
+        """Findings remembered from an earlier run of an unchanged file: the engine
+        reports them instead of running rules (the target's kind is ``"replayed"``)."""
 
     def __repr__(self) -> str:
         return f"Target({self.file!r}, kind={self.kind!r}, name={self.name!r})"

@@ -105,7 +105,8 @@ def load_paths(paths: Iterable[str], *, strict: bool = True) -> list[Target]:
     return list(iter_targets(paths, strict=strict))
 
 
-def load_file(path: Path, *, explicit: bool) -> list[Target]:
+def load_file(path: Path, *, explicit: bool, data: bytes | None = None) -> list[Target]:
+    """The targets in one file; ``data`` is its content when the caller already read it."""
     shown = display_path(path)
     loaders = _loaders_for(path.suffix.lower())
     if not loaders:
@@ -116,7 +117,7 @@ def load_file(path: Path, *, explicit: bool) -> list[Target]:
             )
         return []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if data is None else data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
     except OSError as error:

@@ -81,18 +81,19 @@ def load(path: Path, text: str, shown: str) -> list[Target] | None:
         check_shape(document, shown)
         marks = LazyMarks(text)
         name = path.stem.removesuffix(".definition").removesuffix("-definition")
-        return [
-            Target(
-                file=shown,
-                kind="definition",
-                name=name,
-                definition=Definition(document, name=None),
-                locate=marks.locate,
-            )
-        ]
-    if isinstance(document, dict) and isinstance(document.get("PipelineDefinition"), str):
-        return [_described(document, text, shown)]
-    return None
+        target = Target(
+            file=shown,
+            kind="definition",
+            name=name,
+            definition=Definition(document, name=None),
+            locate=marks.locate,
+        )
+    elif isinstance(document, dict) and isinstance(document.get("PipelineDefinition"), str):
+        target = _described(document, text, shown)
+    else:
+        return None
+    target.standalone = True  # nothing but this file's text decides its findings
+    return [target]
 
 
 def _described(document: dict, text: str, shown: str) -> Target:

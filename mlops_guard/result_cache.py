@@ -1,0 +1,191 @@
+"""Findings of unchanged definition files, remembered between runs (as ruff and mypy do).
+
+A pre-commit run over a repository, or a CI job re-checking a branch, mostly meets files
+it has checked before. The findings of a pipeline definition file depend only on its
+bytes, the path shown for it, and the run's rules, policy and selection, so they are
+stored under the file's digest in a cache file named by a digest of everything else, and
+replayed instead of parsing and checking the file again. Only files whose findings depend
+on their own text are cached (definition JSON and ``describe-pipeline`` output, marked
+``standalone`` by their loader); templates and Terraform may read other files and are
+always checked. Raw findings are stored: severities, waivers, suppressions and baselines
+are applied to replayed findings exactly as to fresh ones.
+
+``--no-cache`` or ``MLOPS_GUARD_NO_CACHE=1`` turns it off; ``--debug`` does too (a
+crash's traceback is not worth remembering).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from mlops_guard import __version__
+from mlops_guard.digest import sha256
+from mlops_guard.findings import Finding, Location
+from mlops_guard.loaders import display_path, iter_files, load_file
+from mlops_guard.resources import cache_dir
+from mlops_guard.targets import REPLAYED, Target
+
+FORMAT = 1
+"""Bumped when the stored shape changes."""
+
+
+class ResultCache:
+    """Stored findings by shown path: ``{path: [digest of bytes, [[target name,
+    [finding, ...]], ...]]}`` for one run fingerprint."""
+
+    def __init__(self, path: Path, entries: dict):
+        self.path = path
+        self.entries = entries
+        self.changed = False
+        self._pending: dict[str, tuple[str, list]] = {}
+
+    @classmethod
+    def open(cls, session) -> ResultCache:
+        path = cache_dir() / "results" / f"{fingerprint(session)}.json"
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entries = {}
+        return cls(path, entries if isinstance(entries, dict) else {})
+
+    def targets(self, paths: Iterable[str], *, strict: bool = True) -> Iterator[Target]:
+        """Like ``loaders.iter_targets``, but an unchanged file's targets carry their
+        remembered findings instead of a parsed definition."""
+        for path, explicit in iter_files(paths):
+            shown = display_path(path)
+            try:
+                data = path.read_bytes()
+            except OSError:
+                yield from load_file(path, explicit=explicit and strict)  # reports the error
+                continue
+            digest = sha256(data).hexdigest()
+            replayed = self._replay(shown, digest)
+            if replayed is not None:
+                yield from replayed
+                continue
+            targets = load_file(path, explicit=explicit and strict, data=data)
+            if targets and all(target.standalone for target in targets):
+                self._pending[shown] = (digest, [])
+            yield from targets
+
+    def record(self, target: Target, findings: list[Finding]) -> None:
+        """The engine's callback: one checked target's raw findings."""
+        pending = self._pending.get(target.file)
+        if pending is None:
+            return
+        stored = [_stored(finding) for finding in findings]
+        if any(item is None for item in stored):
+            del self._pending[target.file]  # not JSON-exact: check this file every time
+            return
+        pending[1].append([target.name, stored])
+
+    def save(self) -> None:
+        if not self._pending:
+            return
+        try:  # pre-commit runs several processes at once: keep what the others stored
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            entries = stored if isinstance(stored, dict) else {}
+        except (OSError, ValueError):
+            entries = {}
+            _prune(self.path.parent)
+        entries.update(self.entries)
+        for shown, (digest, records) in self._pending.items():
+            entries[shown] = [digest, records]
+        self.entries = entries
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a read-only cache only costs speed
+
+    def _replay(self, shown: str, digest: str) -> list[Target] | None:
+        entry = self.entries.get(shown)
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest):
+            return None
+        try:
+            return [
+                _replayed_target(shown, name, [_finding(item) for item in findings])
+                for name, findings in entry[1]
+            ]
+        except (TypeError, ValueError):
+            return None  # a damaged entry: check the file again
+
+
+def fingerprint(session) -> str:
+    """Everything besides a file that decides its raw findings: this version, the
+    validated policy, each rule file (path, size, modification time) and the selection."""
+    rule_files = sorted({rule.file for rule in session.rules})
+    stamps = []
+    for file in rule_files:
+        try:
+            stat = os.stat(file)
+            stamps.append([file, stat.st_size, stat.st_mtime_ns])
+        except OSError:
+            stamps.append([file, None, None])
+    selection = session.selection
+    key = {
+        "format": FORMAT,
+        "version": __version__,
+        "policy": session.policy.to_dict(),
+        "rules": stamps,
+        "ids": [rule.id for rule in session.rules],
+        "select": selection.select,
+        "ignore": selection.ignore,
+        "per_path_ignores": selection.per_path_ignores,
+        "cwd": os.getcwd(),  # shown paths are relative to it
+    }
+    return sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+STALE_SECONDS = 14 * 24 * 3600
+
+
+def _prune(directory: Path) -> None:
+    """Drop result files of other fingerprints not used for two weeks (a policy or rule
+    change starts a new file; the old ones would otherwise pile up)."""
+    import time
+
+    try:
+        for path in directory.glob("*.json"):
+            if time.time() - path.stat().st_mtime > STALE_SECONDS:
+                path.unlink()
+    except OSError:
+        pass
+
+
+def _replayed_target(shown: str, name: str, findings: list[Finding]) -> Target:
+    target = Target(file=shown, kind=REPLAYED, name=name)
+    target.replayed = findings
+    return target
+
+
+def _stored(finding: Finding) -> list | None:
+    location = finding.location
+    item = [
+        finding.rule,
+        finding.category,
+        finding.severity,
+        finding.message,
+        [location.file, location.pointer, location.line, location.column],
+        finding.target,
+        finding.subject,
+        finding.extra or {},
+    ]
+    try:
+        if json.loads(json.dumps(item)) != item:
+            return None
+    except (TypeError, ValueError):
+        return None
+    return item
+
+
+def _finding(item: list) -> Finding:
+    rule, category, severity, message, location, target, subject, extra = item
+    return Finding(
+        rule, category, severity, message, Location(*location), target, subject, None, extra
+    )

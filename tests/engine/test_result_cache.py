@@ -1,0 +1,151 @@
+"""The result cache: unchanged definition files are replayed, anything that could change
+their findings makes them checked again, and what is reported never differs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlops_guard.cli import main
+from tests.rules.conftest import REFERENCE_PATH
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "mlops_guard" / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLOPS_GUARD_NO_CACHE", raising=False)
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    code = main(["check", *args])
+    return code, capsys.readouterr().out
+
+
+def result_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache" / "results").glob("*.json"))
+
+
+def with_unused_parameter(path: Path) -> Path:
+    definition = json.loads(REFERENCE_PATH.read_text())
+    definition["Parameters"].append({"Name": "Unused", "Type": "String"})
+    path.write_text(json.dumps(definition, indent=2))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "sarif"])
+def test_a_second_run_reports_the_same_bytes(tmp_path, capsys, fmt):
+    for source in [REFERENCE_PATH, *sorted(EXAMPLES.glob("*.json"))]:
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    first = run(capsys, ".", "--format", fmt)
+    assert result_files(tmp_path), "the first run stores its findings"
+    second = run(capsys, ".", "--format", fmt)
+    assert second == first
+    assert first[0] == 1
+
+
+def test_findings_are_replayed_from_the_cache(tmp_path, capsys):
+    """Proof that the second run reads the cache: a message changed in the stored entry
+    is what it reports (nobody edits the cache; this only shows who answered)."""
+    path = with_unused_parameter(tmp_path / "pipeline.json")
+    code, out = run(capsys, str(path), "--select", "ST006", "--fail-on", "warning")
+    assert code == 1 and "parameter 'Unused' is never used" in out
+    (stored,) = result_files(tmp_path)
+    entries = json.loads(stored.read_text())
+    records = entries["pipeline.json"][1]
+    records[0][1][0][3] = "replayed message"
+    stored.write_text(json.dumps(entries))
+    code, out = run(capsys, str(path), "--select", "ST006", "--fail-on", "warning")
+    assert code == 1 and "replayed message" in out
+
+
+def test_a_changed_file_is_checked_again(tmp_path, capsys):
+    path = with_unused_parameter(tmp_path / "pipeline.json")
+    assert run(capsys, str(path), "--fail-on", "warning")[0] == 1
+    path.write_bytes(REFERENCE_PATH.read_bytes())
+    code, out = run(capsys, str(path), "--fail-on", "warning")
+    assert code == 0 and "All checks passed" in out
+
+
+def test_policy_selection_and_no_cache_are_respected(tmp_path, capsys):
+    path = with_unused_parameter(tmp_path / "pipeline.json")
+    assert run(capsys, str(path), "--fail-on", "warning")[0] == 1
+    policy = tmp_path / "team.yaml"
+    policy.write_text("extends: default\nignore: [ST006]\n")
+    assert run(capsys, str(path), "--policy", str(policy), "--fail-on", "warning")[0] == 0
+    assert run(capsys, str(path), "--ignore", "ST006", "--fail-on", "warning")[0] == 0
+    # Severity overrides apply to replayed findings as to fresh ones.
+    policy.write_text("extends: default\nseverity: {ST006: error}\n")
+    for _ in range(2):
+        code, out = run(capsys, str(path), "--policy", str(policy))
+        assert code == 1 and "ST006 error" in out
+    count = len(result_files(tmp_path))
+    assert run(capsys, str(path), "--no-cache", "--select", "NM")[0] == 0
+    assert len(result_files(tmp_path)) == count, "--no-cache writes nothing"
+
+
+def test_a_changed_team_rule_is_run_again(tmp_path):
+    """Each run is its own process here, as on the command line: a process imports a
+    rule file once."""
+    rules = tmp_path / "team_rules"
+    rules.mkdir()
+    rule_file = rules / "check_team.py"
+    source = (
+        "from mlops_guard import rule\n\n"
+        '@rule(id="TM001", category="naming", summary="s")\n'
+        "def check_team(definition):\n"
+        '    """Fires when told to."""\n'
+        "    assert {ok}, 'team rule fired'\n"
+    )
+    rule_file.write_text(source.format(ok="True"))
+    path = tmp_path / "pipeline.json"
+    path.write_bytes(REFERENCE_PATH.read_bytes())
+    command = [sys.executable, "-m", "mlops_guard", "check", str(path), "--rules-dir", str(rules)]
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    assert result_files(tmp_path)
+    rule_file.write_text(source.format(ok="False"))
+    checked = subprocess.run(command, capture_output=True, text=True)
+    assert checked.returncode == 1 and "team rule fired" in checked.stdout
+
+
+def test_a_damaged_cache_is_ignored(tmp_path, capsys):
+    path = with_unused_parameter(tmp_path / "pipeline.json")
+    first = run(capsys, str(path), "--fail-on", "warning")
+    (stored,) = result_files(tmp_path)
+    for damage in ("{not json", '{"pipeline.json": [1, 2, 3]}', '{"pipeline.json": ["x", 5]}'):
+        stored.write_text(damage)
+        assert run(capsys, str(path), "--fail-on", "warning") == first
+    entries = json.loads(stored.read_text())
+    digest, _ = entries["pipeline.json"]
+    entries["pipeline.json"] = [digest, [["name", [["too", "short"]]]]]
+    stored.write_text(json.dumps(entries))
+    assert run(capsys, str(path), "--fail-on", "warning") == first
+
+
+def test_templates_are_not_cached_and_errors_are_not_either(tmp_path, capsys):
+    template = {
+        "Resources": {
+            "Pipeline": {
+                "Type": "AWS::SageMaker::Pipeline",
+                "Properties": {
+                    "PipelineName": "daily",
+                    "PipelineDefinition": {"PipelineDefinitionBody": REFERENCE_PATH.read_text()},
+                },
+            }
+        }
+    }
+    (tmp_path / "template.json").write_text(json.dumps(template))
+    (tmp_path / "broken.json").write_text('{"Version": "2020-12-01", "Steps": [}')
+    assert run(capsys, "template.json")[0] in (0, 1)
+    assert (
+        not result_files(tmp_path) or "template.json" not in result_files(tmp_path)[0].read_text()
+    )
+    for _ in range(2):
+        assert main(["check", "broken.json"]) == 2
+        assert "invalid JSON" in capsys.readouterr().err
