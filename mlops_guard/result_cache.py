@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mlops_guard import __version__
-from mlops_guard.digest import sha256
+from mlops_guard.digest import content_digest, sha256
 from mlops_guard.findings import Finding, Location
 from mlops_guard.loaders import display_path, iter_files, load_file
 from mlops_guard.resources import cache_dir
@@ -61,7 +61,7 @@ class ResultCache:
             except OSError:
                 yield from load_file(path, explicit=explicit and strict)  # reports the error
                 continue
-            digest = sha256(data).hexdigest()
+            digest = content_digest(data)
             replayed = self._replay(shown, digest)
             if replayed is not None:
                 yield from replayed
