@@ -8,8 +8,6 @@ each with the JSON pointer it came from.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 from collections import namedtuple
 from collections.abc import Iterator
@@ -228,8 +226,12 @@ class Definition:
 
     def nodes_under_key(self, key: str) -> list[tuple[str, dict | list]]:
         """``(pointer, node)`` of every object or array stored under ``key`` anywhere in
-        the definition, in document order (e.g. every ``Environment`` map)."""
-        return self._index.keyed.get(key, [])
+        the definition, in document order (e.g. every ``Environment`` map). The keys in
+        ``INDEXED_KEYS`` come from the shared walk; any other key costs a walk of its own
+        (once per definition)."""
+        if key in INDEXED_KEYS:
+            return self._index.keyed.get(key, [])
+        return self.memo(("nodes_under_key", key), lambda: _nodes_under(self.raw, key))
 
     @cached_property
     def property_files(self) -> dict[tuple[str, str], dict]:
@@ -292,38 +294,62 @@ class _Index:
     definition is walked once; rules look things up here instead of walking again.
     """
 
-    __slots__ = ("_sorted", "keyed", "references")
+    __slots__ = ("_groups", "keyed", "references")
 
     def __init__(self, raw: dict):
         self.references: list[Reference] = []
         self.keyed: dict[str, list] = {}
         _walk(raw, "", self.references, self.keyed)
-        self._sorted = None
+        self._groups = None
 
     def references_under(self, pointer: str) -> list[Reference]:
-        """References at ``pointer`` or below it: a range of the references sorted by
-        pointer (``/a/b`` and everything starting ``/a/b/``), back in document order."""
-        ordered = self._sorted
-        if ordered is None:
-            ordered = self._sorted = sorted(
-                (reference.pointer, index) for index, reference in enumerate(self.references)
-            )
-        start = bisect.bisect_left(ordered, (pointer,))
-        indices = []
+        """References at ``pointer`` or below it, in document order. Rules ask about
+        places inside one step, so only that top-level step's references are scanned."""
+        groups = self._groups
+        if groups is None:
+            groups = self._groups = {}
+            for reference in self.references:
+                groups.setdefault(_group(reference.pointer), []).append(reference)
+        key = _group(pointer)
+        candidates = self.references if key in ("", "/Steps") else groups.get(key, ())
         prefix = pointer + "/"
-        for at, index in itertools.islice(ordered, start, None):
-            if at != pointer and not at.startswith(prefix):
-                if at > prefix:
-                    break
-                continue  # e.g. "/a/b-c" sorts between "/a/b" and "/a/b/"
-            indices.append(index)
-        indices.sort()
-        return [self.references[index] for index in indices]
+        return [r for r in candidates if r.pointer == pointer or r.pointer.startswith(prefix)]
 
 
-def _walk(node, pointer: str, references: list, keyed: dict) -> None:
-    """Collect references and keyed containers below ``node``, building pointer strings
-    as it descends (only for objects and arrays; leaves need none)."""
+def _group(pointer: str) -> str:
+    """``/Steps/3/Arguments/...`` -> ``/Steps/3``; ``/Parameters/0`` -> ``/Parameters``;
+    ``/Steps`` -> ``/Steps``; ``""`` -> ``""``."""
+    parts = pointer.split("/", 3)
+    if len(parts) < 2:
+        return ""
+    if parts[1] == "Steps" and len(parts) > 2:
+        return "/Steps/" + parts[2]
+    return "/" + parts[1]
+
+
+INDEXED_KEYS = frozenset(
+    {
+        "Environment",
+        "HyperParameters",
+        "StaticHyperParameters",
+        "ContainerArguments",
+        "ContainerEntrypoint",
+    }
+)
+"""Keys whose objects and arrays the shared walk records (where secrets and settings
+are passed to containers). Recording every key would cost the walk a third more."""
+
+
+def _nodes_under(raw, key: str) -> list[tuple[str, dict | list]]:
+    found: dict[str, list] = {}
+    if type(raw) is dict or type(raw) is list:
+        _walk(raw, "", [], found, frozenset({key}))
+    return found.get(key, [])
+
+
+def _walk(node, pointer: str, references: list, keyed: dict, keys=INDEXED_KEYS) -> None:
+    """Collect references and containers under ``keys`` below ``node``, building pointer
+    strings as it descends (only for objects and arrays; leaves need none)."""
     if type(node) is dict:
         if len(node) == 1:
             path = node.get("Get")
@@ -334,17 +360,14 @@ def _walk(node, pointer: str, references: list, keyed: dict) -> None:
             kind = type(child)
             if kind is dict or kind is list:
                 at = pointer + "/" + (escape(key) if "/" in key or "~" in key else key)
-                entries = keyed.get(key)
-                if entries is None:
-                    keyed[key] = [(at, child)]
-                else:
-                    entries.append((at, child))
-                _walk(child, at, references, keyed)
+                if key in keys:
+                    keyed.setdefault(key, []).append((at, child))
+                _walk(child, at, references, keyed, keys)
     else:
         for index, child in enumerate(node):
             kind = type(child)
             if kind is dict or kind is list:
-                _walk(child, pointer + "/" + str(index), references, keyed)
+                _walk(child, pointer + "/" + str(index), references, keyed, keys)
 
 
 def _mapping(value) -> dict:

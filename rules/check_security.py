@@ -132,9 +132,7 @@ def find_secrets(name: str | None, value, settings):
             yield what, mask(match.group(0), keep)
     if found or PUBLIC_MATERIAL.match(text):
         return
-    if name is None or not (
-        SECRET_KEY_NAME.search(name) or _compiled(settings.secret_name_pattern).search(name)
-    ):
+    if name is None or not _says_secret(name, settings.secret_name_pattern):
         return  # the common case: a name that says nothing secret
     if SECRET_STORE_ARN.match(text) or PLACEHOLDER.match(text):
         return
@@ -145,6 +143,21 @@ def find_secrets(name: str | None, value, settings):
         return
     if is_secret_name(name, settings.secret_name_pattern) and not NOT_SECRET.match(text):
         yield "a literal value under a secret-like name", mask(text, 0)
+
+
+_NAMES: dict[tuple[str, str], bool] = {}
+
+
+def _says_secret(name: str, pattern: str) -> bool:
+    """Whether ``name`` looks like it holds a secret, by our words or the policy's
+    pattern: names repeat across steps and pipelines, so each is judged once per run."""
+    key = (name, pattern)
+    found = _NAMES.get(key)
+    if found is None:
+        if len(_NAMES) > 100_000:
+            _NAMES.clear()
+        found = _NAMES[key] = bool(SECRET_KEY_NAME.search(name) or _compiled(pattern).search(name))
+    return found
 
 
 _COMPILED: dict[str, re.Pattern] = {}
@@ -174,10 +187,17 @@ def secret_places(step, definition):
     its arguments, and ``ContainerArguments``/``ContainerEntrypoint`` lists (a value's
     name there is the ``--flag`` before it, or the part before ``=``). Steps nested in a
     condition's branches are their own steps, not the condition's."""
+    for base, token, name, value in _places(step, definition):
+        yield join(base, token), name, value
+
+
+def _places(step, definition):
+    """``secret_places`` with each pointer still in two parts ``(base, token)``: values
+    are many and findings rare, so pointers are joined only for a finding."""
     for pointer, kind, node in _places_by_step(definition).get(step.pointer, ()):
         if kind == "map":
             for name, value in node.items():
-                yield join(pointer, name), str(name), value
+                yield pointer, name, str(name), value
         else:
             yield from _arguments(node, pointer)
 
@@ -205,18 +225,20 @@ def _collect_places(definition) -> dict[str, list]:
     return places
 
 
+_FLAG = re.compile(r"--?[A-Za-z]")
+
+
 def _arguments(items: list, pointer: str):
     previous = None
     for index, item in enumerate(items):
-        at = join(pointer, index)
         if isinstance(item, str) and item.startswith("-") and "=" in item:
             flag, _, value = item.partition("=")
-            yield at, flag.lstrip("-"), value
+            yield pointer, index, flag.lstrip("-"), value
             previous = None
             continue
         name = previous.lstrip("-") if previous else None
-        yield at, name, item
-        is_flag = isinstance(item, str) and re.match(r"^--?[A-Za-z]", item or "")
+        yield pointer, index, name, item
+        is_flag = isinstance(item, str) and _FLAG.match(item)
         previous = item if is_flag else None
 
 
@@ -239,10 +261,14 @@ def check_secrets(step, definition, settings):
     How to fix: rotate the credential now, then pass a Secrets Manager ARN (or an SSM
     parameter name) and read the secret in the container with the execution role.
     """
-    for pointer, name, value in secret_places(step, definition):
+    for base, token, name, value in _places(step, definition):
+        if type(value) is not str:
+            continue  # references and expressions: only literals are judged
         for what, masked in find_secrets(name, value, settings):
             where = f" in {name!r}" if name else ""
-            yield Violation(f"step {step.name!r} passes {what}{where}: {masked}", at=pointer)
+            yield Violation(
+                f"step {step.name!r} passes {what}{where}: {masked}", at=join(base, token)
+            )
 
 
 # -- encryption and isolation ----------------------------------------------------------
