@@ -11,10 +11,10 @@ from mlops_guard.errors import InputError
 
 def check(args) -> int:
     import itertools
-    import os
 
     from mlops_guard import engine
     from mlops_guard.loaders import iter_targets
+    from mlops_guard.resources import caching
     from mlops_guard.session import prepare
 
     session = prepare(
@@ -24,7 +24,7 @@ def check(args) -> int:
         raise InputError("--modules-only takes no paths")
     paths = args.paths or (["."] if not (args.module or args.modules_only) else [])
     cache = None
-    if not (args.no_cache or args.debug or os.environ.get("MLOPS_GUARD_NO_CACHE")):
+    if not (args.no_cache or args.debug) and caching():
         from mlops_guard.result_cache import ResultCache
 
         cache = ResultCache.open(session)

@@ -131,17 +131,11 @@ class _Manifest:
 
     def save(self) -> None:
         import json
-        import os
 
-        if not self.changed or os.environ.get("MLOPS_GUARD_NO_CACHE"):
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        from mlops_guard.resources import caching, write_cache_file
+
+        if self.changed and caching():
+            write_cache_file(self.path, json.dumps(self.entries, sort_keys=True))
 
 
 def _import(path: Path):

@@ -39,3 +39,20 @@ def cache_dir() -> Path:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "mlops-guard"
+
+
+def caching() -> bool:
+    """Whether caches are read and written (``MLOPS_GUARD_NO_CACHE=1`` turns them off)."""
+    return not os.environ.get("MLOPS_GUARD_NO_CACHE")
+
+
+def write_cache_file(path: Path, text: str) -> None:
+    """Replace a cache file whole, through a temporary file, so a concurrent run never
+    reads half of one; a read-only cache directory only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass

@@ -25,7 +25,7 @@ from mlops_guard import __version__
 from mlops_guard.digest import content_digest, sha256
 from mlops_guard.findings import Finding, Location
 from mlops_guard.loaders import display_path, iter_files, load_file
-from mlops_guard.resources import cache_dir
+from mlops_guard.resources import cache_dir, write_cache_file
 from mlops_guard.targets import REPLAYED, Target
 
 FORMAT = 1
@@ -95,13 +95,7 @@ class ResultCache:
         for shown, (digest, records) in self._pending.items():
             entries[shown] = [digest, records]
         self.entries = entries
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        write_cache_file(self.path, json.dumps(entries, sort_keys=True))
 
     def _replay(self, shown: str, digest: str) -> list[Target] | None:
         entry = self.entries.get(shown)

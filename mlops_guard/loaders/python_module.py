@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
 from mlops_guard.loaders import display_path
 from mlops_guard.loaders.definition_json import check_shape, is_definition
-from mlops_guard.resources import cache_dir
+from mlops_guard.resources import cache_dir, caching, write_cache_file
 from mlops_guard.targets import Target
 
 SKIP_PARTS = {"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache"}
@@ -131,7 +130,7 @@ def _inline_suppressions(text: str) -> list:
 
 
 def _read_cached(path: Path) -> dict | None:
-    if os.environ.get("MLOPS_GUARD_NO_CACHE"):
+    if not caching():
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -140,13 +139,7 @@ def _read_cached(path: Path) -> dict | None:
 
 
 def _write_cached(path: Path, rendered: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(rendered), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:
-        pass
+    write_cache_file(path, json.dumps(rendered))
 
 
 def _render(root: Path, module: str, function: str, kwargs: dict, debug: bool) -> dict:

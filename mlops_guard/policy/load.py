@@ -12,7 +12,6 @@ without importing pydantic or parsing YAML.
 from __future__ import annotations
 
 import json
-import os
 from collections import namedtuple
 from pathlib import Path
 
@@ -20,7 +19,13 @@ from mlops_guard import __version__
 from mlops_guard.digest import sha256
 from mlops_guard.errors import InputError
 from mlops_guard.policy.settings import Settings
-from mlops_guard.resources import builtin_policies_dir, cache_dir, default_policy_path
+from mlops_guard.resources import (
+    builtin_policies_dir,
+    cache_dir,
+    caching,
+    default_policy_path,
+    write_cache_file,
+)
 
 PYPROJECT_SECTION = "mlops-guard"
 
@@ -233,7 +238,7 @@ def _cache_file(key: str) -> Path:
 
 
 def _read_cache(key: str) -> dict | None:
-    if os.environ.get("MLOPS_GUARD_NO_CACHE"):
+    if not caching():
         return None
     try:
         entry = json.loads(_cache_file(key).read_text(encoding="utf-8"))
@@ -246,15 +251,11 @@ def _read_cache(key: str) -> dict | None:
 
 
 def _write_cache(key: str, policy: dict, files: tuple[str, ...]) -> None:
-    if os.environ.get("MLOPS_GUARD_NO_CACHE"):
+    if not caching():
         return
     try:
         digests = {file: sha256(Path(file).read_bytes()).hexdigest() for file in files}
-        target = _cache_file(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        entry = {"policy": policy, "files": list(files), "digests": digests}
-        temporary.write_text(json.dumps(entry), encoding="utf-8")
-        os.replace(temporary, target)
     except OSError:
-        pass  # a read-only home or cache dir only costs speed
+        return
+    entry = {"policy": policy, "files": list(files), "digests": digests}
+    write_cache_file(_cache_file(key), json.dumps(entry))
