@@ -244,7 +244,11 @@ class LocalRun:
 
     def _subprocess(self, step: str, command: list[str], env: dict[str, str]) -> str:
         self.log(f"[{step}] running {Path(command[1]).name}")
-        environment = {**os.environ, **env, "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1"}
+        # As in the reference image, the scripts' shared module is on PYTHONPATH.
+        path = os.pathsep.join(filter(None, [str(SCRIPTS_DIR), os.environ.get("PYTHONPATH")]))
+        environment = {
+            **os.environ, **env, "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1", "PYTHONPATH": path,
+        }  # fmt: skip
         process = subprocess.run(command, env=environment, capture_output=True, text=True)
         for line in process.stdout.splitlines():
             self.log(f"[{step}]   {line}")

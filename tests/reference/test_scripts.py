@@ -12,13 +12,21 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "mlops_guard" / "reference" / "scripts"
 STEP_SCRIPTS = ["extract", "preproc", "train", "evaluate", "predict", "postproc"]
-BLOCK = re.compile(r"# --- shared step helpers.*?# --- end of shared step helpers", re.S)
+HELPERS = ("StepInputError", "parse_execution_date", "require_file", "load_model", "run")
+IMAGE = SCRIPTS.parent / "image" / "Dockerfile"
 
 
-def test_shared_helpers_identical_in_every_script():
-    blocks = {name: BLOCK.search((SCRIPTS / f"{name}.py").read_text()) for name in STEP_SCRIPTS}
-    assert all(blocks.values()), [n for n, b in blocks.items() if not b]
-    assert len({b.group(0) for b in blocks.values()}) == 1
+def test_scripts_share_their_helpers_through_step_common():
+    """One copy of the helpers: no script defines them again, and the image puts the
+    module beside train.py on PYTHONPATH, where uploaded processing scripts find it."""
+    for name in STEP_SCRIPTS:
+        source = (SCRIPTS / f"{name}.py").read_text()
+        assert re.search(r"^\s*from \.?step_common import", source, re.M), name
+        for helper in HELPERS:
+            assert not re.search(rf"^(def|class) {helper}\b", source, re.M), (name, helper)
+    dockerfile = IMAGE.read_text()
+    assert re.search(r"^COPY .*scripts/step_common\.py.* /opt/ml/code/", dockerfile, re.M)
+    assert re.search(r"^ENV .*PYTHONPATH=/opt/ml/code\b", dockerfile, re.M)
 
 
 def test_scripts_import_nothing_of_ours():
