@@ -25,7 +25,7 @@ from mlops_guard import __version__
 from mlops_guard.digest import content_digest, sha256
 from mlops_guard.findings import Finding, Location
 from mlops_guard.loaders import display_path, iter_files, load_file
-from mlops_guard.resources import cache_dir, write_cache_file
+from mlops_guard.resources import PACKAGE_DIR, cache_dir, write_cache_file
 from mlops_guard.targets import REPLAYED, Target
 
 FORMAT = 1
@@ -62,12 +62,13 @@ class ResultCache:
                 yield from load_file(path, explicit=explicit and strict)  # reports the error
                 continue
             digest = content_digest(data)
-            replayed = self._replay(shown, digest)
+            replayed = self._replay(shown, digest, must_hold=explicit and strict)
             if replayed is not None:
                 yield from replayed
                 continue
             targets = load_file(path, explicit=explicit and strict, data=data)
-            if targets and all(target.standalone for target in targets):
+            if all(target.standalone for target in targets):
+                # Files that hold no pipeline (met in a directory) are remembered too.
                 self._pending[shown] = (digest, [])
             yield from targets
 
@@ -97,10 +98,12 @@ class ResultCache:
         self.entries = entries
         write_cache_file(self.path, json.dumps(entries, sort_keys=True))
 
-    def _replay(self, shown: str, digest: str) -> list[Target] | None:
+    def _replay(self, shown: str, digest: str, *, must_hold: bool) -> list[Target] | None:
         entry = self.entries.get(shown)
         if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest):
             return None
+        if must_hold and not entry[1]:
+            return None  # named explicitly, it must hold a pipeline: let the loader say why
         try:
             return [
                 _replayed_target(shown, name, [_finding(item) for item in findings])
@@ -112,10 +115,17 @@ class ResultCache:
 
 def fingerprint(session) -> str:
     """Everything besides a file that decides its raw findings: this version, the
-    validated policy, each rule file (path, size, modification time) and the selection."""
-    rule_files = sorted({rule.file for rule in session.rules})
+    validated policy, each rule file (path, size, modification time; in a source checkout
+    the engine's files too) and the selection."""
+    code_files = {rule.file for rule in session.rules}
+    if not (PACKAGE_DIR / "_builtin").is_dir():
+        # A source checkout (editable install): the engine's own code may change without
+        # a new version, so it is stamped like the rules.
+        for root, directories, files in os.walk(PACKAGE_DIR):
+            directories[:] = [name for name in directories if name != "__pycache__"]
+            code_files.update(os.path.join(root, name) for name in files if name.endswith(".py"))
     stamps = []
-    for file in rule_files:
+    for file in sorted(code_files):
         try:
             stat = os.stat(file)
             stamps.append([file, stat.st_size, stat.st_mtime_ns])

@@ -149,3 +149,17 @@ def test_templates_are_not_cached_and_errors_are_not_either(tmp_path, capsys):
     for _ in range(2):
         assert main(["check", "broken.json"]) == 2
         assert "invalid JSON" in capsys.readouterr().err
+
+
+def test_files_without_a_pipeline_are_remembered_but_named_ones_still_fail(tmp_path, capsys):
+    (tmp_path / "settings.json").write_text('{"not": "a pipeline"}')
+    (tmp_path / "pipeline.json").write_bytes(REFERENCE_PATH.read_bytes())
+    for _ in range(2):
+        code, out = run(capsys, ".")
+        assert code == 0 and "1 target" in out
+    stored = json.loads(result_files(tmp_path)[0].read_text())
+    assert stored["settings.json"][1] == []
+    for _ in range(2):
+        assert main(["check", "settings.json"]) == 2
+        assert "not a pipeline definition" in capsys.readouterr().err
+    assert main(["check", "--skip-unrecognized", "settings.json"]) == 0
