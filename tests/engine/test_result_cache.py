@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlops_guard.cli import main
+from tests.engine.test_loaders import json_values
+from tests.engine.test_robustness import POINTERS, REFERENCE, replace
 from tests.rules.conftest import REFERENCE_PATH
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mlops_guard" / "examples"
@@ -163,3 +167,45 @@ def test_files_without_a_pipeline_are_remembered_but_named_ones_still_fail(tmp_p
         assert main(["check", "settings.json"]) == 2
         assert "not a pipeline definition" in capsys.readouterr().err
     assert main(["check", "--skip-unrecognized", "settings.json"]) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(POINTERS), json_values), min_size=1, max_size=3))
+def test_replayed_findings_equal_fresh_ones_on_mutated_definitions(tmp_path_factory, mutations):
+    """Whatever the rules say about a file (findings, crashes, odd characters in
+    messages), the replay says the same, in every output format's terms."""
+    document = json.loads(json.dumps(REFERENCE))
+    for pointer, value in mutations:
+        try:
+            replace(document, pointer, value)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+    work = tmp_path_factory.mktemp("replay")
+    path = work / "pipeline.json"
+    path.write_text(json.dumps(document, indent=1))
+    arguments = [str(path), "--format", "json"]
+    fresh = subprocess_free_check(arguments, work / "cache-fresh", cached=False)
+    first = subprocess_free_check(arguments, work / "cache", cached=True)
+    replayed = subprocess_free_check(arguments, work / "cache", cached=True)
+    assert fresh == first == replayed
+
+
+def subprocess_free_check(arguments: list[str], cache: Path, *, cached: bool):
+    """One ``check`` in this process with its own cache directory: (exit code, stdout,
+    stderr)."""
+    import contextlib
+    import io
+    import os
+
+    saved = os.environ.get("MLOPS_GUARD_CACHE_DIR")
+    os.environ["MLOPS_GUARD_CACHE_DIR"] = str(cache)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", *arguments, *([] if cached else ["--no-cache"])])
+    finally:
+        if saved is None:
+            del os.environ["MLOPS_GUARD_CACHE_DIR"]
+        else:
+            os.environ["MLOPS_GUARD_CACHE_DIR"] = saved
+    return code, out.getvalue(), err.getvalue()
