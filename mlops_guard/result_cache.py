@@ -39,7 +39,6 @@ class ResultCache:
     def __init__(self, path: Path, entries: dict):
         self.path = path
         self.entries = entries
-        self.changed = False
         self._pending: dict[str, tuple[str, list]] = {}
 
     @classmethod
@@ -150,8 +149,9 @@ STALE_SECONDS = 14 * 24 * 3600
 
 
 def _prune(directory: Path) -> None:
-    """Drop result files of other fingerprints not used for two weeks (a policy or rule
-    change starts a new file; the old ones would otherwise pile up)."""
+    """Drop result files not written for two weeks (a policy or rule change starts a new
+    file; the old ones would otherwise pile up). Pruning one still in use only costs a
+    check of its files once more."""
     import time
 
     try:
