@@ -11,6 +11,15 @@ from tests.aws_server import FAKE_CREDENTIALS, start_moto_server
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _caches_out_of_home(tmp_path_factory):
+    """No test writes mlops-guard's caches (policies, renders, results) into the home
+    directory; tests that look at a cache set their own directory on top of this one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path_factory.mktemp("mlops-guard-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
