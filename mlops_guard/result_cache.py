@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlops_guard import __version__
 from mlops_guard.digest import content_digest, sha256
 from mlops_guard.findings import Finding, Location
-from mlops_guard.loaders import display_path, iter_files, load_file
+from mlops_guard.loaders import display_path, is_checked_kind, iter_files, load_file
 from mlops_guard.resources import PACKAGE_DIR, cache_dir, write_cache_file
 from mlops_guard.targets import REPLAYED, Target
 
@@ -40,12 +41,16 @@ class ResultCache:
         self.path = path
         self.entries = entries
         self._pending: dict[str, tuple[str, list]] = {}
+        self._owners: dict[int, str] = {}
+        """``id`` of each target this cache loaded -> its file's entry in ``_pending``
+        (other targets may name the same file: a Terraform ``file()`` of it)."""
 
     @classmethod
     def open(cls, session) -> ResultCache:
         path = cache_dir() / "results" / f"{fingerprint(session)}.json"
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
+            os.utime(path)  # in use: not pruned (see _prune)
         except (OSError, ValueError):
             entries = {}
         return cls(path, entries if isinstance(entries, dict) else {})
@@ -54,6 +59,9 @@ class ResultCache:
         """Like ``loaders.iter_targets``, but an unchanged file's targets carry their
         remembered findings instead of a parsed definition."""
         for path, explicit in iter_files(paths):
+            if not is_checked_kind(path):  # never read what no loader takes (/dev/zero)
+                yield from load_file(path, explicit=explicit and strict)
+                continue
             shown = display_path(path)
             try:
                 data = path.read_bytes()
@@ -69,33 +77,39 @@ class ResultCache:
             if all(target.standalone for target in targets):
                 # Files that hold no pipeline (met in a directory) are remembered too.
                 self._pending[shown] = (digest, [])
+                self._owners.update((id(target), shown) for target in targets)
             yield from targets
 
     def record(self, target: Target, findings: list[Finding]) -> None:
-        """The engine's callback: one checked target's raw findings."""
-        pending = self._pending.get(target.file)
+        """The engine's callback: one checked target's raw findings, kept if this cache
+        loaded the target (and so knows the file it came from holds it alone)."""
+        shown = self._owners.pop(id(target), None)
+        pending = self._pending.get(shown) if shown is not None else None
         if pending is None:
             return
         stored = [_stored(finding) for finding in findings]
         if any(item is None for item in stored):
-            del self._pending[target.file]  # not JSON-exact: check this file every time
+            del self._pending[shown]  # not JSON-exact: check this file every time
             return
         pending[1].append([target.name, stored])
 
     def save(self) -> None:
         if not self._pending:
             return
-        try:  # pre-commit runs several processes at once: keep what the others stored
-            stored = json.loads(self.path.read_text(encoding="utf-8"))
-            entries = stored if isinstance(stored, dict) else {}
-        except (OSError, ValueError):
-            entries = {}
-            _prune(self.path.parent)
-        entries.update(self.entries)
-        for shown, (digest, records) in self._pending.items():
-            entries[shown] = [digest, records]
-        self.entries = entries
-        write_cache_file(self.path, json.dumps(entries, sort_keys=True))
+        # pre-commit runs several processes at once: under a lock, keep what the others
+        # stored since this run read the file.
+        with _locked(self.path.with_suffix(".lock")):
+            try:
+                stored = json.loads(self.path.read_text(encoding="utf-8"))
+                entries = stored if isinstance(stored, dict) else {}
+            except (OSError, ValueError):
+                entries = {}
+                _prune(self.path.parent)
+            entries.update(self.entries)
+            for shown, (digest, records) in self._pending.items():
+                entries[shown] = [digest, records]
+            self.entries = entries
+            write_cache_file(self.path, json.dumps(entries, sort_keys=True))
 
     def _replay(self, shown: str, digest: str, *, must_hold: bool) -> list[Target] | None:
         entry = self.entries.get(shown)
@@ -114,15 +128,17 @@ class ResultCache:
 
 def fingerprint(session) -> str:
     """Everything besides a file that decides its raw findings: this version, the
-    validated policy, each rule file (path, size, modification time; in a source checkout
-    the engine's files too) and the selection."""
-    code_files = {rule.file for rule in session.rules}
+    validated policy, every Python file of the rules directories (path, size,
+    modification time: rule files and the helpers they import; in a source checkout the
+    engine's own files too) and the selection."""
+    code_files: set[str] = set()
+    directories = {os.path.dirname(rule.file) for rule in session.rules}
     if not (PACKAGE_DIR / "_builtin").is_dir():
         # A source checkout (editable install): the engine's own code may change without
         # a new version, so it is stamped like the rules.
-        for root, directories, files in os.walk(PACKAGE_DIR):
-            directories[:] = [name for name in directories if name != "__pycache__"]
-            code_files.update(os.path.join(root, name) for name in files if name.endswith(".py"))
+        directories.add(str(PACKAGE_DIR))
+    for directory in directories:
+        code_files.update(_python_files(directory))
     stamps = []
     for file in sorted(code_files):
         try:
@@ -145,19 +161,45 @@ def fingerprint(session) -> str:
     return sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def _python_files(directory: str) -> Iterator[str]:
+    for root, directories, files in os.walk(directory):
+        directories[:] = [name for name in directories if name != "__pycache__"]
+        yield from (os.path.join(root, name) for name in files if name.endswith(".py"))
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` where the platform has ``fcntl``; without it (or if
+    the lock file cannot be made) concurrent saves may drop each other's entries, which
+    only costs speed."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")  # noqa: SIM115 - held for the whole block
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()
+
+
 STALE_SECONDS = 14 * 24 * 3600
 
 
 def _prune(directory: Path) -> None:
-    """Drop result files not written for two weeks (a policy or rule change starts a new
-    file; the old ones would otherwise pile up). Pruning one still in use only costs a
-    check of its files once more."""
+    """Drop result files not used for two weeks (a policy or rule change starts a new
+    file; the old ones would otherwise pile up)."""
     import time
 
     try:
         for path in directory.glob("*.json"):
             if time.time() - path.stat().st_mtime > STALE_SECONDS:
                 path.unlink()
+                path.with_suffix(".lock").unlink(missing_ok=True)
     except OSError:
         pass
 

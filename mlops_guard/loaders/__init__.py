@@ -52,6 +52,18 @@ def _loaders_for(suffix: str) -> tuple[tuple[str, str], ...]:
     return LOADERS_BY_SUFFIX.get(suffix, ())
 
 
+def is_checked_kind(path: Path) -> bool:
+    """Whether some loader reads files named like ``path`` (decided before reading it)."""
+    return bool(_loaders_for(path.suffix.lower()))
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text with newlines as ``Path.read_text`` gives them (``\r\n`` and ``\r``
+    become ``\n``), so line numbers are the same however the file was read."""
+    text = data.decode("utf-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _resolve(module: str, function: str) -> Loader | None:
     """Import a loader only when the ones before it did not recognise the file, so a JSON
     definition check never imports the YAML or HCL machinery."""
@@ -117,7 +129,7 @@ def load_file(path: Path, *, explicit: bool, data: bytes | None = None) -> list[
             )
         return []
     try:
-        text = path.read_text(encoding="utf-8") if data is None else data.decode("utf-8")
+        text = path.read_text(encoding="utf-8") if data is None else decode(data)
     except UnicodeDecodeError as error:
         raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
     except OSError as error:

@@ -209,3 +209,83 @@ def subprocess_free_check(arguments: list[str], cache: Path, *, cached: bool):
         else:
             os.environ["MLOPS_GUARD_CACHE_DIR"] = saved
     return code, out.getvalue(), err.getvalue()
+
+
+def test_a_terraform_file_reading_a_definition_never_enters_its_entry(tmp_path, capsys):
+    """A ``.tf`` target points at the JSON it reads with ``file()``; its findings belong
+    to the Terraform file's run, never to the JSON file's cache entry."""
+    pytest.importorskip("hcl2")
+    (tmp_path / "pipeline.json").write_bytes(REFERENCE_PATH.read_bytes())
+    terraform = tmp_path / "z.tf"
+    terraform.write_text(
+        'resource "aws_sagemaker_pipeline" "p" {\n'
+        '  pipeline_name = "BadName_pipe"\n'
+        '  role_arn = "arn:aws:iam::123456789012:role/x"\n'
+        '  pipeline_definition = file("${path.module}/pipeline.json")\n'
+        "}\n"
+    )
+    fresh = run(capsys, ".", "--no-cache")
+    assert "BadName_pipe" in fresh[1]
+    assert run(capsys, ".") == fresh
+    assert run(capsys, ".") == fresh
+    assert run(capsys, "pipeline.json") == run(capsys, "pipeline.json", "--no-cache")
+    terraform.unlink()
+    code, out = run(capsys, ".")
+    assert code == 0 and "BadName_pipe" not in out
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_line_numbers_do_not_depend_on_the_cache(tmp_path, capsys, newline):
+    text = (EXAMPLES / "ungated-promotion.json").read_text()
+    (tmp_path / "odd.json").write_bytes(text.replace("\n", newline).encode())
+    (tmp_path / "broken.json").write_bytes(newline.join(['{"Steps": [', "  oops", "]}"]).encode())
+    for name in ("odd.json", "broken.json"):
+        fresh = main(["check", name, "--no-cache"]), capsys.readouterr()
+        for _ in range(2):
+            assert (main(["check", name]), capsys.readouterr()) == fresh
+
+
+def test_a_changed_helper_of_a_team_rule_is_seen(tmp_path):
+    rules = tmp_path / "team_rules"
+    rules.mkdir()
+    (rules / "check_team.py").write_text(
+        "import os, sys\n"
+        "sys.path.insert(0, os.path.dirname(__file__))\n"
+        "from team_common import MAX_STEPS\n"
+        "from mlops_guard import rule\n\n"
+        '@rule(id="TM001", category="structure", summary="Few steps")\n'
+        "def check_few_steps(definition):\n"
+        '    """Fires when the pipeline has more steps than the team allows."""\n'
+        "    assert len(definition.steps) <= MAX_STEPS, 'too many steps'\n"
+    )
+    (rules / "team_common.py").write_text("MAX_STEPS = 100\n")
+    (tmp_path / "pipeline.json").write_bytes(REFERENCE_PATH.read_bytes())
+    command = [
+        sys.executable,
+        "-m",
+        "mlops_guard",
+        "check",
+        "pipeline.json",
+        "--rules-dir",
+        str(rules),
+    ]
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    (rules / "team_common.py").write_text("MAX_STEPS = 1\n")
+    checked = subprocess.run(command, capture_output=True, text=True)
+    assert checked.returncode == 1 and "too many steps" in checked.stdout
+
+
+def test_files_no_loader_takes_are_not_read(tmp_path, capsys):
+    assert main(["check", "/dev/zero"]) == 2
+    assert "not a file mlops-guard checks" in capsys.readouterr().err
+
+
+def test_concurrent_runs_keep_each_others_entries(tmp_path):
+    names = [f"p{index}.json" for index in range(6)]
+    for name in names:
+        (tmp_path / name).write_bytes(REFERENCE_PATH.read_bytes())
+    command = [sys.executable, "-m", "mlops_guard", "check"]
+    processes = [subprocess.Popen([*command, name], stdout=subprocess.DEVNULL) for name in names]
+    assert [process.wait() for process in processes] == [0] * len(names)
+    (stored,) = result_files(tmp_path)
+    assert sorted(json.loads(stored.read_text())) == names
