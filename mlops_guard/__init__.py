@@ -1,11 +1,12 @@
 """mlops-guard: check SageMaker pipelines and experiment metadata against a team policy.
 
-The public surface for rule authors is :func:`rule` and :class:`Violation`; everything
-else is the engine. Importing this package stays cheap on purpose: it runs on every
-commit as a pre-commit hook.
+The public surface for rule authors is :func:`rule`, :class:`Violation` and
+:func:`compiled` (policy patterns compiled once per run); everything else is the engine.
+Importing this package stays cheap on purpose: it runs on every commit as a pre-commit
+hook.
 """
 
-from mlops_guard.api import CATEGORIES, SEVERITIES, Violation, rule
+from mlops_guard.api import CATEGORIES, SEVERITIES, Violation, compiled, rule
 
-__all__ = ["CATEGORIES", "SEVERITIES", "Violation", "__version__", "rule"]
+__all__ = ["CATEGORIES", "SEVERITIES", "Violation", "__version__", "compiled", "rule"]
 __version__ = "0.1.0"

@@ -81,3 +81,19 @@ def rule(*, id: str, category: str, summary: str, severity: str = "error") -> Ca
         return function
 
     return decorate
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def compiled(pattern: str) -> re.Pattern:
+    """A regular expression from the policy, compiled once per run.
+
+    Rules match policy patterns inside their loops; ``re.search(text, ...)`` looks the
+    pattern up in ``re``'s own cache by text, type and flags on every call, which costs
+    more than the match itself for short names.
+    """
+    found = _PATTERNS.get(pattern)
+    if found is None:
+        found = _PATTERNS[pattern] = re.compile(pattern)
+    return found

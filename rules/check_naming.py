@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mlops_guard import Violation, rule
+from mlops_guard import Violation, compiled, rule
 
 # SageMaker's limits, from the API reference and the pipeline definition JSON schema.
 PIPELINE_LIMIT = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
@@ -56,7 +56,7 @@ def convention_problem(settings, kind: str, name: str) -> str | None:
     if max_length is not None and len(name) > max_length:
         return f"is {len(name)} characters long, over the team convention's limit of {max_length}"
     pattern = convention.get("pattern")
-    if pattern and not re.search(pattern, name):
+    if pattern and not compiled(pattern).search(name):
         return f"does not follow the team convention: {what}"
     return None
 

@@ -19,7 +19,7 @@ import re
 from collections import namedtuple
 from collections.abc import Iterator
 
-from mlops_guard import Violation, rule
+from mlops_guard import Violation, compiled, rule
 from mlops_guard.definition import Output, render_expression
 from mlops_guard.pointer import join, resolve
 
@@ -152,17 +152,6 @@ def literal_texts(value) -> list[str]:
                 stack.extend(node.values())
         elif kind is list:
             stack.extend(node)
-    return found
-
-
-_COMPILED: dict[str, re.Pattern] = {}
-
-
-def compiled(pattern: str) -> re.Pattern:
-    """A policy pattern compiled once per run (cheaper than ``re``'s cache lookup)."""
-    found = _COMPILED.get(pattern)
-    if found is None:
-        found = _COMPILED[pattern] = re.compile(pattern)
     return found
 
 

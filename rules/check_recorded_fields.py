@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mlops_guard import Violation, rule
+from mlops_guard import Violation, compiled, rule
 from mlops_guard.definition import render_expression
 from mlops_guard.pointer import join
 
@@ -18,6 +18,8 @@ CONTENT_HASH = re.compile(r"(?:^|/)(?:[0-9a-f]{32}|[0-9a-f]{64})(?:/|$)")
 """A path segment that is an MD5 or SHA-256 hex digest: what the SDK uploads code under
 (``<prefix>/code/<hash>/script.py``)."""
 VERSIONED_URI = re.compile(r"[?&]versionId=|/v\d+(?:/|$)")
+WHOLE_PARAMETER = re.compile(r"\{Parameters\.[^{}]+\}")
+"""A rendered expression that is one parameter reference as a whole."""
 CODE_LOCAL_PATHS = ("/opt/ml/processing/input/code", "/opt/ml/processing/input/entrypoint")
 CODE_INPUT_NAMES = {"code", "entrypoint"}
 """Processing inputs that carry code: ``code=`` and the ``runproc.sh`` of framework
@@ -461,12 +463,12 @@ def check_data_version(step, definition, settings, policy):
         if "step-output" in accepted and any(path.startswith("Steps.") for path in refs):
             continue
         if "date-partition" in accepted and (
-            re.search(r"(?:^|/)" + re.escape(partition), text) or run_date in text
+            compiled(r"(?:^|/)" + re.escape(partition)).search(text) or run_date in text
         ):
             continue
         if "versioned-uri" in accepted and VERSIONED_URI.search(text):
             continue
-        if "parameter" in accepted and re.fullmatch(r"\{Parameters\.[^{}]+\}", text):
+        if "parameter" in accepted and WHOLE_PARAMETER.fullmatch(text):
             continue
         default = ""
         parameter = _whole_parameter(value, definition)

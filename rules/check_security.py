@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from mlops_guard import Violation, rule
+from mlops_guard import Violation, compiled, rule
 from mlops_guard.pointer import join
 
 # -- secret detection ------------------------------------------------------------------
@@ -104,7 +104,7 @@ def is_secret_name(name: str, pattern: str) -> bool:
     bounds = _boundaries(name)
     return any(
         match.start() in bounds and match.end() in bounds and match.end() > match.start()
-        for match in _compiled(pattern).finditer(name)
+        for match in compiled(pattern).finditer(name)
     )
 
 
@@ -156,20 +156,8 @@ def _says_secret(name: str, pattern: str) -> bool:
     if found is None:
         if len(_NAMES) > 100_000:
             _NAMES.clear()
-        found = _NAMES[key] = bool(SECRET_KEY_NAME.search(name) or _compiled(pattern).search(name))
+        found = _NAMES[key] = bool(SECRET_KEY_NAME.search(name) or compiled(pattern).search(name))
     return found
-
-
-_COMPILED: dict[str, re.Pattern] = {}
-
-
-def _compiled(pattern: str) -> re.Pattern:
-    """The policy's pattern, compiled once per run (``re``'s own cache costs a lookup by
-    pattern and flags on every call, and this runs for every value a step passes)."""
-    compiled = _COMPILED.get(pattern)
-    if compiled is None:
-        compiled = _COMPILED[pattern] = re.compile(pattern)
-    return compiled
 
 
 def _random_looking(segment: str) -> bool:
