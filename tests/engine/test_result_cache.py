@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mlops_guard.cli import main
 from tests.engine.test_loaders import json_values
-from tests.engine.test_robustness import POINTERS, REFERENCE, replace
+from tests.engine.test_robustness import POINTERS, mutated
 from tests.rules.conftest import REFERENCE_PATH
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mlops_guard" / "examples"
@@ -174,15 +174,9 @@ def test_files_without_a_pipeline_are_remembered_but_named_ones_still_fail(tmp_p
 def test_replayed_findings_equal_fresh_ones_on_mutated_definitions(tmp_path_factory, mutations):
     """Whatever the rules say about a file (findings, crashes, odd characters in
     messages), the replay says the same, in every output format's terms."""
-    document = json.loads(json.dumps(REFERENCE))
-    for pointer, value in mutations:
-        try:
-            replace(document, pointer, value)
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
     work = tmp_path_factory.mktemp("replay")
     path = work / "pipeline.json"
-    path.write_text(json.dumps(document, indent=1))
+    path.write_text(json.dumps(mutated(mutations), indent=1))
     arguments = [str(path), "--format", "json"]
     fresh = subprocess_free_check(arguments, work / "cache-fresh", cached=False)
     first = subprocess_free_check(arguments, work / "cache", cached=True)
