@@ -31,7 +31,7 @@ def check(args) -> int:
     strict = not args.skip_unrecognized
     files = cache.targets(paths, strict=strict) if cache else iter_targets(paths, strict=strict)
     # Files stream through the engine one at a time; modules render after them.
-    targets = itertools.chain(files, _LazyModuleTargets(args, session))
+    targets = itertools.chain(files, _lazy_module_targets(args, session))
     result = engine.run(
         targets,
         session.rules,
@@ -55,14 +55,9 @@ def check(args) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-class _LazyModuleTargets:
+def _lazy_module_targets(args, session):
     """Module targets, rendered only when the engine reaches them."""
-
-    def __init__(self, args, session):
-        self.args, self.session = args, session
-
-    def __iter__(self):
-        return iter(_module_targets(self.args, self.session))
+    yield from _module_targets(args, session)
 
 
 def _module_targets(args, session) -> list:

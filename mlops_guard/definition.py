@@ -100,7 +100,6 @@ class Definition:
         self.raw = raw
         self.name = name
         self.tags = tags or {}
-        self._references_under: dict[str, list[Reference]] = {}
         self._memo: dict = {}
 
     def memo(self, key, factory):
@@ -216,13 +215,8 @@ class Definition:
         )
 
     def references_under(self, pointer: str) -> list[Reference]:
-        """References at or inside the node at ``pointer``, in document order (memoised:
-        rules ask per step and per output, many times over)."""
-        memo = self._references_under
-        found = memo.get(pointer)
-        if found is None:
-            found = memo[pointer] = self._index.references_under(pointer)
-        return found
+        """References at or inside the node at ``pointer``, in document order."""
+        return self._index.references_under(pointer)
 
     def nodes_under_key(self, key: str) -> list[tuple[str, dict | list]]:
         """``(pointer, node)`` of every object or array stored under ``key`` anywhere in
@@ -278,14 +272,6 @@ class Definition:
         return [output for step in self.steps for output in step_outputs(step)]
 
 
-def iter_references(node, pointer: str = "") -> Iterator[Reference]:
-    """Every ``Get`` expression under ``node``; pointers are relative to ``pointer``."""
-    references: list[Reference] = []
-    if type(node) is dict or type(node) is list:
-        _walk(node, pointer, references, {})
-    return iter(references)
-
-
 class _Index:
     """What one walk over the whole definition finds, for every rule to share: each
     ``Get`` reference, and each object or array by the key it is stored under.
@@ -294,17 +280,25 @@ class _Index:
     definition is walked once; rules look things up here instead of walking again.
     """
 
-    __slots__ = ("_groups", "keyed", "references")
+    __slots__ = ("_groups", "_under", "keyed", "references")
 
     def __init__(self, raw: dict):
         self.references: list[Reference] = []
         self.keyed: dict[str, list] = {}
         _walk(raw, "", self.references, self.keyed)
         self._groups = None
+        self._under: dict[str, list[Reference]] = {}
 
     def references_under(self, pointer: str) -> list[Reference]:
-        """References at ``pointer`` or below it, in document order. Rules ask about
-        places inside one step, so only that top-level step's references are scanned."""
+        """References at ``pointer`` or below it, in document order (memoised: rules ask
+        per step and per output, many times over). Rules ask about places inside one
+        step, so only that top-level step's references are scanned."""
+        found = self._under.get(pointer)
+        if found is None:
+            found = self._under[pointer] = self._scan(pointer)
+        return found
+
+    def _scan(self, pointer: str) -> list[Reference]:
         groups = self._groups
         if groups is None:
             groups = self._groups = {}

@@ -39,11 +39,14 @@ class Selection:
             per_path_ignores={k: list(v) for k, v in policy["per_path_ignores"].items()},
         )
 
-    def enabled(self, rule_id: str, file: str | None = None) -> bool:
-        ignore = self.ignore
+    def ignores_for(self, file: str | None) -> tuple[str, ...]:
+        """The ignore selectors for ``file``: the run's, plus its per-path ignores."""
         if file is not None and self.per_path_ignores:
-            ignore = [*ignore, *path_ignores(file, self.per_path_ignores)]
-        return is_enabled(rule_id, self.select, ignore)
+            return (*self.ignore, *path_ignores(file, self.per_path_ignores))
+        return tuple(self.ignore)
+
+    def enabled(self, rule_id: str, file: str | None = None) -> bool:
+        return is_enabled(rule_id, self.select, self.ignores_for(file))
 
 
 class RunResult:
@@ -155,15 +158,10 @@ class _Plan:
 
     def calls_for(self, target: Target) -> list[Call]:
         selection = self.selection
-        ignored = (
-            tuple(path_ignores(target.file, selection.per_path_ignores))
-            if selection.per_path_ignores
-            else ()
-        )
-        key = (target.kind, ignored)
+        ignore = selection.ignores_for(target.file)
+        key = (target.kind, ignore)
         calls = self._calls.get(key)
         if calls is None:
-            ignore = [*selection.ignore, *ignored]
             calls = self._calls[key] = [
                 prepare_call(rule, self.policy)
                 for rule in self.rules

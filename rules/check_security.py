@@ -169,19 +169,13 @@ def _mixed(text: str) -> bool:
     return bool(re.search(r"[A-Z]", text) and re.search(r"[a-z]", text) and re.search(r"\d", text))
 
 
-def secret_places(step, definition):
-    """``(pointer, name, value)`` of every literal a step passes to its container: maps
-    named ``Environment``, ``HyperParameters`` or ``StaticHyperParameters`` anywhere in
-    its arguments, and ``ContainerArguments``/``ContainerEntrypoint`` lists (a value's
-    name there is the ``--flag`` before it, or the part before ``=``). Steps nested in a
-    condition's branches are their own steps, not the condition's."""
-    for base, token, name, value in _places(step, definition):
-        yield join(base, token), name, value
-
-
 def _places(step, definition):
-    """``secret_places`` with each pointer still in two parts ``(base, token)``: values
-    are many and findings rare, so pointers are joined only for a finding."""
+    """``(base, token, name, value)`` of every literal a step passes to its container:
+    maps named ``Environment``, ``HyperParameters`` or ``StaticHyperParameters`` anywhere
+    in its arguments, and ``ContainerArguments``/``ContainerEntrypoint`` lists (a value's
+    name there is the ``--flag`` before it, or the part before ``=``). Steps nested in a
+    condition's branches are their own steps, not the condition's. The pointer stays in
+    two parts: values are many and findings rare, so it is joined only for a finding."""
     for pointer, kind, node in _places_by_step(definition).get(step.pointer, ()):
         if kind == "map":
             for name, value in node.items():
@@ -205,7 +199,7 @@ def _collect_places(definition) -> dict[str, list]:
     for keys, kind, wanted in ((_MAPS, "map", dict), (_ARGUMENT_LISTS, "list", list)):
         for key in keys:
             for pointer, node in definition.nodes_under_key(key):
-                if type(node) is not wanted or "/Arguments/" not in pointer:
+                if type(node) is not wanted:
                     continue
                 step = definition.step_at(pointer)
                 if step is not None and pointer.startswith(step.arguments_pointer + "/"):

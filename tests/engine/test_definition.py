@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_guard.definition import Definition, iter_references
+from mlops_guard.definition import Definition
 from mlops_guard.pointer import resolve
 from tests.rules.conftest import REFERENCE_PATH
 
@@ -84,11 +84,3 @@ def test_step_at_finds_the_innermost_step():
         assert definition.step_at(step.arguments_pointer + "/X/0") is step
     assert definition.step_at("/Parameters/0") is None
     assert definition.step_at("/Steps") is None
-
-
-def test_iter_references_is_relative_to_the_given_pointer():
-    step = REFERENCE["Steps"][0]
-    found = list(iter_references(step, "/Steps/0"))
-    assert found == [
-        r for r in Definition(REFERENCE).references if r.pointer.startswith("/Steps/0/")
-    ]
