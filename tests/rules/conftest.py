@@ -111,3 +111,17 @@ def find_step(definition: dict, name: str) -> dict:
 
 def rule_ids(findings) -> set[str]:
     return {finding.rule for finding in findings}
+
+
+def batch_transform_step() -> dict:
+    """A minimal Transform step ``BatchScore`` reading an unversioned ``s3://b/in/``."""
+    return {
+        "Name": "BatchScore",
+        "Type": "Transform",
+        "Arguments": {
+            "ModelName": "m",
+            "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://b/in/"}}},
+            "TransformOutput": {"S3OutputPath": "s3://b/out/"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        },
+    }

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.rules.conftest import builtin_rules, find_step, rule_ids
+from tests.rules.conftest import batch_transform_step, builtin_rules, find_step, rule_ids
 
 DIGEST = "sha256:" + "ab" * 32
 REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-guard-reference"
@@ -320,18 +320,7 @@ def test_code_inputs_are_not_data(reference, check):
 
 
 def test_unversioned_transform_input(reference, check):
-    reference["Steps"].append(
-        {
-            "Name": "BatchScore",
-            "Type": "Transform",
-            "Arguments": {
-                "ModelName": "m",
-                "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://b/in/"}}},
-                "TransformOutput": {"S3OutputPath": "s3://b/out/"},
-                "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-            },
-        }
-    )
+    reference["Steps"].append(batch_transform_step())
     findings = check(reference, select=["RF005"])
     assert [f.location.pointer for f in findings] == [
         "/Steps/5/Arguments/TransformInput/DataSource/S3DataSource/S3Uri"

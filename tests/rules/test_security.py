@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.rules.conftest import builtin_rules, find_step, reference_definition, run_check
+from tests.rules.conftest import (
+    batch_transform_step,
+    builtin_rules,
+    find_step,
+    reference_definition,
+    run_check,
+)
 
 # Test values are assembled from parts so that no complete credential-shaped string
 # sits in the repository for secret scanners to flag.
@@ -320,18 +326,7 @@ def test_transform_and_model_steps(reference, check):
             "Arguments": {"PrimaryContainer": {"Image": "i"}, "EnableNetworkIsolation": True},
         }
     )
-    reference["Steps"].append(
-        {
-            "Name": "BatchScore",
-            "Type": "Transform",
-            "Arguments": {
-                "ModelName": "m",
-                "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://b/in/"}}},
-                "TransformOutput": {"S3OutputPath": "s3://b/out/"},
-                "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-            },
-        }
-    )
+    reference["Steps"].append(batch_transform_step())
     findings = check(reference, select=["SC"], policy={"security": ALL_SECURITY})
     model = sorted(f.rule for f in findings if f.subject == "CreateModel")
     transform = {f.rule: f.location.pointer for f in findings if f.subject == "BatchScore"}
