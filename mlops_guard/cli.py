@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 from mlops_guard import __version__
-from mlops_guard.errors import InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 EXTERNAL = {
     "reference": ("mlops_guard.reference.cli", "main", "Run or print the reference pipeline."),
     "audit": ("mlops_guard.audit.cli", "main", "Audit recorded experiments and pipelines."),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from mlops_guard import __version__
-from mlops_guard.cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, write_report
-from mlops_guard.errors import InputError
+from mlops_guard.cli import write_report
+from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 
 
 def check(args) -> int:

@@ -26,3 +26,29 @@ class InputError(Exception):
         elif self.where:
             prefix = f"{self.where}: "
         return prefix + self.message
+
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+"""Exit codes: clean, findings (and nothing else), usage/input/tool error."""
+
+
+class MissingExtra(InputError):
+    """A feature needs an optional dependency that is not installed."""
+
+
+def require_extra(module: str, extra: str, feature: str):
+    """Import ``module`` for ``feature``, or raise one line naming the extra to install.
+
+    Heavy dependencies stay optional; a user who asks for a feature without its extra
+    gets the install command, never a traceback.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        missing = getattr(error, "name", None) or module
+        raise MissingExtra(
+            f"{feature} needs the '{extra}' extra ({missing} is not installed): "
+            f"pip install 'mlops-guard[{extra}]'"
+        ) from None

@@ -13,7 +13,7 @@ WAIVER_UNUSED = RuleInfo("MG002", "operations", "warning", "A policy waiver matc
 SUPPRESSION_INVALID = RuleInfo(
     "MG004", "operations", "error", "An inline suppression has no reason or matches nothing"
 )
-NOT_EVALUATED = RuleInfo("MG005", "operations", "warning", "Part of a target could not be checked")
+NOT_EVALUATED = RuleInfo("MG005", "operations", "error", "Part of a target could not be checked")
 BASELINE_UNUSED = RuleInfo("MG006", "operations", "info", "A baseline entry matches no finding")
 
 META_RULES = (

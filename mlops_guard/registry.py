@@ -48,14 +48,17 @@ class Rule(namedtuple("Rule", "info function parameters domain each file builtin
 
 
 def load_rules(
-    directories: Iterable[tuple[Path, bool]], domains: Iterable[str] | None = None
+    directories: Iterable[tuple[Path, bool]],
+    domains: Iterable[str] | None = None,
+    known_ids: set[str] | None = None,
 ) -> list[Rule]:
     """All rules from ``(directory, is_builtin)`` pairs, sorted by id.
 
     With ``domains`` (e.g. ``{"definition"}`` for ``check``), rule files known from the
     manifest to hold only rules of other domains are not imported: a pre-commit check of
     a JSON definition does not pay for the metadata audit's rules. Ids of skipped files
-    still count for the duplicate check.
+    still count for the duplicate check, and are added to ``known_ids`` when it is given
+    (every id a selector may name, whatever the command loads).
     """
     wanted = set(domains) if domains is not None else None
     manifest = _Manifest.open() if wanted is not None else None
@@ -87,6 +90,8 @@ def load_rules(
                     rules.append(rule)
     if manifest is not None:
         manifest.save()
+    if known_ids is not None:
+        known_ids.update(seen)
     return sorted(rules, key=lambda item: item.id)
 
 

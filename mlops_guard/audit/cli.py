@@ -16,14 +16,8 @@ import sys
 from pathlib import Path
 
 from mlops_guard import __version__
-from mlops_guard.cli import (
-    EXIT_CLEAN,
-    EXIT_FINDINGS,
-    EXIT_INPUT,
-    Parser,
-    add_policy_options,
-)
-from mlops_guard.errors import InputError
+from mlops_guard.cli import Parser, add_policy_options
+from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 from mlops_guard.metadata.cli import parse_moment
 
 OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
