@@ -204,7 +204,7 @@ def bare_loop(server) -> int:
             SortBy="CreationTime",
             SortOrder="Descending",
             MaxResults=EXECUTIONS_READ,
-        )["PipelineExecutionSummaries"]
+        )["PipelineExecutionSummaries"][:EXECUTIONS_READ]  # moto ignores MaxResults here
         calls += 2
         for execution in executions:
             arn = execution["PipelineExecutionArn"]

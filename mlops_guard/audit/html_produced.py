@@ -135,6 +135,14 @@ def _partitions(store, policy) -> str:
 def _table_line(table, listing, written: list[str]) -> str:
     dates = produced.table_dates(table, listing.partition_key) or set()
     lacking = [day for day in written if day not in dates]
-    text = f"Glue table {table.database}.{table.name}: {len(dates)} partitions"
+    elsewhere = [
+        "/".join(partition.values)
+        for partition in table.partitions
+        if produced.normal_prefix(partition.location or "")
+        != produced.expected_partition_location(table, partition)
+    ]
+    text = f"Glue table {table.database}.{table.name}: {len(table.partitions)} partitions"
     text += f", lacks {', '.join(lacking)}" if lacking else ", one for every date"
+    if elsewhere:
+        text += f"; not at their own prefix: {', '.join(elsewhere)}"
     return f"<p>{escape(text)}</p>"

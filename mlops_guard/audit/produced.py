@@ -134,13 +134,14 @@ def output_subject(listing) -> str:
 
 
 def unread_listing(store, listing) -> list:
-    return facts.unread_about(store, f"s3:ListObjectsV2 {listing.base_uri}")
+    # The trailing space: a listing of s3://b/p/ is not one of s3://b/p/sub/.
+    return facts.unread_about(store, f"s3:ListObjectsV2 {listing.base_uri} ")
 
 
 def unread_catalog(store, table=None) -> list:
     names = ["glue:GetDatabases", "glue:GetTables"]
     if table is not None:
-        names.append(f"glue:GetPartitions {table.database}.{table.name}")
+        names.append(f"glue:GetPartitions {table.database}.{table.name} ")
     return facts.unread_about(store, *names)
 
 
