@@ -15,8 +15,12 @@ pipeline with a partition per day, and model package groups holding P versions (
 
     python benchmarks/bench_produced.py [--pipelines 100] [--days 30] [--packages 500]
 
-Results (2 cores shared; moto 5.2.5; 100 pipelines x 30 days, 500 packages): see the
-numbers printed; the README's Audits section quotes one run.
+Results (2 cores shared with other work; moto 5.2.5; 100 pipelines x 30 days, 500
+packages): bare loop 97.3 s (7,212 calls, sequential), audit 51.3 s (7,419 calls, 8
+concurrent; the extra calls are the operations rules' tags and triggers): 0.53x; peak RSS
+97.9 MB; every bounded operation at or under its bound (ListObjectsV2 2,100 = 100
+prefixes + 2,000 partition checks). The 100 RF001 findings are the bench definition's
+(it sets no experiment config), not the produced-output rules'.
 """
 
 from __future__ import annotations
