@@ -164,10 +164,81 @@ def _describe(atom: Atom) -> str:
 # -- promotion steps and their gates --------------------------------------------------------
 
 
-def _is_promotion(step, settings) -> bool:
-    return step.type in settings.promotion_step_types or any(
-        fnmatch.fnmatchcase(step.name, pattern) for pattern in settings.promotion_step_names
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+PROMOTING_WORDS = frozenset({"register", "approve", "deploy", "publish", "promote"})
+"""Words in the name of a Lambda or ``@step`` function that promote a model: registering
+or approving a model package, deploying an endpoint, publishing predictions."""
+SCORING_TYPES = ("Model", "CreateModel", "Transform")
+"""Promotion step types that also serve evaluation: a model and a batch transform scoring
+the holdout set before the gate."""
+
+
+def _words(*texts) -> set[str]:
+    return {word.lower() for text in texts if isinstance(text, str) for word in _WORD.findall(text)}
+
+
+def _is_function_step(step) -> bool:
+    """An ``@step`` function: a Training step with the SDK's bootstrap channel."""
+    if step.type != "Training":
+        return False
+    channels = step.arguments.get("InputDataConfig")
+    return any(
+        isinstance(channel, dict)
+        and channel.get("ChannelName") == "sagemaker_remote_function_bootstrap"
+        for channel in (channels if isinstance(channels, list) else [])
     )
+
+
+def _promotes_by_code(step) -> bool:
+    """A Lambda whose step or function name, or an ``@step`` function whose step or
+    function name, says it registers, approves, deploys, publishes or promotes."""
+    if step.type == "Lambda":
+        arn = step.raw.get("FunctionArn")
+        function = arn.rsplit(":function:", 1)[-1] if isinstance(arn, str) else None
+        return bool(_words(step.name, function) & PROMOTING_WORDS)
+    if _is_function_step(step):
+        return bool(_words(step.name, step.raw.get("DisplayName")) & PROMOTING_WORDS)
+    return False
+
+
+def _named_promotion(step, settings) -> bool:
+    name = step.name.lower()
+    return any(
+        fnmatch.fnmatchcase(name, pattern.lower()) for pattern in settings.promotion_step_names
+    )
+
+
+def _is_promotion(definition, step, settings) -> bool:
+    """A promotion step (see ET001): by type, by name (case-insensitive), or a Lambda or
+    ``@step`` function that promotes; not a model or transform that feeds a gate."""
+    if _named_promotion(step, settings) or _promotes_by_code(step):
+        return True
+    if step.type not in settings.promotion_step_types:
+        return False
+    return not (step.type in SCORING_TYPES and step.name in _gate_feeders(definition))
+
+
+def _gate_feeders(definition) -> set[str]:
+    """The steps that produce an evaluation gate's metric and every step before them: a
+    model and transform among these score the holdout for the gate (once per definition)."""
+    return definition.memo(("check_thresholds.gate_feeders",), lambda: _find_feeders(definition))
+
+
+def _find_feeders(definition) -> set[str]:
+    producers: set[str] = set()
+    for step in definition.steps:
+        if step.type != "Condition":
+            continue
+        formula = _branch_formula(step, "IfSteps")
+        for atom in _atoms(formula):
+            for operand in _metric_operands(atom):
+                for reference in definition.references_under(operand.pointer):
+                    if reference.step_name:
+                        producers.add(reference.step_name)
+    feeders = set(producers)
+    for name in producers:
+        feeders |= definition.ancestors(name)
+    return feeders
 
 
 def _enclosing(definition, step) -> list[Gate]:
@@ -206,7 +277,7 @@ def _gated_promotions(definition, settings) -> list[tuple]:
 def _find_gated_promotions(definition, settings) -> list[tuple]:
     found = []
     for step in definition.steps:
-        if _is_promotion(step, settings):
+        if _is_promotion(definition, step, settings):
             gates = _enclosing(definition, step)
             if any(_is_metric_gate(gate) for gate in gates):
                 found.append((step, gates))
@@ -407,11 +478,19 @@ def _judge(gates, threshold: dict, parameters):
     summary="Promotion steps run only behind an evaluation gate",
 )
 def check_promotion_gated(definition, step, settings):
-    """What it checks: every promotion step (a type in ``promotion_step_types`` or a name
-    matching ``promotion_step_names``) sits in a branch of a condition step that compares an
-    evaluation metric (a ``Std:JsonGet`` on an evaluation report, or a step property such
-    as ``FinalMetricDataList``), directly or through enclosing conditions. A top-level step
-    is not gated even if it waits for a gated one: only a branch makes a step conditional.
+    """What it checks: every promotion step sits in a branch of a condition step that
+    compares an evaluation metric (a ``Std:JsonGet`` on an evaluation report, or a step
+    property such as ``FinalMetricDataList``), directly or through enclosing conditions.
+    A top-level step is not gated even if it waits for a gated one: only a branch makes a
+    step conditional.
+
+    What a promotion step is: a type in ``promotion_step_types``; a name matching one of
+    ``promotion_step_names`` (globs, matched ignoring case: ``Deploy*`` matches
+    ``deploy-endpoint``); a Lambda whose step or function name, or an ``@step`` function
+    whose step or function name, has the word register, approve, deploy, publish or
+    promote (it approves a model package or deploys an endpoint). Not a promotion: a
+    Model, CreateModel or Transform step that produces a gate's metric or runs before the
+    step that does: it scores the holdout set for the evaluation the gate judges.
 
     Why it matters: without a gate, a model that failed its evaluation is registered,
     deployed or used for the day's predictions all the same.
@@ -421,7 +500,7 @@ def check_promotion_gated(definition, step, settings):
     ``JsonGet(step_name=..., property_file=..., json_path="metrics.mape.value")`` with the
     threshold, and a ``FailStep`` in ``else_steps``.
     """
-    if not _is_promotion(step, settings):
+    if not _is_promotion(definition, step, settings):
         return
     gates = _enclosing(definition, step)
     if any(_is_metric_gate(gate) for gate in gates):
@@ -662,8 +741,11 @@ def check_uncovered_metrics(definition, settings, target):
 )
 def check_policy_metrics_gated(definition, settings, target):
     """What it checks: a gated promotion step is gated on every metric the policy sets a
-    threshold for this pipeline (``thresholds[].pipelines`` glob on the pipeline name), not
-    only on others.
+    threshold for *and names this pipeline in* (``thresholds[].pipelines``, a glob on the
+    pipeline name other than the catch-all ``*``), not only on others. A threshold for
+    every pipeline (``pipelines: "*"``, the default) cannot know which pipelines report
+    its metric (a classifier has no ``mape``): it sets how strict a gate on that metric
+    must be wherever one exists (ET002), and requires the metric of nobody.
 
     Why it matters: a gate that only compares ``rmse`` lets a model through whatever its
     ``mape``, although the team's release criterion is the ``mape``.
@@ -671,7 +753,13 @@ def check_policy_metrics_gated(definition, settings, target):
     How to fix: add the missing comparison to the gate's ``Conditions`` (they are ANDed),
     e.g. ``ConditionLessThanOrEqualTo(left=JsonGet(... "metrics.mape.value"), right=0.2)``.
     """
-    thresholds = _applicable(settings, target.name)
+    thresholds = [
+        threshold
+        for threshold in _applicable(settings, target.name)
+        if (threshold.get("pipelines") or "*") != "*"
+    ]
+    if not thresholds:
+        return
     problems: dict[tuple, list[str]] = {}
     for step, gates in _gated_promotions(definition, settings):
         atoms = [atom for gate in gates for atom in _atoms(gate.formula)]
