@@ -177,16 +177,36 @@ def _words(*texts) -> set[str]:
     return {word.lower() for text in texts if isinstance(text, str) for word in _WORD.findall(text)}
 
 
-def _is_function_step(step) -> bool:
-    """An ``@step`` function: a Training step with the SDK's bootstrap channel."""
+def _sdk_runner(step) -> str | None:
+    """``"function"`` for an ``@step`` function (a Training step with the SDK's bootstrap
+    channel), ``"notebook"`` for a notebook job (the staged-notebook channel), else None."""
     if step.type != "Training":
-        return False
+        return None
     channels = step.arguments.get("InputDataConfig")
-    return any(
-        isinstance(channel, dict)
-        and channel.get("ChannelName") == "sagemaker_remote_function_bootstrap"
+    names = {
+        channel.get("ChannelName")
         for channel in (channels if isinstance(channels, list) else [])
-    )
+        if isinstance(channel, dict)
+    }
+    if "sagemaker_remote_function_bootstrap" in names:
+        return "function"
+    if "sagemaker_headless_execution_pipelinestep" in names:
+        return "notebook"
+    return None
+
+
+def _pipeline_trains(definition) -> bool:
+    """Whether the pipeline trains a model itself: a Tuning step, a training job, or an
+    ``@step`` function or notebook job named for training (as RF002 tells)."""
+    for step in definition.steps:
+        if step.type == "Tuning" or (step.type == "Training" and _sdk_runner(step) is None):
+            return True
+        if _sdk_runner(step) and any(
+            word.startswith(("train", "fit", "tun"))
+            for word in _words(step.name, step.raw.get("DisplayName"))
+        ):
+            return True
+    return False
 
 
 def _promotes_by_code(step) -> bool:
@@ -196,7 +216,7 @@ def _promotes_by_code(step) -> bool:
         arn = step.raw.get("FunctionArn")
         function = arn.rsplit(":function:", 1)[-1] if isinstance(arn, str) else None
         return bool(_words(step.name, function) & PROMOTING_WORDS)
-    if _is_function_step(step):
+    if _sdk_runner(step) == "function":
         return bool(_words(step.name, step.raw.get("DisplayName")) & PROMOTING_WORDS)
     return False
 
@@ -210,33 +230,43 @@ def _named_promotion(step, settings) -> bool:
 
 def _is_promotion(definition, step, settings) -> bool:
     """A promotion step (see ET001): by type, by name (case-insensitive), or a Lambda or
-    ``@step`` function that promotes; not a model or transform that feeds a gate."""
+    ``@step`` function that promotes; not a model or transform that scores for an
+    evaluation or serves a model the pipeline did not train."""
     if _named_promotion(step, settings) or _promotes_by_code(step):
         return True
     if step.type not in settings.promotion_step_types:
         return False
-    return not (step.type in SCORING_TYPES and step.name in _gate_feeders(definition))
+    if step.type not in SCORING_TYPES:
+        return True
+    return step.name not in _evaluation_feeders(definition) and definition.memo(
+        ("check_thresholds.pipeline_trains",), lambda: _pipeline_trains(definition)
+    )
 
 
-def _gate_feeders(definition) -> set[str]:
-    """The steps that produce an evaluation gate's metric and every step before them: a
-    model and transform among these score the holdout for the gate (once per definition)."""
-    return definition.memo(("check_thresholds.gate_feeders",), lambda: _find_feeders(definition))
+def _evaluation_feeders(definition) -> set[str]:
+    """The evaluation steps and every step before them (once per definition)."""
+    return definition.memo(
+        ("check_thresholds.evaluation_feeders",), lambda: _find_feeders(definition)
+    )
 
 
 def _find_feeders(definition) -> set[str]:
-    producers: set[str] = set()
+    """Evaluation steps: those producing a gate's metric, those declaring a property file
+    (an evaluation report), and model checks (QualityCheck, ClarifyCheck); a model or
+    transform among them or before them scores the holdout for the evaluation."""
+    evaluations: set[str] = set()
     for step in definition.steps:
+        if step.property_files or step.type in ("QualityCheck", "ClarifyCheck"):
+            evaluations.add(step.name)
         if step.type != "Condition":
             continue
-        formula = _branch_formula(step, "IfSteps")
-        for atom in _atoms(formula):
+        for atom in _atoms(_branch_formula(step, "IfSteps")):
             for operand in _metric_operands(atom):
                 for reference in definition.references_under(operand.pointer):
                     if reference.step_name:
-                        producers.add(reference.step_name)
-    feeders = set(producers)
-    for name in producers:
+                        evaluations.add(reference.step_name)
+    feeders = set(evaluations)
+    for name in evaluations:
         feeders |= definition.ancestors(name)
     return feeders
 
@@ -489,8 +519,11 @@ def check_promotion_gated(definition, step, settings):
     ``deploy-endpoint``); a Lambda whose step or function name, or an ``@step`` function
     whose step or function name, has the word register, approve, deploy, publish or
     promote (it approves a model package or deploys an endpoint). Not a promotion: a
-    Model, CreateModel or Transform step that produces a gate's metric or runs before the
-    step that does: it scores the holdout set for the evaluation the gate judges.
+    Model, CreateModel or Transform step that is an evaluation step or runs before one (a
+    step producing a gate's metric, declaring a property file, or a QualityCheck or
+    ClarifyCheck): it scores the holdout set for the evaluation. Nor are they in a
+    pipeline that trains nothing (batch inference with a model trained, evaluated and
+    approved elsewhere): there is no new model here to gate.
 
     Why it matters: without a gate, a model that failed its evaluation is registered,
     deployed or used for the day's predictions all the same.
