@@ -104,7 +104,12 @@ def _parse(node, pointer: str, condition: str):
     return ("other",)
 
 
-def _branch_formula(condition, branch: str):
+def _branch_formula(condition, branch: str, definition=None):
+    """What must hold for ``branch`` of ``condition`` to run (parsed once per condition
+    and branch when ``definition`` is given: several rules and every step ask)."""
+    if definition is not None:
+        key = ("check_thresholds.branch_formula", condition.pointer, branch)
+        return definition.memo(key, lambda: _branch_formula(condition, branch))
     items = condition.arguments.get("Conditions")
     base = join(condition.arguments_pointer, "Conditions")
     items = items if isinstance(items, list) else []
@@ -260,14 +265,18 @@ def _find_feeders(definition) -> set[str]:
             evaluations.add(step.name)
         if step.type != "Condition":
             continue
-        for atom in _atoms(_branch_formula(step, "IfSteps")):
+        for atom in _atoms(_branch_formula(step, "IfSteps", definition)):
             for operand in _metric_operands(atom):
                 for reference in definition.references_under(operand.pointer):
                     if reference.step_name:
                         evaluations.add(reference.step_name)
-    feeders = set(evaluations)
-    for name in evaluations:
-        feeders |= definition.ancestors(name)
+    feeders: set[str] = set()
+    stack = list(evaluations)
+    while stack:  # the evaluations and everything upstream of them, in one walk
+        name = stack.pop()
+        if name not in feeders:
+            feeders.add(name)
+            stack.extend(definition.upstream.get(name, ()))
     return feeders
 
 
@@ -288,7 +297,8 @@ def _gates(definition, step) -> list[Gate]:
         condition = definition.steps_by_name.get(current.condition)
         if condition is None or condition.type != "Condition":
             break
-        gates.append(Gate(condition, current.branch, _branch_formula(condition, current.branch)))
+        formula = _branch_formula(condition, current.branch, definition)
+        gates.append(Gate(condition, current.branch, formula))
         current = condition
     return gates
 
