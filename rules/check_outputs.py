@@ -177,11 +177,69 @@ def _exempt(step_name: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(step_name, pattern) for pattern in patterns)
 
 
+def _sdk_handoff(definition, location: Location) -> str | None:
+    """What SDK machinery owns an output location it chose itself under the execution id,
+    or None: the results an ``@step`` function returns (``<s3_base_uri>/<step>/<build
+    time>/<execution id>/results`` in SDK v3, ``<s3_base_uri>/<execution id>/<step>/
+    results`` in v2) and a notebook job's executed notebook
+    (``<root>/<pipeline>/<execution id>/<step>``). Those are hand-offs between steps and
+    run records, read through the step's properties, not the pipeline's data outputs.
+
+    A Training step is an ``@step`` function when it has the SDK's bootstrap channel (or
+    runs its job driver), a notebook job when it has the staged-notebook channel (or the
+    scheduler entry point). (The definition model is the natural home of step kinds; this
+    reads only what the output rules need.)"""
+    output = location.output
+    if output.kind != "training" or location.parameter is not None:
+        return None
+    arguments = output.step.arguments
+    channels = arguments.get("InputDataConfig")
+    names = {
+        str(channel.get("ChannelName"))
+        for channel in (channels if isinstance(channels, list) else [])
+        if isinstance(channel, dict)
+    }
+    spec = arguments.get("AlgorithmSpecification")
+    entrypoint = spec.get("ContainerEntrypoint") if isinstance(spec, dict) else None
+    entrypoint = [str(item) for item in entrypoint] if isinstance(entrypoint, list) else []
+    if "sagemaker_remote_function_bootstrap" in names or any(
+        "sagemaker_remote_function_bootstrap" in item for item in entrypoint
+    ):
+        kind = "an @step function's results"
+    elif "sagemaker_headless_execution_pipelinestep" in names or entrypoint == [
+        "amazon_sagemaker_scheduler"
+    ]:
+        kind = "a notebook job's executed notebook"
+    else:
+        return None
+    references = definition.references_under(output.pointer)
+    if not any(ref.path == "Execution.PipelineExecutionId" for ref in references):
+        return None  # a location the author chose: judged like any other
+    return kind
+
+
+def data_locations(definition, settings) -> list[Location]:
+    """The output locations IO001-IO003 judge: the covered outputs except the SDK's own
+    hand-offs between steps (see :func:`_sdk_handoff`)."""
+    key = ("check_outputs.data_locations", id(settings))
+    return definition.memo(
+        key,
+        lambda: [
+            location
+            for location in output_locations(definition, settings)
+            if _sdk_handoff(definition, location) is None
+        ],
+    )
+
+
 @rule(id="IO001", category="idempotent-outputs", summary="A run-date parameter exists")
 def check_run_date_parameter(definition, settings):
     """What it checks: the pipeline declares the run-date parameter named by
     ``run_date_parameter`` (default ``ExecutionDate``), of type ``String``, with a default
-    that matches ``run_date_format`` (default ``YYYY-MM-DD``).
+    that matches ``run_date_format`` (default ``YYYY-MM-DD``). A pipeline that writes no
+    data output (none of the locations IO002 and IO003 judge: it only registers, deploys
+    or hands results between ``@step`` functions) needs none, and is not asked for one
+    (a parameter nothing uses would only be ST006's finding).
 
     Why it matters: the run date is what makes a daily run repeatable. Without it a
     backfill or a re-run after a failure cannot say which day it produces, and outputs end
@@ -194,6 +252,8 @@ def check_run_date_parameter(definition, settings):
     name = settings.run_date_parameter
     parameter = definition.parameters_by_name.get(name)
     if parameter is None:
+        if not data_locations(definition, settings):
+            return  # nothing to partition: the parameter would only be unused (ST006)
         at = "/Parameters" if isinstance(definition.raw.get("Parameters"), list) else ""
         declared = ", ".join(repr(p.name) for p in definition.parameters) or "none"
         yield Violation(
@@ -233,7 +293,11 @@ def check_run_date_partition(definition, settings):
     ``<partition_key>=<run-date parameter>``, such as
     ``s3://bucket/predictions/dt={ExecutionDate}/``. A literal date (``dt=2024-01-01``)
     is reported too: it never changes. Steps matching ``exempt_steps`` are skipped; an
-    output that is one parameter is judged by that parameter's default.
+    output that is one parameter is judged by that parameter's default. The locations the
+    SDK chooses itself under the execution id for an ``@step`` function's results and a
+    notebook job's executed notebook are hand-offs between steps, read through the step's
+    properties, not data outputs: neither IO002 nor IO003 judges them (a location the
+    author set for such a step, without the execution id, is judged like any other).
 
     Why it matters: with one partition per run date, re-running a day replaces exactly
     that day's data, and readers (Glue, Athena) find each day where they expect it.
@@ -242,7 +306,7 @@ def check_run_date_partition(definition, settings):
     ``Join(on="/", values=[base_uri, "predictions", Join(on="", values=["dt=", execution_date])])``.
     """
     key, run_date = settings.partition_key, settings.run_date_parameter
-    for location in output_locations(definition, settings):
+    for location in data_locations(definition, settings):
         step = location.output.step
         if _exempt(step.name, settings.exempt_steps):
             continue
@@ -275,7 +339,8 @@ def check_stable_locations(definition, settings):
     ``Steps.X.TrainingJobName``), and no literal part matches ``volatile_patterns``: the
     timestamps the SDK bakes into default job names when it renders the definition
     (``s3://bucket/script-eval-2026-11-23-07-24-33-718/output/evaluation``) or Unix epoch
-    seconds from ``int(time.time())``.
+    seconds from ``int(time.time())``. The SDK's own hand-offs of ``@step`` functions and
+    notebook jobs are not judged (see IO002).
 
     Why it matters: a location that differs per execution makes every re-run write
     somewhere new, so the bad output of the run it repeats stays where readers find it and
@@ -287,7 +352,7 @@ def check_stable_locations(definition, settings):
     """
     forbidden = set(settings.forbidden_variables)
     patterns = [compiled(pattern) for pattern in settings.volatile_patterns]
-    for location in output_locations(definition, settings):
+    for location in data_locations(definition, settings):
         output = location.output
         subject = output.step.name
         references = definition.references_under(output.pointer)
