@@ -68,10 +68,13 @@ class _Check:
             self._thresholds()
         self._waivers()
 
-    def _report(self, key: str, message: str, set_by: str | None = None) -> None:
+    def _report(
+        self, key: str, message: str, set_by: str | None = None, enforced: str | None = None
+    ) -> None:
         file = set_by or self.record["set_by"].get(key) or self.record["file"]
         pointer = "/" + key.replace(".", "/")
-        text = f"{message}; {self.record['file']} enforces {key}, so its value applies"
+        enforced = enforced or f"enforces {key}, so its value applies"
+        text = f"{message}; {self.record['file']} {enforced}"
         self.findings.append(
             Finding(
                 POLICY_LOOSENED.id,
@@ -188,6 +191,14 @@ class _Check:
         if not (require_expiry or max_days):
             return
         central = self.central["waivers"]
+        rules = " and ".join(
+            name
+            for name, value in (
+                ("waivers_require_expiry", require_expiry),
+                (f"max_waiver_days: {max_days}", max_days),
+            )
+            if value
+        )
         kept = []
         for index, waiver in enumerate(self.data["waivers"]):
             problem = None
@@ -201,7 +212,9 @@ class _Check:
                     problem = f"expires {expires}, beyond the enforced {max_days} days"
             if problem:
                 self._report(
-                    "waivers", f"waiver {index} for {waiver['rule']} {problem}; it does not apply"
+                    "waivers",
+                    f"waiver {index} for {waiver['rule']} {problem}",
+                    enforced=f"enforces {rules}, so the waiver does not apply",
                 )
             else:
                 kept.append(waiver)
