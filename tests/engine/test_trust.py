@@ -304,3 +304,42 @@ def test_mg007_is_listed_and_explained(capsys):
     assert "MG007" in capsys.readouterr().out
     assert main(["explain", "MG007"]) == 0
     assert "How to fix" in capsys.readouterr().out
+
+
+# -- the pre-commit hooks --------------------------------------------------------------
+
+
+def hook_entry(hook_id: str) -> list[str]:
+    import shlex
+
+    import yaml
+
+    from tests.integrations.conftest import ROOT
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    [hook] = [hook for hook in hooks if hook["id"] == hook_id]
+    command = shlex.split(hook["entry"])
+    assert command[0] == "mlops-guard"
+    return command[1:]
+
+
+def test_the_mlops_guard_hook_renders_no_modules(repo, capsys):
+    """The hook as pre-commit runs it (its entry plus the changed files), in a
+    repository whose policy lists a module: the files are checked, no code runs."""
+    marker = repo / "ran"
+    write(
+        repo / ".mlops-guard.yaml",
+        f"""
+        extends: default
+        modules:
+          - entry: os:system
+            kwargs: {{command: "touch {marker}"}}
+        """,
+    )
+    assert main([*hook_entry("mlops-guard"), "pipelines/daily.json", ".mlops-guard.yaml"]) == 0
+    assert not marker.exists()
+
+
+def test_the_modules_hook_opts_in_explicitly():
+    entry = hook_entry("mlops-guard-modules")
+    assert "--allow-code" in entry and "--modules-only" in entry
