@@ -93,7 +93,7 @@ def test_without_a_release_tag_init_explains_pinning_a_commit(tmp_path):
         and "commit sha" in (tmp_path / ".pre-commit-config.yaml").read_text()
     )
     (tmp_path / "pinned").mkdir()
-    pinned = run_cli("init", "pinned", "--rev", "0" * 40, cwd=tmp_path)
+    pinned = run_cli("init", "pinned", "--rev", "ab12" * 10, cwd=tmp_path)
     assert pinned.returncode == 0 and "commit sha" not in pinned.stdout
     text = (tmp_path / "pinned" / ".pre-commit-config.yaml").read_text()
-    assert yaml.safe_load(text)["repos"][0]["rev"] == "0" * 40
+    assert yaml.safe_load(text)["repos"][0]["rev"] == "ab12" * 10
