@@ -1,7 +1,11 @@
 """Findings the engine itself reports: about waivers, suppressions, baselines and what
 could not be checked. (A crashed rule is reported under its own id, see :mod:`engine`.)
 
-They have ids like any rule, so they can be listed, explained, selected and ignored.
+They have ids like any rule, so they can be listed, explained, selected and ignored,
+with two exceptions that keep the gate closed: MG005 (not evaluated) stays on at
+severity error whatever the selection (see :mod:`mlops_guard.selection`), and MG007 (an
+enforced setting loosened, see :mod:`mlops_guard.policy.enforce`) is reported about the
+policy itself, outside selection, waivers and baselines.
 """
 
 from __future__ import annotations
