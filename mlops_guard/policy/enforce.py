@@ -17,7 +17,9 @@ applies (the rule runs, at the central severity; the central threshold is checke
 central ``fail_on`` holds; the waiver does not suppress).
 
 The comparison is per rule, over the rules the command loaded: ``check`` judges the
-definition rules, an audit every rule.
+definition rules, an audit every rule. ``enforce`` binds the policies that extend the
+one declaring it (a policy cannot bind itself), and only policy files are judged: the
+command line (``--select``, ``--ignore``, ``--fail-on``) belongs to whoever runs the gate.
 """
 
 from __future__ import annotations
