@@ -99,10 +99,10 @@ def prepare(
     rules = load_rules(directories, domains, known_ids=known)
     known.update(info.id for info in META_RULES)
     _check_selection(loaded, known, select, ignore)
-    selection = Selection.from_policy(loaded.settings, select, ignore)
     from mlops_guard.policy.enforce import enforce
 
-    loaded, policy_findings = enforce(loaded, selection, rules)
+    loaded, policy_findings = enforce(loaded, rules)
+    selection = Selection.from_policy(loaded.settings, select, ignore)
     if domains is not None and rules and not any(selection.enabled(r.id) for r in rules):
         what = " and ".join(domains)
         raise InputError(

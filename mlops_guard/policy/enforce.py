@@ -32,10 +32,10 @@ from mlops_guard.policy.settings import Settings
 from mlops_guard.selection import is_enabled, specificity
 
 
-def enforce(loaded, selection, rules, today: dt.date | None = None) -> tuple[object, list]:
+def enforce(loaded, rules, today: dt.date | None = None) -> tuple[object, list]:
     """Apply every central policy's enforced keys: returns the policy with the enforced
-    values in place of loosened ones, and the MG007 findings. ``selection`` (built from
-    the loosened policy) is corrected in place."""
+    values in place of loosened ones (build the selection from it), and the MG007
+    findings."""
     records = loaded.settings.to_dict().get("enforced") or []
     if not records:
         return loaded, []
@@ -44,15 +44,15 @@ def enforce(loaded, selection, rules, today: dt.date | None = None) -> tuple[obj
     data = dict(loaded.settings.to_dict())
     findings: list[Finding] = []
     for record in records:
-        check = _Check(record, data, selection, infos, today)
+        check = _Check(record, data, infos, today)
         check.run()
         findings.extend(check.findings)
     return loaded._replace(settings=Settings(data)), findings
 
 
 class _Check:
-    def __init__(self, record: dict, data: dict, selection, infos, today: dt.date):
-        self.record, self.data, self.selection = record, data, selection
+    def __init__(self, record: dict, data: dict, infos, today: dt.date):
+        self.record, self.data = record, data
         self.central = record["central"]
         self.keys = set(record["enforce"]["keys"])
         self.infos, self.today = infos, today
@@ -118,16 +118,14 @@ class _Check:
     def _switch_on(self, rule_id: str) -> None:
         """Enable ``rule_id`` whatever the loosened selectors say: an exact id is the most
         specific selector, and no exact ignore is left to tie with it."""
-        selection = self.selection
-        if not is_enabled(rule_id, selection.select, ()):
-            selection.select.append(rule_id)
-        selection.ignore[:] = [s for s in selection.ignore if s != rule_id]
-        if not is_enabled(rule_id, selection.select, selection.ignore):
-            selection.select.append(rule_id)
+        data = self.data
+        data["extend_select"] = [*data["extend_select"], rule_id]
+        data["ignore"] = [s for s in data["ignore"] if s != rule_id]
 
     def _per_path_ignores(self) -> None:
         central_paths = self.central["per_path_ignores"]
-        for pattern, selectors in list(self.selection.per_path_ignores.items()):
+        paths = dict(self.data["per_path_ignores"])
+        for pattern, selectors in list(paths.items()):
             allowed = central_paths.get(pattern, [])
             loosened = [
                 info.id
@@ -142,24 +140,27 @@ class _Check:
                 "per_path_ignores",
                 f"per_path_ignores {pattern!r} switches off {', '.join(loosened)}",
             )
-            self.selection.per_path_ignores[pattern] = [
+            paths[pattern] = [
                 s
                 for s in selectors
                 if s in allowed or not any(s == "ALL" or i.startswith(s) for i in loosened)
             ]
+        self.data["per_path_ignores"] = paths
 
     def _severity(self) -> None:
         from mlops_guard.selection import severity_for
 
         lowered = []
+        severities = dict(self.data["severity"])
         for info in self.infos:
             if not self._central_enabled(info.id):
                 continue
             central = severity_for(info.id, info.severity, self.central["severity"])
-            final = severity_for(info.id, info.severity, self.selection.severity)
+            final = severity_for(info.id, info.severity, self.data["severity"])
             if SEVERITY_RANK[final] < SEVERITY_RANK[central]:
                 lowered.append(f"{info.id} to {final} (enforced: {central})")
-                self.selection.severity[info.id] = central
+                severities[info.id] = central
+        self.data["severity"] = severities
         if lowered:
             self._report("severity", f"severity lowers {', '.join(lowered)}")
 

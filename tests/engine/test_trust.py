@@ -343,3 +343,14 @@ def test_the_mlops_guard_hook_renders_no_modules(repo, capsys):
 def test_the_modules_hook_opts_in_explicitly():
     entry = hook_entry("mlops-guard-modules")
     assert "--allow-code" in entry and "--modules-only" in entry
+
+
+def test_the_command_line_selection_is_the_gate_s_own(repo, central, capsys):
+    """``--select`` replaces the policy's selection: enforcement judges policy files and
+    does not widen what the gate asked for; the loosening is still reported."""
+    write(repo / ".mlops-guard.yaml", "extends: org/central.yaml\nignore: [SC]\n")
+    assert main(["check", "pipelines/daily.json", "--select", "ST006"]) == 1
+    out = capsys.readouterr().out
+    assert "MG007" in out and "SC001" in out
+    assert main(["check", "pipelines/daily.json", "--select", "ST006", "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["summary"]["rules"] == 1
