@@ -99,9 +99,11 @@ def prepare(
     rules = load_rules(directories, domains, known_ids=known)
     known.update(info.id for info in META_RULES)
     _check_selection(loaded, known, select, ignore)
-    from mlops_guard.policy.enforce import enforce
+    policy_findings: list = []
+    if loaded.settings.to_dict().get("enforced"):  # a central policy enforces settings
+        from mlops_guard.policy.enforce import enforce
 
-    loaded, policy_findings = enforce(loaded, rules)
+        loaded, policy_findings = enforce(loaded, rules)
     selection = Selection.from_policy(loaded.settings, select, ignore)
     if domains is not None and rules and not any(selection.enabled(r.id) for r in rules):
         what = " and ".join(domains)
