@@ -85,6 +85,10 @@ def _exists(path: Path) -> bool:
     try:
         path.stat()
     except FileNotFoundError:
+        if path.is_symlink():  # met, but pointing nowhere: not an absence
+            raise InputError(
+                "cannot read configuration: a broken symlink", file=str(path)
+            ) from None
         return False
     except OSError as error:
         raise InputError(

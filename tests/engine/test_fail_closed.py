@@ -266,8 +266,9 @@ def test_unreadable_discovered_configuration_is_an_error(tmp_path, capsys, name)
     [
         ("pyproject.toml", lambda path: path.write_bytes(b"[tool.mlops-guard]\nx = '\xff'\n")),
         (".mlops-guard.yaml", lambda path: path.mkdir()),
+        (".mlops-guard.yaml", lambda path: path.symlink_to(path.parent / "gone.yaml")),
     ],
-    ids=["pyproject-not-utf8", "policy-is-a-directory"],
+    ids=["pyproject-not-utf8", "policy-is-a-directory", "broken-symlink"],
 )
 def test_discovered_configuration_that_cannot_be_read_is_an_error(tmp_path, capsys, name, make):
     make(tmp_path / name)
