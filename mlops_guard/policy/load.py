@@ -2,6 +2,9 @@
 
 Discovery order: ``--policy PATH``; else ``[tool.mlops-guard]`` in the nearest
 ``pyproject.toml``; else the nearest ``.mlops-guard.yaml``; else the shipped default.
+A configuration file met during discovery that cannot be read is an error, never a
+reason to fall back to the default policy (that would pass what the team's policy
+fails). ``isolated`` skips discovery (the default policy unless one is named).
 
 Validation uses pydantic, which costs more to import than a whole pre-commit check
 should take. The validated policy is therefore cached as plain JSON, keyed by the
@@ -52,37 +55,59 @@ class LoadedPolicy(namedtuple("LoadedPolicy", "settings source files")):
         return self.source.base_dir
 
 
-def resolve_policy_source(explicit: str | None, start: Path | None = None) -> PolicySource:
+def resolve_policy_source(
+    explicit: str | None, start: Path | None = None, *, isolated: bool = False
+) -> PolicySource:
     if explicit:
         path = Path(explicit)
-        if not path.is_file():
+        if not path.exists():
             raise InputError("policy file not found", file=explicit)
         kind = "pyproject" if path.name == "pyproject.toml" else "yaml"
         return PolicySource(path, kind)
+    if isolated:
+        return PolicySource(default_policy_path(), "yaml")
     start = (start or Path.cwd()).resolve()
     directories = [start, *start.parents]
     for directory in directories:
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and _has_pyproject_section(candidate):
+        if _exists(candidate) and _has_pyproject_section(candidate):
             return PolicySource(candidate, "pyproject")
     for directory in directories:
         candidate = directory / ".mlops-guard.yaml"
-        if candidate.is_file():
+        if _exists(candidate):
             return PolicySource(candidate, "yaml")
     return PolicySource(default_policy_path(), "yaml")
 
 
-def _has_pyproject_section(path: Path) -> bool:
+def _exists(path: Path) -> bool:
+    """Whether discovery meets ``path``; a path that cannot even be looked at (a
+    directory without search permission on the way) is an error, not an absence."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():  # met, but pointing nowhere: not an absence
+            raise InputError(
+                "cannot read configuration: a broken symlink", file=str(path)
+            ) from None
         return False
+    except OSError as error:
+        raise InputError(
+            f"cannot read configuration: {error.strerror or error.__class__.__name__}",
+            file=str(path),
+        ) from None
+    return True
+
+
+def _has_pyproject_section(path: Path) -> bool:
+    text = _read(path, "configuration")
     # Cheap textual pre-check; the real parse happens when the policy is loaded.
     return f"[tool.{PYPROJECT_SECTION}" in text or f'[tool."{PYPROJECT_SECTION}"' in text
 
 
-def load_policy(explicit: str | None = None, start: Path | None = None) -> LoadedPolicy:
-    source = resolve_policy_source(explicit, start)
+def load_policy(
+    explicit: str | None = None, start: Path | None = None, *, isolated: bool = False
+) -> LoadedPolicy:
+    source = resolve_policy_source(explicit, start, isolated=isolated)
     root_text = _read(source.path)
     key = sha256(f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()).hexdigest()
     cached = _read_cache(key)
@@ -93,18 +118,18 @@ def load_policy(explicit: str | None = None, start: Path | None = None) -> Loade
     for _path, document in reversed(documents):
         merged = _merge(merged, document)
     validated = _validate(merged, documents[0][0])
+    validated["enforced"] = _enforced(documents)
     files = tuple(path for path, _ in documents)
     _write_cache(key, validated, files)
     return LoadedPolicy(Settings(validated), source, files)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, what: str = "policy") -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise InputError(
-            f"cannot read policy: {error.__class__.__name__}", file=str(path)
-        ) from None
+        reason = getattr(error, "strerror", None) or error.__class__.__name__
+        raise InputError(f"cannot read {what}: {reason}", file=str(path)) from None
 
 
 def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
@@ -117,7 +142,12 @@ def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
         if resolved in seen:
             raise InputError("extends forms a cycle", file=str(path), where="extends")
         seen.add(resolved)
-        document = _parse(path, text, kind)
+        try:
+            document = _parse(path, text, kind)
+        except ValueError as error:  # a YAML date that is no date: ``expires: 2020-02-30``
+            raise InputError(
+                f"invalid value: {error}", file=str(path), where=_bad_date_line(text)
+            ) from None
         _validate_document(document, path, text, kind)
         parent = document.pop("extends", None)
         chain.append((str(path), document))
@@ -125,6 +155,21 @@ def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
             return chain
         path = _resolve_extends(parent, path)
         text, kind = _read(path), "yaml"
+
+
+def _bad_date_line(text: str) -> str | None:
+    """The line of the first ``YYYY-MM-DD`` that is no calendar date, if any."""
+    import datetime
+    import re
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in re.finditer(r"\b\d{4}-\d{2}-\d{2}\b", line):
+            try:
+                datetime.date.fromisoformat(match.group())
+            except ValueError:
+                key = line.split(":", 1)[0].strip(" -") if ":" in line else ""
+                return f"{key} (line {number})" if key else f"line {number}"
+    return None
 
 
 def _resolve_extends(value, referrer: Path) -> Path:
@@ -173,6 +218,77 @@ def _safe_loader():
     import yaml
 
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def origin_of(loaded: LoadedPolicy, key: str, value=None) -> tuple[str, str]:
+    """``(file, where)`` of the document of the extends chain that sets ``key`` (to a
+    value holding ``value``, when given): for error messages, so a bad setting is named
+    in the file that has it. Reads the chain again; only error paths call it."""
+    source = loaded.source
+    try:
+        documents = _read_chain(source, _read(source.path))
+    except InputError:
+        return str(source.path), key
+    for file, document in documents:
+        if key in document and (value is None or _holds(document[key], value)):
+            path = Path(file)
+            text = _read(path) if path.suffix in (".yaml", ".yml") else None
+            line = _key_line(text, [key]) if text else None
+            return file, f"{key} (line {line})" if line else key
+    return str(source.path), key
+
+
+def _holds(setting, value) -> bool:
+    if isinstance(setting, dict):
+        return value in setting or any(_holds(item, value) for item in setting.values())
+    if isinstance(setting, list):
+        return any(item == value or _holds(item, value) for item in setting)
+    return setting == value
+
+
+def _enforced(documents: list[tuple[str, dict]]) -> list[dict]:
+    """What each policy of the chain that declares ``enforce:`` enforces on the policies
+    that extend it: its own effective settings (it merged with what it extends), and
+    which extending file sets each key (see :mod:`mlops_guard.policy.enforce`)."""
+    enforced = []
+    for index, (file, document) in enumerate(documents):
+        if index == 0 or not document.get("enforce"):
+            continue
+        merged: dict = {}
+        for _path, ancestor in reversed(documents[index:]):
+            merged = _merge(merged, ancestor)
+        central = _validate(merged, file)
+        setters = {}
+        for key in ENFORCEABLE_TOP_KEYS:
+            for below, extending in documents[:index]:
+                if key in extending:
+                    setters[key] = below
+                    break
+        for below, extending in documents[:index]:
+            if "thresholds" in (extending.get("evaluation_thresholds") or {}):
+                setters["evaluation_thresholds.thresholds"] = below
+                break
+        enforced.append(
+            {
+                "file": file,
+                "enforce": central["enforce"],
+                "central": {key: central[key] for key in ENFORCEABLE_TOP_KEYS},
+                "thresholds": central["evaluation_thresholds"]["thresholds"],
+                "set_by": setters,
+            }
+        )
+    return enforced
+
+
+ENFORCEABLE_TOP_KEYS = (
+    "select",
+    "extend_select",
+    "ignore",
+    "per_path_ignores",
+    "severity",
+    "fail_on",
+    "waivers",
+)
 
 
 def _normalise_keys(section: dict) -> dict:
