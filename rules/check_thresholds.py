@@ -189,7 +189,7 @@ def _sdk_runner(step) -> str | None:
         return None
     channels = step.arguments.get("InputDataConfig")
     names = {
-        channel.get("ChannelName")
+        str(channel.get("ChannelName"))
         for channel in (channels if isinstance(channels, list) else [])
         if isinstance(channel, dict)
     }
