@@ -8,8 +8,8 @@ In ``.tf`` files ``pipeline_definition`` is a heredoc, a quoted string,
 every known value already resolved, so it is the most complete thing to check.
 
 HCL is parsed with ``python-hcl2`` (extra ``terraform``), imported only when a ``.tf``
-file mentions ``aws_sagemaker_pipeline``; without it such a file is reported as not
-checked rather than failing the run.
+file mentions ``aws_sagemaker_pipeline``; without it such a file is an input error naming
+the extra to install (exit 2): a pipeline that could not be read never passes.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import re
 from pathlib import Path
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError
+from mlops_guard.errors import InputError, MissingExtra, require_extra
 from mlops_guard.loaders.cfn_resolve import STATUS_CHANGE, Piece, assemble_json, missing_names
 from mlops_guard.loaders.json_marks import JsonMarks
+from mlops_guard.loaders.limits import check_document, read_text
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
 
@@ -35,14 +36,12 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     if RESOURCE_TYPE not in text:
         return None
     try:
-        import hcl2
-        from hcl2.utils import SerializationOptions
-    except ImportError:
-        note = (
-            "Terraform files need the 'terraform' extra (python-hcl2) to be checked: "
-            "pip install 'mlops-guard[terraform]'"
-        )
-        return [Target(file=shown, kind="unresolved", name=path.stem, notes=[note])]
+        require_extra("hcl2", "terraform", "checking Terraform files")
+    except MissingExtra as error:
+        raise MissingExtra(error.message, file=shown) from None
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
     options = SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
@@ -53,6 +52,7 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
         where = f"line {line}" if isinstance(line, int) and line > 0 else None
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"invalid HCL: {first}", file=shown, where=where) from None
+    check_document(document, shown)
     scope = _Scope(document)
     from mlops_guard.suppressions import parse_comments
 
@@ -220,10 +220,21 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
             file=shown,
             where=lines.where(),
         ) from None
+    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+        raise InputError(
+            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+            file=shown,
+            where=lines.where(),
+        ) from None
+    check_document(document, shown, pointer)
     locate = lines.locate
     if heredoc and json_text.count("\n") == body.count("\n"):
         locate = lines.heredoc_locate(pointer, JsonMarks(json_text), indent)
     return (None, document), locate, missing_names(pieces)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _heredoc_body(match: re.Match) -> tuple[str, int]:
@@ -258,16 +269,11 @@ def _from_file(path: Path, shown: str, argument: str, scope: _Scope):
     if "${" in relative:
         return None, None, []
     file = path.parent / relative
-    try:
-        content = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(
-            f"pipeline_definition reads {relative}: {error.strerror or error}", file=shown
-        ) from None
     from mlops_guard.loaders import display_path
     from mlops_guard.loaders.definition_json import parse_json
 
     shown_file = display_path(file)
+    content = read_text(file, shown_file)  # a regular file within the size limit only
     return (shown_file, parse_json(content, shown_file)), JsonMarks(content).locate, []
 
 
@@ -314,14 +320,13 @@ class _Lines:
 
 
 def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    from mlops_guard.loaders.definition_json import parse_json
+
+    document = parse_json(text, shown)  # the definition loader reported invalid JSON first
     if not isinstance(document, dict) or "terraform_version" not in document:
         return None
     for section in ("planned_values", "values"):
-        root = (document.get(section) or {}).get("root_module")
+        root = _mapping(document.get(section)).get("root_module")
         if isinstance(root, dict):
             break
     else:
@@ -343,20 +348,30 @@ def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
     return targets or None
 
 
+def _mapping(value) -> dict:
+    """``value`` if it is a JSON object, else an empty one: a plan is machine-written, and
+    a hand-edited one with a wrong shape holds nothing this loader reads there."""
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _plan_resources(module: dict, pointer: str, types=(RESOURCE_TYPE,)):
-    for index, resource in enumerate(module.get("resources") or []):
+    for index, resource in enumerate(_sequence(module.get("resources"))):
         if isinstance(resource, dict) and resource.get("type") in types:
             yield resource, join(pointer, "resources", index)
-    for index, child in enumerate(module.get("child_modules") or []):
+    for index, child in enumerate(_sequence(module.get("child_modules"))):
         if isinstance(child, dict):
             yield from _plan_resources(child, join(pointer, "child_modules", index), types)
 
 
 def _after_unknown(document: dict) -> dict[str, dict]:
     unknown = {}
-    for change in document.get("resource_changes") or []:
+    for change in _sequence(document.get("resource_changes")):
         if isinstance(change, dict) and change.get("type") == RESOURCE_TYPE:
-            after = (change.get("change") or {}).get("after_unknown")
+            after = _mapping(change.get("change")).get("after_unknown")
             unknown[change.get("address")] = after if isinstance(after, dict) else {}
     return unknown
 
@@ -381,7 +396,7 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
 
     common = {"file": shown, "name": name or address, "facts": facts, "locate": locate}
     if not isinstance(body, str):
-        if (unknown.get(address) or {}).get("pipeline_definition"):
+        if _mapping(unknown.get(address)).get("pipeline_definition"):
             note = f"{address}: pipeline_definition is known only after apply and was not checked"
         else:
             note = f"{address}: no pipeline_definition in the plan (S3 location?): not checked"
@@ -396,6 +411,13 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
             file=shown,
             where=body_pointer,
         ) from None
+    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+        raise InputError(
+            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+            file=shown,
+            where=body_pointer,
+        ) from None
+    check_document(definition, shown, body_pointer)
     if not is_definition(definition):
         raise InputError(
             "pipeline_definition is not a pipeline definition", file=shown, where=body_pointer
@@ -604,7 +626,7 @@ def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
     body = _heredoc_body(heredoc)[0] if heredoc else raw
     try:
         pattern = json.loads(scope.text(body)[0])
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # invalid, or nested too deep: no pattern
         return None
     return pattern if isinstance(pattern, dict) else None
 
@@ -620,17 +642,23 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
         siblings = []
     import hcl2
 
+    from mlops_guard.loaders import display_path
+
     for sibling in siblings:
-        try:
-            sibling_text = sibling.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        # A sibling that cannot be read could hold this pipeline's schedule: an error, so
+        # the operations rules never judge a module they saw only part of.
+        sibling_shown = display_path(sibling)
+        sibling_text = read_text(sibling, sibling_shown)
         if not any(kind in sibling_text for kind in _OPERATION_TYPES):
             continue
         try:
             sibling_document = hcl2.loads(sibling_text, serialization_options=options)
-        except Exception:  # python-hcl2 raises lark errors of many classes
-            continue
+        except Exception as error:  # python-hcl2 raises lark errors of many classes
+            raise InputError(
+                f"invalid HCL in a file of the same module: {_first_line(error)}",
+                file=sibling_shown,
+            ) from None
+        check_document(sibling_document, sibling_shown)
         found.extend(_tf_operation_resources(sibling_document, scope, sibling_text, options))
         where = (Path(shown).parent / "*.tf").as_posix()
     return found, where
@@ -640,7 +668,7 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
     """The operation resources of a plan, with unknown values that the configuration
     builds from a reference replaced by ``${module.x.type.name.attribute}``."""
     expressions = _configuration_expressions(
-        ((document.get("configuration") or {}).get("root_module")) or {}, ""
+        _mapping(_mapping(document.get("configuration")).get("root_module")), ""
     )
     found = []
     for resource, resource_pointer in _plan_resources(root, pointer, _OPERATION_TYPES):
@@ -652,7 +680,7 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
         if isinstance(values.get("event_pattern"), str):
             try:
                 values["event_pattern"] = json.loads(values["event_pattern"])
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # invalid, or nested too deep
                 values["event_pattern"] = None
         position = marks.locate(resource_pointer)
         found.append((address, resource.get("type"), values, position[0] if position else None))
@@ -661,10 +689,10 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
 
 def _configuration_expressions(module: dict, prefix: str) -> dict[str, dict]:
     found = {}
-    for resource in module.get("resources") or []:
+    for resource in _sequence(module.get("resources")):
         if isinstance(resource, dict) and resource.get("type") in _OPERATION_TYPES:
             found[prefix + str(resource.get("address"))] = resource.get("expressions") or {}
-    for name, call in (module.get("module_calls") or {}).items():
+    for name, call in _mapping(module.get("module_calls")).items():
         if isinstance(call, dict) and isinstance(call.get("module"), dict):
             found.update(_configuration_expressions(call["module"], f"{prefix}module.{name}."))
     return found

@@ -1,0 +1,204 @@
+"""Bounds on what one input file can make mlops-guard do.
+
+Hostile input is normal input: a file checked in CI may be written to exhaust the
+machine that checks it. Every file is therefore read only if it is a regular file no
+larger than a limit (a FIFO, a device or ``/dev/zero`` is refused before it is opened for
+reading), and every parsed document is measured once, without recursion, before any
+walker sees it: nesting deeper than a limit, or a string longer than a limit, is an input
+error naming where. The walkers after that (definition model, rules, intrinsic resolver,
+line marks) may then recurse: the depth they meet is bounded.
+
+The defaults are far above anything a real pipeline reaches (SageMaker accepts a
+definition of at most 1,000,000 characters, CloudFormation a template of at most 1 MB
+from S3; the deepest public definition nests 19 levels) and each can be changed with an
+environment variable:
+
+``MLOPS_GUARD_MAX_FILE_BYTES`` (32 MiB), ``MLOPS_GUARD_MAX_STRING_CHARS`` (4 MiB),
+``MLOPS_GUARD_MAX_DEPTH`` (100 levels) and ``MLOPS_GUARD_MAX_YAML_ALIAS_NODES`` (10,000
+nodes that YAML aliases may add beyond the document's own, see :mod:`.safe_yaml`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from mlops_guard.errors import InputError
+
+DEFAULTS = {
+    "MLOPS_GUARD_MAX_FILE_BYTES": 32 * 1024 * 1024,
+    "MLOPS_GUARD_MAX_STRING_CHARS": 4 * 1024 * 1024,
+    "MLOPS_GUARD_MAX_DEPTH": 100,
+    "MLOPS_GUARD_MAX_YAML_ALIAS_NODES": 10_000,
+}
+
+
+def limit(name: str) -> int:
+    """The limit ``name`` (one of :data:`DEFAULTS`), from the environment when set there."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return DEFAULTS[name]
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InputError(f"expected a positive whole number, got {raw!r}", where=name)
+    return value
+
+
+def max_file_bytes() -> int:
+    return limit("MLOPS_GUARD_MAX_FILE_BYTES")
+
+
+def max_string_chars() -> int:
+    return limit("MLOPS_GUARD_MAX_STRING_CHARS")
+
+
+def max_depth() -> int:
+    return limit("MLOPS_GUARD_MAX_DEPTH")
+
+
+def max_alias_nodes() -> int:
+    return limit("MLOPS_GUARD_MAX_YAML_ALIAS_NODES")
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, for a message."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def refuse_special(path: Path | str, shown: str, *, size: bool = True) -> os.stat_result:
+    """``stat`` ``path`` (following symlinks) and refuse anything but a regular file (of
+    at most the file limit, with ``size``), before anything opens it."""
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
+    check_status(status, shown, size=size)
+    return status
+
+
+def check_status(status: os.stat_result, shown: str, *, size: bool = True) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(f"not a regular file ({kind_of(status.st_mode)}): not read", file=shown)
+    limit_bytes = max_file_bytes()
+    if size and status.st_size > limit_bytes:
+        raise InputError(
+            f"file of {status.st_size} bytes is larger than the limit of {limit_bytes} "
+            "(MLOPS_GUARD_MAX_FILE_BYTES): not read",
+            file=shown,
+        )
+
+
+def read_bytes(path: Path | str, shown: str) -> bytes:
+    """The bytes of a regular file of at most the file limit; anything else is an input
+    error. The file is opened without blocking and checked again once open, so a file
+    swapped for a FIFO between the two looks cannot hang the run, and it is read only up
+    to the limit, so one that grows meanwhile cannot exhaust memory."""
+    refuse_special(path, shown)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
+    try:
+        check_status(os.fstat(descriptor), shown)
+        limit_bytes = max_file_bytes()
+        chunks, size = [], 0
+        while size <= limit_bytes:
+            chunk = os.read(descriptor, min(1 << 20, limit_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
+    finally:
+        os.close(descriptor)
+    if size > limit_bytes:
+        raise InputError(
+            f"file grew beyond the limit of {limit_bytes} bytes "
+            "(MLOPS_GUARD_MAX_FILE_BYTES) while it was read",
+            file=shown,
+        )
+    return b"".join(chunks)
+
+
+def read_text(path: Path | str, shown: str) -> str:
+    """:func:`read_bytes` decoded as UTF-8, newlines as ``Path.read_text`` gives them."""
+    data = read_bytes(path, shown)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def check_document(document, shown: str, pointer: str = "") -> None:
+    """Refuse a parsed JSON-like document nested deeper than the depth limit or holding a
+    string (value or key) longer than the string limit; one pass, no recursion.
+
+    Only for trees (JSON, HCL): YAML with aliases is a graph and is measured by
+    :mod:`.safe_yaml` before it is constructed.
+    """
+    deepest = max_depth()
+    longest = max_string_chars()
+    stack: list[tuple[object, int, str | None, object]] = [(document, 1, None, None)]
+    # Each entry: (node, its depth, its key or index in the parent, the parent entry), so
+    # the pointer is built only when there is something to report.
+    while stack:
+        entry = stack.pop()
+        node, depth = entry[0], entry[1]
+        if isinstance(node, str):
+            if len(node) > longest:
+                raise InputError(
+                    f"a string of {len(node)} characters is longer than the limit of "
+                    f"{longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
+                    file=shown,
+                    where=_pointer(entry, pointer),
+                )
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth > deepest:
+            raise InputError(
+                f"nested deeper than the limit of {deepest} levels (MLOPS_GUARD_MAX_DEPTH)",
+                file=shown,
+                where=_pointer(entry, pointer),
+            )
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if isinstance(key, str) and len(key) > longest:
+                    raise InputError(
+                        f"a key of {len(key)} characters is longer than the limit of "
+                        f"{longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
+                        file=shown,
+                        where=_pointer(entry, pointer),
+                    )
+                if isinstance(child, str | dict | list):
+                    stack.append((child, depth + 1, key, entry))
+        else:
+            for index, child in enumerate(node):
+                if isinstance(child, str | dict | list):
+                    stack.append((child, depth + 1, index, entry))
+
+
+def _pointer(entry, base: str) -> str:
+    from mlops_guard.pointer import escape
+
+    tokens = []
+    while entry is not None and entry[3] is not None:
+        tokens.append(escape(str(entry[2])))
+        entry = entry[3]
+    return base + "".join("/" + token for token in reversed(tokens)) or "/"
