@@ -147,58 +147,79 @@ def read_text(path: Path | str, shown: str) -> str:
 
 def check_document(document, shown: str, pointer: str = "") -> None:
     """Refuse a parsed JSON-like document nested deeper than the depth limit or holding a
-    string (value or key) longer than the string limit; one pass, no recursion.
+    string (value or key) longer than the string limit; level by level, no recursion (on
+    the reference definition it costs about as much as ``json.loads``; the place of a
+    defect is searched for only when there is one).
 
     Only for trees (JSON, HCL): YAML with aliases is a graph and is measured by
     :mod:`.safe_yaml` before it is constructed.
     """
     deepest = max_depth()
     longest = max_string_chars()
-    stack: list[tuple[object, int, str | None, object]] = [(document, 1, None, None)]
-    # Each entry: (node, its depth, its key or index in the parent, the parent entry), so
-    # the pointer is built only when there is something to report.
-    while stack:
-        entry = stack.pop()
-        node, depth = entry[0], entry[1]
-        if isinstance(node, str):
-            if len(node) > longest:
-                raise InputError(
-                    f"a string of {len(node)} characters is longer than the limit of "
-                    f"{longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
-                    file=shown,
-                    where=_pointer(entry, pointer),
-                )
-            continue
-        if not isinstance(node, dict | list):
-            continue
+    level = [document] if isinstance(document, dict | list) else []
+    if isinstance(document, str) and len(document) > longest:
+        _too_long(document, document, shown, pointer, longest)
+    depth = 1
+    while level:
         if depth > deepest:
+            where = _find(document, lambda _node, at: at > deepest)
             raise InputError(
                 f"nested deeper than the limit of {deepest} levels (MLOPS_GUARD_MAX_DEPTH)",
                 file=shown,
-                where=_pointer(entry, pointer),
+                where=_shortened(pointer + where),
             )
-        if isinstance(node, dict):
-            for key, child in node.items():
-                if isinstance(key, str) and len(key) > longest:
-                    raise InputError(
-                        f"a key of {len(key)} characters is longer than the limit of "
-                        f"{longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
-                        file=shown,
-                        where=_pointer(entry, pointer),
-                    )
-                if isinstance(child, str | dict | list):
-                    stack.append((child, depth + 1, key, entry))
-        else:
-            for index, child in enumerate(node):
-                if isinstance(child, str | dict | list):
-                    stack.append((child, depth + 1, index, entry))
+        below = []
+        for node in level:
+            if isinstance(node, dict):
+                for key in node:
+                    if isinstance(key, str) and len(key) > longest:
+                        _too_long(document, key, shown, pointer, longest)
+                children = node.values()
+            else:
+                children = node
+            for child in children:
+                if isinstance(child, dict | list):
+                    below.append(child)
+                elif isinstance(child, str) and len(child) > longest:
+                    _too_long(document, child, shown, pointer, longest)
+        level = below
+        depth += 1
 
 
-def _pointer(entry, base: str) -> str:
+def _too_long(document, string: str, shown: str, pointer: str, longest: int):
+    where = _find(document, lambda node, _at: node is string)
+    raise InputError(
+        f"a string of {len(string)} characters is longer than the limit of {longest} "
+        "(MLOPS_GUARD_MAX_STRING_CHARS)",
+        file=shown,
+        where=pointer + where or "/",
+    )
+
+
+def _find(document, wanted) -> str:
+    """The pointer of the first node (or key: its object) for which ``wanted(node,
+    depth)`` holds; only called to name the place of an error, so it may be slow."""
     from mlops_guard.pointer import escape
 
-    tokens = []
-    while entry is not None and entry[3] is not None:
-        tokens.append(escape(str(entry[2])))
-        entry = entry[3]
-    return base + "".join("/" + token for token in reversed(tokens)) or "/"
+    stack: list[tuple[object, int, str]] = [(document, 1, "")]
+    while stack:
+        node, depth, where = stack.pop()
+        if wanted(node, depth):
+            return where
+        if isinstance(node, dict):
+            for key, child in reversed(list(node.items())):
+                if wanted(key, depth + 1):
+                    return where
+                stack.append((child, depth + 1, f"{where}/{escape(str(key))}"))
+        elif isinstance(node, list):
+            for index in range(len(node) - 1, -1, -1):
+                stack.append((node[index], depth + 1, f"{where}/{index}"))
+    return ""
+
+
+def _shortened(pointer: str, keep: int = 120) -> str:
+    """A pointer fit for one line of an error: a place nested hundreds of levels deep is
+    named by its start and its length."""
+    if len(pointer) <= keep:
+        return pointer or "/"
+    return f"{pointer[:keep]}... ({pointer.count('/')} levels)"
