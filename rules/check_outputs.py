@@ -359,15 +359,24 @@ def check_distinct_locations(definition, settings):
         resolved = path_segments(_PARAMETER.sub(substitute, location.template))
         if resolved:
             entries.append((location, literal, resolved))
+    # Two locations meet when one's segments are a prefix of the other's. Index each
+    # earlier location under its own path (for the same location, or one it is inside)
+    # and under every proper prefix of it (for one inside the later location): each
+    # location then finds the ones it meets by lookups, not by comparing with all others.
+    exact: dict[tuple, list[int]] = {}
+    below: dict[tuple, list[int]] = {}
     for index, (later, literal, resolved) in enumerate(entries):
+        path = tuple(resolved)
+        met = [
+            other for length in range(1, len(path) + 1) for other in exact.get(path[:length], ())
+        ]
+        met.extend(below.get(path, ()))
         clashes = []
-        for other, other_literal, other_resolved in entries[:index]:
+        for other_index in sorted(met):
+            other, other_literal, other_resolved = entries[other_index]
             extra = "extra" in (later.output.kind, other.output.kind)
             if extra and later.output.step.pointer == other.output.step.pointer:
                 continue  # a step's argument naming its own output: one output, not two
-            common = min(len(resolved), len(other_resolved))
-            if resolved[:common] != other_resolved[:common]:
-                continue
             if len(resolved) == len(other_resolved):
                 relation = "the same location as"
             elif len(resolved) > len(other_resolved):
@@ -378,6 +387,9 @@ def check_distinct_locations(definition, settings):
             if literal[:common] != other_literal[:common]:
                 relation = "by the parameters' defaults, " + relation
             clashes.append(f"{relation} {other.label} ({other.shown})")
+        exact.setdefault(path, []).append(index)
+        for length in range(1, len(path)):
+            below.setdefault(path[:length], []).append(index)
         if clashes:
             yield Violation(
                 f"{later.label} writes to {later.shown}, " + "; and ".join(clashes),

@@ -94,7 +94,8 @@ class JsonMarks:
                 expecting_key = False
                 continue
             if expecting_key and char == '"':
-                pending_key = json.loads(text[start:position])
+                key = text[start + 1 : position - 1]
+                pending_key = json.loads(text[start:position]) if "\\" in key else key
                 expecting_key = False
                 continue
             # A value starts here: name it by its place in the enclosing container.
