@@ -96,8 +96,9 @@ def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
 
     Fails closed: a path that cannot be looked at, a directory that cannot be listed
     (unreadable, or deeper than the system allows a path to be) and a named or met file
-    that is not a regular file (FIFO, socket, device, a symlink to one) are input errors,
-    found by ``stat`` before anything opens the file. Symlinks to files are followed;
+    of a kind some loader reads that is not a regular file (FIFO, socket, device, a
+    symlink to one) or is over the size limit are input errors, found by ``stat`` before
+    anything opens the file. Symlinks to files are followed;
     symlinks to directories are not walked into (like ``git``, which stores the link).
     """
     for raw in paths:
@@ -113,7 +114,8 @@ def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
                 limits.refuse_special(candidate, display_path(candidate))
                 yield candidate, False
         else:
-            limits.check_status(status, raw, size=is_checked_kind(path))
+            if is_checked_kind(path):  # others are never opened (see load_file)
+                limits.check_status(status, raw)
             yield path, True
 
 
