@@ -250,13 +250,15 @@ def _hcl_expression(expression: str, options, shown: str, lines) -> object:
     import hcl2
 
     try:
-        return hcl2.loads(f"value = {expression}\n", serialization_options=options)["value"]
+        value = hcl2.loads(f"value = {expression}\n", serialization_options=options)["value"]
     except Exception:
         raise InputError(
             "cannot read the jsonencode(...) argument of pipeline_definition",
             file=shown,
             where=lines.where(),
         ) from None
+    check_document(value, shown, lines.where() or "")
+    return value
 
 
 def _from_file(path: Path, shown: str, argument: str, scope: _Scope):
@@ -583,7 +585,9 @@ def _on_rule(value, rule_address: str, rule_values: dict) -> bool:
     return isinstance(value, str) and "${" not in value and value == rule_name
 
 
-def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -> list[tuple]:
+def _tf_operation_resources(
+    document: dict, scope: _Scope, text: str, options, shown: str
+) -> list[tuple]:
     found = []
     for block in document.get("resource") or []:
         for kind in _OPERATION_TYPES:
@@ -597,7 +601,7 @@ def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -
                 }
                 if "event_pattern" in attributes:
                     values["event_pattern"] = _tf_pattern(
-                        attributes["event_pattern"], scope, options
+                        attributes["event_pattern"], scope, options, shown
                     )
                 header = re.compile(rf'^\s*resource\s+"{kind}"\s+"{re.escape(name)}"', re.M)
                 match = header.search(text)
@@ -606,7 +610,7 @@ def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -
     return found
 
 
-def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
+def _tf_pattern(raw, scope: _Scope, options, shown: str) -> dict | None:
     """An ``event_pattern``: ``jsonencode({...})``, a heredoc or a JSON string."""
     if isinstance(raw, dict):
         return scope.structure(raw, [])
@@ -620,6 +624,7 @@ def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
             value = hcl2.loads(f"value = {call.group(2)}\n", serialization_options=options)
         except Exception:  # python-hcl2 raises lark errors of many classes
             return None
+        check_document(value, shown)
         pattern = scope.structure(value["value"], [])
         return pattern if isinstance(pattern, dict) else None
     heredoc = _HEREDOC.match(raw)
@@ -634,7 +639,7 @@ def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
 def _module_operation_resources(path: Path, shown: str, document, scope, text, options):
     """The operation resources of the file and of the other ``.tf`` files of its
     directory (one Terraform module), and what to call that in a message."""
-    found = _tf_operation_resources(document, scope, text, options)
+    found = _tf_operation_resources(document, scope, text, options, shown)
     where = shown
     try:
         siblings = sorted(p for p in path.parent.glob("*.tf") if p.resolve() != path.resolve())
@@ -659,7 +664,9 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
                 file=sibling_shown,
             ) from None
         check_document(sibling_document, sibling_shown)
-        found.extend(_tf_operation_resources(sibling_document, scope, sibling_text, options))
+        found.extend(
+            _tf_operation_resources(sibling_document, scope, sibling_text, options, sibling_shown)
+        )
         where = (Path(shown).parent / "*.tf").as_posix()
     return found, where
 
