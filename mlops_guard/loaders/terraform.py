@@ -199,7 +199,7 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
     if call and call.group(1) == "file":
         return _from_file(path, shown, call.group(2), scope)
     if call and call.group(1) == "jsonencode":
-        value = _hcl_expression(call.group(2), options, shown, lines)
+        value = _hcl_expression(call.group(2), options, shown, lines, pointer)
         missing: list[str] = []
         document = scope.structure(value, missing)
         return (None, document), lines.locate, missing
@@ -246,7 +246,7 @@ def _heredoc_body(match: re.Match) -> tuple[str, int]:
     return "\n".join(line[indent:] for line in body.splitlines()), indent
 
 
-def _hcl_expression(expression: str, options, shown: str, lines) -> object:
+def _hcl_expression(expression: str, options, shown: str, lines, pointer: str) -> object:
     import hcl2
 
     try:
@@ -257,7 +257,7 @@ def _hcl_expression(expression: str, options, shown: str, lines) -> object:
             file=shown,
             where=lines.where(),
         ) from None
-    check_document(value, shown, lines.where() or "")
+    check_document(value, shown, pointer)
     return value
 
 
