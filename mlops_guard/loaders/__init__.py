@@ -98,8 +98,8 @@ def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
     (unreadable, or deeper than the system allows a path to be) and a named or met file
     of a kind some loader reads that is not a regular file (FIFO, socket, device, a
     symlink to one) or is over the size limit are input errors, found by ``stat`` before
-    anything opens the file. Symlinks to files are followed;
-    symlinks to directories are not walked into (like ``git``, which stores the link).
+    anything opens the file. Symlinks to files are followed; symlinks to directories are
+    not walked into (like ``git``, which stores the link), so a link loop cannot hang.
     """
     for raw in paths:
         path = Path(raw)

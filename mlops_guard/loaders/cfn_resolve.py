@@ -40,14 +40,22 @@ def is_intrinsic(value) -> bool:
     return key in ("Ref", "Condition") or (isinstance(key, str) and key.startswith("Fn::"))
 
 
+STEPS = 500_000
+"""Intrinsic function evaluations one template may take. Each ``${x}`` of an ``Fn::Sub``
+evaluates its variable again, so nested variables multiply (three levels of a thousand
+references: a billion evaluations from a few kilobytes); real templates take thousands."""
+
+
 class Resolver:
-    """Resolution over one template. ``shown`` names the template in the input error
-    raised when a resolved value would be longer than the string limit of
-    :mod:`.limits` (``Fn::Join`` of many references to one long default could otherwise
-    build a string of any size from a small file)."""
+    """Resolution over one template, bounded: ``shown`` names the template in the input
+    error raised when resolution takes more than :data:`STEPS` evaluations, or a resolved
+    value would be longer than the string limit of :mod:`.limits` (``Fn::Join`` of many
+    references to one long default could otherwise build a string of any size from a
+    small file)."""
 
     def __init__(self, template: dict, shown: str | None = None):
         self.shown = shown
+        self._steps_left = STEPS
         parameters = template.get("Parameters")
         self.parameters = parameters if isinstance(parameters, dict) else {}
         mappings = template.get("Mappings")
@@ -128,6 +136,15 @@ class Resolver:
     # -- resolution ---------------------------------------------------------------
 
     def _pieces(self, value, variables: dict) -> list[Piece]:
+        self._steps_left -= 1
+        if self._steps_left < 0:
+            from mlops_guard.errors import InputError
+
+            raise InputError(
+                f"intrinsic functions take more than {STEPS} evaluations to resolve "
+                "(Fn::Sub variables nested in each other?)",
+                file=self.shown,
+            )
         if isinstance(value, bool):
             return [(True, "true" if value else "false")]
         if isinstance(value, str | int | float):
@@ -212,10 +229,8 @@ class Resolver:
         if None in keys:
             return [(False, "Fn::FindInMap")]
         value = self.mappings[keys[0]][keys[1]][keys[2]]
-        if isinstance(value, list):  # a mapping holds literals: strings or lists of them
-            return [(True, ",".join(map(str, value)))]
-        if isinstance(value, dict):
-            return [(False, "Fn::FindInMap")]
+        if isinstance(value, dict):  # a mapping holds literals: never resolve through one
+            return [(False, "value")]
         return self._pieces(value, variables)
 
     def _base64(self, argument, variables: dict) -> list[Piece]:

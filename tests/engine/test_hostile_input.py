@@ -423,3 +423,53 @@ def test_terraform_without_its_parser_is_exit_2_naming_the_extra(tmp_path):
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "main.tf" in result.stderr and "pip install 'mlops-guard[terraform]'" in result.stderr
+
+
+# -- intrinsic functions --------------------------------------------------------------------
+
+
+def pipeline_template(body, parameters: dict | None = None) -> dict:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": parameters or {},
+        "Resources": {
+            "P": {
+                "Type": "AWS::SageMaker::Pipeline",
+                "Properties": {
+                    "PipelineName": "p",
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "PipelineDefinition": {"PipelineDefinitionBody": body},
+                },
+            }
+        },
+    }
+
+
+def test_nested_sub_variables_are_bounded(tmp_path, capsys):
+    """Each ${x} evaluates its variable again: three levels of a thousand make a billion."""
+    inner = {"Fn::Sub": ["${c}" * 1000, {"c": "x"}]}
+    middle = {"Fn::Sub": ["${b}" * 1000, {"b": inner}]}
+    body = {"Fn::Sub": ["${a}" * 1000, {"a": middle}]}
+    (tmp_path / "stack.json").write_text(json.dumps(pipeline_template(body)))
+    started = time.perf_counter()
+    code, _out, err = check(capsys, str(tmp_path / "stack.json"))
+    assert time.perf_counter() - started < 20
+    assert_one_line_error(code, err, "stack.json", "evaluations")
+
+
+def test_join_of_one_long_default_is_bounded(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MLOPS_GUARD_MAX_STRING_CHARS", "10000")
+    parameters = {"Long": {"Type": "String", "Default": "x" * 5000}}
+    body = {"Fn::Join": ["", [{"Ref": "Long"}] * 100]}
+    (tmp_path / "stack.json").write_text(json.dumps(pipeline_template(body, parameters)))
+    code, _out, err = check(capsys, str(tmp_path / "stack.json"))
+    assert_one_line_error(code, err, "stack.json", "MLOPS_GUARD_MAX_STRING_CHARS")
+
+
+def test_a_mapping_value_that_looks_like_an_intrinsic_is_not_resolved(tmp_path, capsys):
+    """Mappings hold literals; resolving through one could loop (it names itself)."""
+    template = pipeline_template({"Fn::FindInMap": ["M", "a", "b"]}, parameters={})
+    template["Mappings"] = {"M": {"a": {"b": {"Fn::FindInMap": ["M", "a", "b"]}}}}
+    (tmp_path / "stack.json").write_text(json.dumps(template))
+    code, _out, err = check(capsys, str(tmp_path / "stack.json"))
+    assert_one_line_error(code, err, "stack.json", "PipelineDefinitionBody")
