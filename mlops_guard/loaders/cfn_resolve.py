@@ -255,17 +255,23 @@ class Resolver:
         return "".join(text for _known, text in pieces)
 
     def _bounded(self, pieces: list[Piece]) -> None:
-        from mlops_guard.errors import InputError
-        from mlops_guard.loaders.limits import max_string_chars
+        bounded(pieces, self.shown)
 
-        longest = max_string_chars()
-        size = sum(len(text) + 3 for _known, text in pieces)
-        if size > longest:
-            raise InputError(
-                f"intrinsic functions resolve to a value of about {size} characters, longer "
-                f"than the limit of {longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
-                file=self.shown,
-            )
+
+def bounded(pieces: list[Piece], shown: str | None) -> None:
+    """Refuse pieces that would join into a value longer than the string limit (checked
+    before joining them: many references to one long value make a short file)."""
+    from mlops_guard.errors import InputError
+    from mlops_guard.loaders.limits import max_string_chars
+
+    longest = max_string_chars()
+    size = sum(len(text) + 3 for _known, text in pieces)
+    if size > longest:
+        raise InputError(
+            f"resolved references make a value of about {size} characters, longer than "
+            f"the limit of {longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
+            file=shown,
+        )
 
 
 def assemble_json(pieces: list[Piece]) -> str:

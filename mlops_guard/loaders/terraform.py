@@ -20,7 +20,13 @@ from pathlib import Path
 
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError, MissingExtra, require_extra
-from mlops_guard.loaders.cfn_resolve import STATUS_CHANGE, Piece, assemble_json, missing_names
+from mlops_guard.loaders.cfn_resolve import (
+    STATUS_CHANGE,
+    Piece,
+    assemble_json,
+    bounded,
+    missing_names,
+)
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.loaders.limits import check_document, read_text
 from mlops_guard.pointer import join
@@ -53,7 +59,7 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"invalid HCL: {first}", file=shown, where=where) from None
     check_document(document, shown)
-    scope = _Scope(document)
+    scope = _Scope(document, shown)
     from mlops_guard.suppressions import parse_comments
 
     suppressions = parse_comments(text)
@@ -81,7 +87,8 @@ def _resources(document: dict):
 class _Scope:
     """The values an interpolation may name that the configuration itself fixes."""
 
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, shown: str | None = None):
+        self.shown = shown
         self.values: dict[str, object] = {}
         for block in document.get("variable") or []:
             for name, body in block.items():
@@ -102,6 +109,7 @@ class _Scope:
                 pieces.append(self._value(match.group(2).strip()))
             position = match.end()
         pieces.append((True, text[position:]))
+        bounded(pieces, self.shown)  # many references to one long default
         return pieces
 
     def _value(self, expression: str) -> Piece:

@@ -473,3 +473,17 @@ def test_a_mapping_value_that_looks_like_an_intrinsic_is_not_resolved(tmp_path, 
     (tmp_path / "stack.json").write_text(json.dumps(template))
     code, _out, err = check(capsys, str(tmp_path / "stack.json"))
     assert_one_line_error(code, err, "stack.json", "PipelineDefinitionBody")
+
+
+def test_terraform_references_to_one_long_default_are_bounded(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("hcl2", reason="Terraform files need the 'terraform' extra")
+    monkeypatch.setenv("MLOPS_GUARD_MAX_STRING_CHARS", "10000")
+    document = reference()
+    document["Steps"][0]["Description"] = "${var.long}" * 100
+    text = terraform(document).replace(
+        'variable "role_arn" {',
+        f'variable "long" {{\n  default = "{"x" * 5000}"\n}}\n\nvariable "role_arn" {{',
+    )
+    (tmp_path / "main.tf").write_text(text)
+    code, _out, err = check(capsys, str(tmp_path / "main.tf"))
+    assert_one_line_error(code, err, "main.tf", "MLOPS_GUARD_MAX_STRING_CHARS")
