@@ -78,22 +78,23 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def refuse_special(path: Path | str, shown: str, *, size: bool = True) -> os.stat_result:
-    """``stat`` ``path`` (following symlinks) and refuse anything but a regular file (of
-    at most the file limit, with ``size``), before anything opens it."""
+def refuse_special(path: Path | str, shown: str) -> os.stat_result:
+    """``stat`` ``path`` (following symlinks) and refuse anything but a regular file of at
+    most the file limit, before anything opens it."""
     try:
         status = os.stat(path)
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
-    check_status(status, shown, size=size)
+    check_status(status, shown)
     return status
 
 
-def check_status(status: os.stat_result, shown: str, *, size: bool = True) -> None:
+def check_status(status: os.stat_result, shown: str) -> None:
+    """Refuse a ``stat`` result that is not a regular file of at most the file limit."""
     if not stat.S_ISREG(status.st_mode):
         raise InputError(f"not a regular file ({kind_of(status.st_mode)}): not read", file=shown)
     limit_bytes = max_file_bytes()
-    if size and status.st_size > limit_bytes:
+    if status.st_size > limit_bytes:
         raise InputError(
             f"file of {status.st_size} bytes is larger than the limit of {limit_bytes} "
             "(MLOPS_GUARD_MAX_FILE_BYTES): not read",
@@ -113,11 +114,14 @@ def read_bytes(path: Path | str, shown: str) -> bytes:
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
     try:
-        check_status(os.fstat(descriptor), shown)
+        status = os.fstat(descriptor)
+        check_status(status, shown)
         limit_bytes = max_file_bytes()
         chunks, size = [], 0
+        wanted = status.st_size + 1  # one read for a file that did not change
         while size <= limit_bytes:
-            chunk = os.read(descriptor, min(1 << 20, limit_bytes + 1 - size))
+            chunk = os.read(descriptor, max(1, min(wanted, limit_bytes + 1 - size)))
+            wanted = 1 << 20
             if not chunk:
                 break
             chunks.append(chunk)
