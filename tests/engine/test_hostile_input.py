@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlops_guard.cli import main
 from tests.integrations.templates import cdk_json, cfn_yaml, terraform, terraform_plan
@@ -487,3 +489,40 @@ def test_terraform_references_to_one_long_default_are_bounded(tmp_path, capsys, 
     (tmp_path / "main.tf").write_text(text)
     code, _out, err = check(capsys, str(tmp_path / "main.tf"))
     assert_one_line_error(code, err, "main.tf", "MLOPS_GUARD_MAX_STRING_CHARS")
+
+
+# -- the YAML loader on random anchor graphs ------------------------------------------------
+
+
+@st.composite
+def anchor_graphs(draw) -> str:
+    """YAML whose nodes alias earlier anchors, or (sometimes) the node being defined."""
+    lines = []
+    for index in range(draw(st.integers(1, 12))):
+        earlier = [f"*a{n}" for n in range(index)]
+        choices = [*earlier, "x", "1"] + ([f"*a{index}"] if draw(st.booleans()) else [])
+        items = draw(st.lists(st.sampled_from(choices), min_size=1, max_size=12))
+        lines.append(f"k{index}: &a{index} [" + ", ".join(items) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(anchor_graphs())
+def test_safe_yaml_builds_only_bounded_acyclic_documents(text):
+    from mlops_guard.errors import InputError
+    from mlops_guard.loaders import limits, safe_yaml
+
+    try:
+        data = safe_yaml.load(text, "random.yaml")
+    except (InputError, yaml.YAMLError):
+        return
+    counted = 0
+    pending = [data]
+    while pending:  # the expanded tree: finite (no cycle) and within the budget
+        node = pending.pop()
+        counted += 1
+        assert counted <= 20_000 + limits.max_alias_nodes()
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
