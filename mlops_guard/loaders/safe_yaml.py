@@ -38,7 +38,7 @@ def compose(text: str, shown: str, loader_class=None) -> yaml.Node | None:
     """
     loader = (loader_class or safe_loader_class())(text)
     try:
-        root = loader.get_single_node()
+        root = _composed(loader, shown)
     finally:
         loader.dispose()
     if root is not None:
@@ -57,7 +57,7 @@ def load_with_nodes(
     """
     loader = (loader_class or safe_loader_class())(text)
     try:
-        root = loader.get_single_node()
+        root = _composed(loader, shown)
         if root is None or (wanted is not None and not wanted(root)):
             return None, root
         measure(root, shown)
@@ -69,6 +69,18 @@ def load_with_nodes(
 def load(text: str, shown: str, loader_class=None):
     """The data of ``text``, like ``yaml.safe_load`` but bounded."""
     return load_with_nodes(text, shown, loader_class)[0]
+
+
+def _composed(loader, shown: str) -> yaml.Node | None:
+    """The loader's single document. libyaml stops at 1,000 levels of nesting by itself;
+    PyYAML's pure-Python composer (when libyaml is missing) recurses instead."""
+    try:
+        return loader.get_single_node()
+    except RecursionError:
+        raise InputError(
+            f"nested deeper than the limit of {limits.max_depth()} levels (MLOPS_GUARD_MAX_DEPTH)",
+            file=shown,
+        ) from None
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -526,3 +526,18 @@ def test_safe_yaml_builds_only_bounded_acyclic_documents(text):
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
+
+
+@pytest.mark.parametrize("loader", ["SafeLoader", "CSafeLoader"])
+def test_deep_yaml_is_an_input_error_with_either_parser(loader):
+    """libyaml stops at 1,000 levels; PyYAML's own composer (without libyaml) recurses."""
+    from mlops_guard.errors import InputError
+    from mlops_guard.loaders import safe_yaml
+
+    loader_class = getattr(yaml, loader, None)
+    if loader_class is None:
+        pytest.skip("PyYAML was built without libyaml")
+    for depth in (150, 5000):
+        text = "a: " + "[" * depth + "]" * depth + "\n"
+        with pytest.raises((InputError, yaml.YAMLError)):
+            safe_yaml.load(text, "deep.yaml", loader_class)
