@@ -14,8 +14,10 @@ from S3; the deepest public definition nests 19 levels) and each can be changed 
 environment variable:
 
 ``MLOPS_GUARD_MAX_FILE_BYTES`` (32 MiB), ``MLOPS_GUARD_MAX_STRING_CHARS`` (4 MiB),
-``MLOPS_GUARD_MAX_DEPTH`` (100 levels) and ``MLOPS_GUARD_MAX_YAML_ALIAS_NODES`` (10,000
-nodes that YAML aliases may add beyond the document's own, see :mod:`.safe_yaml`).
+``MLOPS_GUARD_MAX_DEPTH`` (100 levels), ``MLOPS_GUARD_MAX_YAML_ALIAS_NODES`` (10,000
+nodes that YAML aliases may add beyond the document's own, see :mod:`.safe_yaml`) and
+``MLOPS_GUARD_MAX_HCL_TOKENS`` (50,000 brackets, commas and ``=`` outside heredocs in one
+``.tf`` file: the HCL parser is slow, see :mod:`.terraform`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ DEFAULTS = {
     "MLOPS_GUARD_MAX_STRING_CHARS": 4 * 1024 * 1024,
     "MLOPS_GUARD_MAX_DEPTH": 100,
     "MLOPS_GUARD_MAX_YAML_ALIAS_NODES": 10_000,
+    "MLOPS_GUARD_MAX_HCL_TOKENS": 50_000,
 }
 
 
@@ -62,6 +65,10 @@ def max_depth() -> int:
 
 def max_alias_nodes() -> int:
     return limit("MLOPS_GUARD_MAX_YAML_ALIAS_NODES")
+
+
+def max_hcl_tokens() -> int:
+    return limit("MLOPS_GUARD_MAX_HCL_TOKENS")
 
 
 _KINDS = (

@@ -51,6 +51,7 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     options = SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
+    _within_parse_budget(text, shown)
     try:
         document = hcl2.loads(text, serialization_options=options)
     except Exception as error:  # python-hcl2 raises lark errors of many classes
@@ -75,6 +76,29 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
             target.suppressions = suppressions
         targets.append(target)
     return targets or None
+
+
+_HEREDOC_TEXT = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\n.*?\n[ \t]*\1[ \t]*$", re.DOTALL | re.M)
+_PUNCTUATION = re.compile(r"[\[\]{}(),=]")
+
+
+def _within_parse_budget(text: str, shown: str) -> None:
+    """Refuse HCL with more structure than the parser can take in bounded time.
+
+    python-hcl2 (on lark) takes about a tenth of a millisecond per token: a file of
+    megabytes of brackets would take an hour. Heredocs are one token each, so their
+    text is not counted; a large Terraform module holds a few thousand marks.
+    """
+    from mlops_guard.loaders.limits import max_hcl_tokens
+
+    budget = max_hcl_tokens()
+    marks = len(_PUNCTUATION.findall(_HEREDOC_TEXT.sub("", text)))
+    if marks > budget:
+        raise InputError(
+            f"HCL with {marks} brackets, commas and '=' is more than the parser is given "
+            f"({budget}, MLOPS_GUARD_MAX_HCL_TOKENS)",
+            file=shown,
+        )
 
 
 def _resources(document: dict):
@@ -664,6 +688,7 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
         sibling_text = read_text(sibling, sibling_shown)
         if not any(kind in sibling_text for kind in _OPERATION_TYPES):
             continue
+        _within_parse_budget(sibling_text, sibling_shown)
         try:
             sibling_document = hcl2.loads(sibling_text, serialization_options=options)
         except Exception as error:  # python-hcl2 raises lark errors of many classes

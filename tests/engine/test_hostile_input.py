@@ -541,3 +541,15 @@ def test_deep_yaml_is_an_input_error_with_either_parser(loader):
         text = "a: " + "[" * depth + "]" * depth + "\n"
         with pytest.raises((InputError, yaml.YAMLError)):
             safe_yaml.load(text, "deep.yaml", loader_class)
+
+
+def test_hcl_beyond_the_parser_budget_is_refused_before_parsing(tmp_path, capsys):
+    pytest.importorskip("hcl2", reason="Terraform files need the 'terraform' extra")
+    flat = "[" + ", ".join(["1"] * 60_000) + "]"
+    (tmp_path / "main.tf").write_text(
+        f'resource "aws_sagemaker_pipeline" "x" {{\n  pipeline_name = "p"\n  flat = {flat}\n}}\n'
+    )
+    started = time.perf_counter()
+    code, _out, err = check(capsys, str(tmp_path / "main.tf"))
+    assert time.perf_counter() - started < 5
+    assert_one_line_error(code, err, "main.tf", "MLOPS_GUARD_MAX_HCL_TOKENS")
