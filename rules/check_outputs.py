@@ -15,6 +15,7 @@ by the parameter's default, and the finding says so.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 from collections import namedtuple
 from collections.abc import Iterator
@@ -398,6 +399,36 @@ def check_stable_locations(definition, settings):
                     break
 
 
+_LISTED_CLASHES = 20
+"""Other outputs named in one IO004 finding; more are counted. A definition with
+thousands of outputs at one place would otherwise make findings whose total size grows
+with the square of the number of outputs."""
+
+
+def _one_output(later: Location, other: Location) -> bool:
+    """A step's argument naming its own output: one output, not two."""
+    extra = "extra" in (later.output.kind, other.output.kind)
+    return extra and later.output.step.pointer == other.output.step.pointer
+
+
+def _meet(first: list[str], second: list[str]) -> bool:
+    common = min(len(first), len(second))
+    return first[:common] == second[:common]
+
+
+def _skipped_after(entries, index: int, after: int, same_step) -> int:
+    """How many locations met by ``entries[index]`` after ``entries[after]`` are the same
+    output (only outputs of its own step can be, so only they are looked at)."""
+    later, _literal, resolved = entries[index]
+    return sum(
+        1
+        for other in same_step
+        if after < other < index
+        and _meet(resolved, entries[other][2])
+        and _one_output(later, entries[other][0])
+    )
+
+
 @rule(id="IO004", category="idempotent-outputs", summary="No two outputs share a location")
 def check_distinct_locations(definition, settings):
     """What it checks: no two output locations are the same, and none lies inside another.
@@ -409,6 +440,8 @@ def check_distinct_locations(definition, settings):
     mixes the data of another, and a reader of one output picks up the files of the other.
     Training steps add a job-name folder under their path, but a shared prefix still mixes
     both steps' artifacts for readers, lifecycle rules and cleanups.
+
+    A finding names at most 20 other outputs and counts the rest ("and 7 more outputs").
 
     How to fix: give every output its own prefix, e.g. ``<base>/<step>/<output>/dt=...``
     (the reference pipeline's layout).
@@ -424,15 +457,32 @@ def check_distinct_locations(definition, settings):
         resolved = path_segments(_PARAMETER.sub(substitute, location.template))
         if resolved:
             entries.append((location, literal, resolved))
+    # Two locations meet when one's segments are a prefix of the other's. Index each
+    # earlier location under its own path (for the same location, or one it is inside)
+    # and under every proper prefix of it (for one inside the later location): each
+    # location then finds the ones it meets by lookups, not by comparing with all others.
+    exact: dict[tuple, list[int]] = {}
+    below: dict[tuple, list[int]] = {}
+    by_step: dict[str, list[int]] = {}
     for index, (later, literal, resolved) in enumerate(entries):
+        path = tuple(resolved)
+        sources = [exact[path[:n]] for n in range(1, len(path) + 1) if path[:n] in exact]
+        if path in below:
+            sources.append(below[path])
         clashes = []
-        for other, other_literal, other_resolved in entries[:index]:
-            extra = "extra" in (later.output.kind, other.output.kind)
-            if extra and later.output.step.pointer == other.output.step.pointer:
-                continue  # a step's argument naming its own output: one output, not two
-            common = min(len(resolved), len(other_resolved))
-            if resolved[:common] != other_resolved[:common]:
+        taken = 0  # locations met so far: listed, or the same output
+        for other_index in heapq.merge(*sources):  # each list is in document order
+            other, other_literal, other_resolved = entries[other_index]
+            if _one_output(later, other):
+                taken += 1
                 continue
+            if len(clashes) == _LISTED_CLASHES:
+                same_step = by_step.get(later.output.step.pointer, ())
+                more = sum(map(len, sources)) - taken
+                more -= _skipped_after(entries, index, other_index, same_step)
+                clashes.append(f"{more} more outputs")
+                break
+            taken += 1
             if len(resolved) == len(other_resolved):
                 relation = "the same location as"
             elif len(resolved) > len(other_resolved):
@@ -443,6 +493,10 @@ def check_distinct_locations(definition, settings):
             if literal[:common] != other_literal[:common]:
                 relation = "by the parameters' defaults, " + relation
             clashes.append(f"{relation} {other.label} ({other.shown})")
+        exact.setdefault(path, []).append(index)
+        for length in range(1, len(path)):
+            below.setdefault(path[:length], []).append(index)
+        by_step.setdefault(later.output.step.pointer, []).append(index)
         if clashes:
             yield Violation(
                 f"{later.label} writes to {later.shown}, " + "; and ".join(clashes),

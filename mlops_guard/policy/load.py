@@ -200,8 +200,10 @@ def _parse(path: Path, text: str, kind: str) -> dict:
         return _normalise_keys(section)
     import yaml
 
+    from mlops_guard.loaders import safe_yaml
+
     try:
-        data = yaml.load(text, Loader=_safe_loader())
+        data = safe_yaml.load(text, str(path), _safe_loader())  # aliases bounded
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

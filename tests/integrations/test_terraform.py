@@ -22,7 +22,9 @@ def _report(result) -> dict:
 
 def test_heredoc_definition_resolves_variables_and_notes_the_rest(tmp_path, reference):
     (tmp_path / "main.tf").write_text(terraform(reference))
-    report = _report(run_cli("check", "main.tf", "--format", "json", cwd=tmp_path))
+    result = run_cli("check", "main.tf", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # MG005 is an error: what was not checked
+    report = _report(result)
     # var.artifact_bucket has a default; var.role_arn has none and stays a placeholder.
     assert [f["rule"] for f in report["findings"]] == ["MG005"]
     assert "${var.role_arn}" in report["findings"][0]["message"]
@@ -80,6 +82,26 @@ def test_plan_json_with_child_module(tmp_path, reference):
         "/planned_values/root_module/child_modules/0/resources/0/values/pipeline_definition"
     )
     assert finding["location"]["line"] is not None
+
+
+def test_unreadable_definition_file_or_module_file_is_exit_2(tmp_path, reference):
+    text = (
+        'resource "aws_sagemaker_pipeline" "from_file" {\n'
+        '  pipeline_name       = "daily-demand-forecast"\n'
+        '  role_arn            = "arn:aws:iam::123456789012:role/r"\n'
+        '  pipeline_definition = file("/dev/zero")\n'
+        "}\n"
+    )
+    (tmp_path / "main.tf").write_text(text)
+    result = run_cli("check", "main.tf", cwd=tmp_path)
+    assert result.returncode == 2 and "/dev/zero" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "not a regular file" in result.stderr
+    # A file of the same module that cannot be parsed may hold the pipeline's schedule.
+    (tmp_path / "main.tf").write_text(terraform(reference, schedule=None))
+    (tmp_path / "schedule.tf").write_text('resource "aws_scheduler_schedule" "x" {\n  a = \n')
+    result = run_cli("check", "main.tf", cwd=tmp_path)
+    assert result.returncode == 2 and "schedule.tf" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "invalid HCL" in result.stderr
 
 
 def test_invalid_hcl_is_exit_2(tmp_path):
