@@ -125,11 +125,14 @@ def load_policy(
 
 
 def _read(path: Path, what: str = "policy") -> str:
+    """The text of a policy or configuration file, read within the input limits (a FIFO or
+    an endless file named as a policy must not hang the gate)."""
+    from mlops_guard.loaders.limits import read_text
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or error.__class__.__name__
-        raise InputError(f"cannot read {what}: {reason}", file=str(path)) from None
+        return read_text(path, str(path))
+    except InputError as error:
+        raise InputError(f"cannot read {what}: {error.message}", file=str(path)) from None
 
 
 def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:

@@ -157,11 +157,14 @@ def test_a_tree_deeper_than_the_system_allows_is_an_error(tmp_path, capsys):
 def test_file_size_limit_refuses_before_reading(tmp_path, capsys, monkeypatch):
     path = tmp_path / "pipeline.json"
     path.write_text(json.dumps(REFERENCE))
-    monkeypatch.setenv("MLOPS_GUARD_MAX_FILE_BYTES", "1000")
+    monkeypatch.chdir(tmp_path)  # the policy discovered from here is the default one
+    # Above the shipped policy's size (policies are read within the limit too), below
+    # the definition's.
+    monkeypatch.setenv("MLOPS_GUARD_MAX_FILE_BYTES", "10000")
     code, _out, err = check(capsys, str(path))
     assert_one_line_error(code, err, "pipeline.json", "MLOPS_GUARD_MAX_FILE_BYTES")
     code, _out, err = check(capsys, str(tmp_path))  # met in a directory too
-    assert_one_line_error(code, err, "pipeline.json", "larger than the limit of 1000")
+    assert_one_line_error(code, err, "pipeline.json", "larger than the limit of 10000")
 
 
 def test_string_limit_names_the_place(tmp_path, capsys, monkeypatch):
