@@ -46,6 +46,10 @@ KEY_FILE_ENV = "MLOPS_GUARD_CACHE_KEY_FILE"
 KEY_BYTES = 32
 MAGIC = b"mlops-guard cache 1\n"
 _TAG_HEX = 64
+CACHEDIR_TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# A cache directory of mlops-guard (https://bford.info/cachedir/).\n"
+)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a planted FIFO must not block the open
 
@@ -174,7 +178,10 @@ def _make_directory(directory: Path) -> bool:
         return True
     root = cache_dir()
     try:
-        os.makedirs(root, mode=0o700, exist_ok=True)
+        if not root.is_dir():
+            with contextlib.suppress(FileExistsError):  # else a concurrent run made it
+                os.makedirs(root, mode=0o700)
+                _replace(root / "CACHEDIR.TAG", CACHEDIR_TAG)  # backup tools skip it
         for item in _levels(root, directory)[1:]:
             # There already, or a concurrent run made it: checked below either way.
             with contextlib.suppress(FileExistsError):

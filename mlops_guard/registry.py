@@ -143,7 +143,7 @@ class _Manifest:
         from mlops_guard import cache_store
         from mlops_guard.resources import cache_dir
 
-        path = cache_dir() / "rules-manifest.json"
+        path = cache_dir() / "rules-manifest.cache"
         entries = cache_store.read_json(path)
         return cls(path, entries if isinstance(entries, dict) else {})
 
@@ -217,7 +217,7 @@ def _code(path: Path, source: bytes, digest: str):
     from mlops_guard.resources import cache_dir
 
     stamp = f"{digest}\0{path}\0{importlib.util.MAGIC_NUMBER.hex()}"
-    cached = cache_dir() / "code" / f"{sha256(stamp.encode()).hexdigest()[:32]}.bin"
+    cached = cache_dir() / "code" / f"{sha256(stamp.encode()).hexdigest()[:32]}.cache"
     payload = cache_store.read(cached)
     if payload is not None:
         try:

@@ -51,7 +51,7 @@ class ResultCache:
 
     @classmethod
     def open(cls, session) -> ResultCache:
-        path = cache_dir() / "results" / f"{fingerprint(session)}.json"
+        path = cache_dir() / "results" / f"{fingerprint(session)}.cache"
         entries = cache_store.read_json(path)
         if isinstance(entries, dict):
             with contextlib.suppress(OSError, NotImplementedError):
@@ -196,11 +196,12 @@ STALE_SECONDS = 14 * 24 * 3600
 
 def _prune(directory: Path) -> None:
     """Drop result files not used for two weeks (a policy or rule change starts a new
-    file; the old ones would otherwise pile up)."""
+    file; the old ones would otherwise pile up), and untagged ``.json`` ones older
+    versions wrote."""
     import time
 
     try:
-        for path in directory.glob("*.json"):
+        for path in [*directory.glob("*.cache"), *directory.glob("*.json")]:
             if time.time() - path.stat().st_mtime > STALE_SECONDS:
                 path.unlink()
                 path.with_suffix(".lock").unlink(missing_ok=True)

@@ -99,7 +99,7 @@ def render_module(entry: str, kwargs: dict, path: str = ".", debug: bool = False
     root = module_root(Path(path).resolve(), module)
     source = module_file(root, module)
     key = cache_key(root, entry, kwargs)
-    cached = cache_dir() / "renders" / f"{key}.json"
+    cached = cache_dir() / "renders" / f"{key}.cache"
     rendered = _read_cached(cached)
     if rendered is None:
         rendered = _render(root, module, function, kwargs, debug)

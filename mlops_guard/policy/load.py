@@ -228,7 +228,7 @@ def _key_line(text: str, loc: tuple) -> int | None:
 
 
 def _cache_file(key: str) -> Path:
-    return cache_dir() / "policies" / f"{key}.json"
+    return cache_dir() / "policies" / f"{key}.cache"
 
 
 def _read_cache(key: str) -> dict | None:
