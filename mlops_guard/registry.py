@@ -120,8 +120,16 @@ def rule_files(directory: Path) -> list[Path]:
 
 
 def _read_source(path: Path) -> bytes:
+    """The rule file's bytes; a FIFO or device named ``check_*.py`` is refused unread."""
+    import os
+    import stat
+
     try:
-        return path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise InputError("cannot read rule file: not a regular file", file=str(path))
+            return handle.read()
     except OSError as error:
         reason = error.strerror or error.__class__.__name__
         raise InputError(f"cannot read rule file: {reason}", file=str(path)) from None
