@@ -170,11 +170,11 @@ class _Manifest:
         return [tuple(item) for item in rules]
 
     def put(self, path: Path, digest: str, rules: list[tuple[str, str]]) -> None:
-        self.entries[str(path.resolve())] = {
-            "digest": digest,
-            "rules": [list(item) for item in rules],
-        }
-        self.changed = True
+        entry = {"digest": digest, "rules": [list(item) for item in rules]}
+        name = str(path.resolve())
+        if self.entries.get(name) != entry:  # unchanged: the file is not written again
+            self.entries[name] = entry
+            self.changed = True
 
     def save(self) -> None:
         from mlops_guard import cache_store
