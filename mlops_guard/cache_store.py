@@ -11,10 +11,10 @@ so each gets the same guarantees:
   created 0600 on first use). An entry that was edited, planted, copied under another
   name, written by another version or restored from another machine's CI cache fails
   the check: it is a miss, and the work is done again.
-- **Written safely.** A new entry goes to an unpredictable temporary file in the target
-  directory (``mkstemp``: ``O_EXCL``, mode 0600), then ``os.replace``: a planted symlink
-  is replaced, never written through, and a concurrent run never reads half a file.
-  Entries are opened with ``O_NOFOLLOW``.
+- **Written safely.** A new entry goes to a temporary file under an unpredictable name in
+  the target directory (created as ``mkstemp`` does: ``O_EXCL``, ``O_NOFOLLOW``, mode
+  0600), then ``os.replace``: a planted symlink is replaced, never written through, and a
+  concurrent run never reads half a file. Entries are opened with ``O_NOFOLLOW``.
 - **Private.** Directories are created 0700. A cache directory owned by another user,
   or writable by group or others, is not used: one warning line, then the run goes on
   uncached.
@@ -154,12 +154,8 @@ def _read_file(path: Path) -> bytes:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    import tempfile
-
     try:
-        descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        descriptor, temporary = _temporary(path.parent, path.name)
     except OSError:
         return
     try:
@@ -169,6 +165,20 @@ def _replace(path: Path, data: bytes) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+
+
+def _temporary(directory: Path, name: str) -> tuple[int, str]:
+    """A new file in ``directory`` under an unpredictable name, made as ``mkstemp``
+    makes it (``O_EXCL``, ``O_NOFOLLOW``, 0600) without importing ``tempfile``, which
+    costs milliseconds a pre-commit run does not have."""
+    for _ in range(8):
+        temporary = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0)
+        try:
+            return os.open(temporary, flags, 0o600), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(directory)
 
 
 def _make_directory(directory: Path) -> bool:
@@ -279,11 +289,9 @@ def _read_key(path: Path) -> bytes | None:
 def _create_key(path: Path) -> bytes | None:
     """A new random key, published atomically with ``os.link`` so that two runs starting
     at once agree on one key (the loser reads the winner's)."""
-    import tempfile
-
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cache-key.")
+        descriptor, temporary = _temporary(path.parent, path.name)
     except OSError:
         return None  # e.g. a read-only home: only costs speed
     try:

@@ -132,23 +132,27 @@ class ResultCache:
 def fingerprint(session) -> str:
     """Everything besides a file that decides its raw findings: this version, the
     validated policy, a digest of every Python file of the rules directories (rule files
-    and the helpers they import; in a source checkout the engine's own files too: their
-    bytes, not their size and time, which an edit can keep) and the selection."""
-    code_files: set[str] = set()
-    directories = {os.path.dirname(rule.file) for rule in session.rules}
-    if not (PACKAGE_DIR / "_builtin").is_dir():
-        # A source checkout (editable install): the engine's own code may change without
-        # a new version, so it is stamped like the rules.
-        directories.add(str(PACKAGE_DIR))
-    for directory in directories:
-        code_files.update(_python_files(directory))
+    and the helpers they import: their bytes, not their size and time, which an edit or a
+    checkout can keep) and the selection. In a source checkout the engine's own files are
+    stamped too, by size and time (a developer's edits; reading them all would cost each
+    run milliseconds, and an installed engine is named by its version)."""
+    rule_directories = {os.path.dirname(rule.file) for rule in session.rules}
     stamps = []
-    for file in sorted(code_files):
+    for file in sorted({f for d in rule_directories for f in _python_files(d)}):
         try:
             with open(file, "rb") as handle:
                 stamps.append([file, content_digest(handle.read())])
         except OSError:
             stamps.append([file, None])
+    if not (PACKAGE_DIR / "_builtin").is_dir():
+        # A source checkout (editable install): the engine's code may change without a
+        # new version.
+        for file in sorted(_python_files(str(PACKAGE_DIR))):
+            try:
+                stat = os.stat(file)
+                stamps.append([file, stat.st_size, stat.st_mtime_ns])
+            except OSError:
+                stamps.append([file, None, None])
     selection = session.selection
     key = {
         "format": FORMAT,
