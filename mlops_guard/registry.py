@@ -9,6 +9,8 @@ rule and the parameter, not a rule that silently never runs.
 from __future__ import annotations
 
 import importlib.util
+import os
+import stat
 import sys
 import zlib
 from collections import namedtuple
@@ -102,7 +104,6 @@ def rule_files(directory: Path) -> list[Path]:
     """The ``check_*.py`` files under ``directory``, sorted, outside hidden and ``__``
     directories. Unlike ``Path.rglob``, a directory that cannot be listed (permissions, a
     path too long) is an error naming it, not a silently smaller set of rules."""
-    import os
 
     def unreadable(error: OSError) -> None:
         reason = error.strerror or error.__class__.__name__
@@ -121,9 +122,6 @@ def rule_files(directory: Path) -> list[Path]:
 
 def _read_source(path: Path) -> bytes:
     """The rule file's bytes; a FIFO or device named ``check_*.py`` is refused unread."""
-    import os
-    import stat
-
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with open(descriptor, "rb") as handle:
@@ -192,7 +190,8 @@ def _import(path: Path, source: bytes, digest: str):
     asserts-stripped code); the compiled code is kept in the cache instead, under the
     file's digest, path and the interpreter's bytecode version.
     """
-    name = f"mlops_guard_rules_{zlib.crc32(str(path.resolve().parent).encode()):08x}.{path.stem}"
+    directory = str(path.resolve().parent).encode("utf-8", "surrogateescape")
+    name = f"mlops_guard_rules_{zlib.crc32(directory):08x}.{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -225,7 +224,8 @@ def _code(path: Path, source: bytes, digest: str):
     from mlops_guard.resources import cache_dir
 
     stamp = f"{digest}\0{path}\0{importlib.util.MAGIC_NUMBER.hex()}"
-    cached = cache_dir() / "code" / f"{sha256(stamp.encode()).hexdigest()[:32]}.cache"
+    key = sha256(stamp.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    cached = cache_dir() / "code" / f"{key}.cache"
     payload = cache_store.read(cached)
     if payload is not None:
         try:
