@@ -419,3 +419,20 @@ def test_a_tagged_entry_of_the_wrong_shape_is_a_miss(tmp_path):
     ):
         cache_store.write_json(entry, value)
         assert policy_load._read_cache("k") is None, value
+
+
+def test_runs_starting_together_agree_on_one_key(tmp_path):
+    """Pre-commit starts several processes at once on a machine with no key yet: one key
+    is published, every run uses it, and what they stored is read back."""
+    names = [f"p{index}.json" for index in range(6)]
+    for name in names:
+        (tmp_path / name).write_bytes(EXAMPLE.read_bytes())
+    command = [sys.executable, "-m", "mlops_guard", "check"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen([*command, name], stdout=subprocess.DEVNULL, env=env) for name in names
+    ]
+    assert [process.wait() for process in processes] == [1] * len(names)
+    assert [path.name for path in (tmp_path / "config").iterdir()] == ["cache-key"]
+    (results,) = (tmp_path / "cache" / "results").glob("*.cache")
+    assert sorted(cache_store.read_json(results)) == names
