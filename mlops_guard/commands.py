@@ -14,9 +14,11 @@ def check(args) -> int:
 
     from mlops_guard import engine
     from mlops_guard.loaders import iter_targets
-    from mlops_guard.resources import caching
+    from mlops_guard.resources import caching, disable_caching
     from mlops_guard.session import prepare, require_code_opt_in
 
+    if args.no_cache:
+        disable_caching()  # every cache, read and write: the policy's and the rules' too
     session = prepare(
         args.policy,
         args.rules_dir,

@@ -8,27 +8,21 @@ fails). ``isolated`` skips discovery (the default policy unless one is named).
 
 Validation uses pydantic, which costs more to import than a whole pre-commit check
 should take. The validated policy is therefore cached as plain JSON, keyed by the
-content of every file in the ``extends`` chain; an unchanged policy is read back
-without importing pydantic or parsing YAML.
+content of every file in the ``extends`` chain and tagged by ``cache_store`` so that an
+edited or planted entry is not trusted; an unchanged policy is read back without
+importing pydantic or parsing YAML.
 """
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 from pathlib import Path
 
-from mlops_guard import __version__
+from mlops_guard import __version__, cache_store
 from mlops_guard.digest import sha256
 from mlops_guard.errors import InputError
 from mlops_guard.policy.settings import Settings
-from mlops_guard.resources import (
-    builtin_policies_dir,
-    cache_dir,
-    caching,
-    default_policy_path,
-    write_cache_file,
-)
+from mlops_guard.resources import builtin_policies_dir, cache_dir, caching, default_policy_path
 
 PYPROJECT_SECTION = "mlops-guard"
 
@@ -355,19 +349,23 @@ def _key_line(text: str, loc: tuple) -> int | None:
 
 
 def _cache_file(key: str) -> Path:
-    return cache_dir() / "policies" / f"{key}.json"
+    return cache_dir() / "policies" / f"{key}.cache"
 
 
 def _read_cache(key: str) -> dict | None:
-    if not caching():
-        return None
+    """The cached validated policy, if this user's cache holds one for this key (see
+    ``cache_store``) and every file of its extends chain still has the bytes it had."""
+    entry = cache_store.read_json(_cache_file(key))
     try:
-        entry = json.loads(_cache_file(key).read_text(encoding="utf-8"))
+        if not (isinstance(entry["policy"], dict) and isinstance(entry["files"], list)):
+            return None
         for file, digest in entry["digests"].items():
             if sha256(Path(file).read_bytes()).hexdigest() != digest:
                 return None
+        if sorted(entry["digests"]) != sorted(entry["files"]):
+            return None
         return entry
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -379,4 +377,4 @@ def _write_cache(key: str, policy: dict, files: tuple[str, ...]) -> None:
     except OSError:
         return
     entry = {"policy": policy, "files": list(files), "digests": digests}
-    write_cache_file(_cache_file(key), json.dumps(entry))
+    cache_store.write_json(_cache_file(key), entry)
