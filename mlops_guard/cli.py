@@ -203,7 +203,7 @@ def _tool_error(error: BaseException, debug: bool) -> int:
     else:
         file = _file_of(error)
         detail = f"{type(error).__name__}: {error}".rstrip(": ")
-        hint = "" if debug else " (run with --debug for the traceback)"
+        hint = "" if debug else f" {TOOL_ERROR_HINT}"
         line = f"{file}: {detail}{hint}" if file else f"{detail}{hint}"
     with suppress(OSError, ValueError):  # stderr itself gone: the exit code still says it
         print(f"mlops-guard: error: {one_line(line)}", file=sys.stderr, flush=True)
@@ -225,6 +225,11 @@ def _file_of(error: BaseException) -> str | None:
             return note[len(FILE_NOTE) :]
     return None
 
+
+TOOL_ERROR_HINT = "(run with --debug for the traceback)"
+"""Ends the line of a tool error (an exception no code chose to raise for the user), so it
+is told apart from an input error: the first is a bug to report, the second is for the
+user to fix."""
 
 FILE_NOTE = "file: "
 """Prefix of the exception note (``error.add_note(FILE_NOTE + path)``) that names the file
