@@ -29,10 +29,19 @@ NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_SURROGATES}\ufffe\uffff]")
 """Characters XML 1.0 forbids even as character references."""
 
 
+NOT_A_FILE_BYTE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+"""Lone surrogates that are not the surrogate escape of a file name's byte."""
+
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escape(match: re.Match) -> str:
-    code = ord(match.group())
+    character = match.group()
+    code = ord(character)
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
         return f"\\x{code - 0xDC00:02x}"
+    if character in _SHORT:
+        return _SHORT[character]
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
@@ -49,6 +58,12 @@ def one_line(text: str) -> str:
 def unicode_only(text: str) -> str:
     """``text`` encodable as UTF-8: lone surrogates escaped, everything else kept."""
     return NOT_UNICODE.sub(_escape, text)
+
+
+def file_name_bytes(text: str) -> bytes:
+    """The bytes of a file name: surrogate escapes back to the bytes they stand for (as
+    ``os.fsencode`` does), any other lone surrogate (not from a file system) escaped."""
+    return NOT_A_FILE_BYTE.sub(_escape, text).encode("utf-8", "surrogateescape")
 
 
 def xml_text(text: str) -> str:

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
-from mlops_guard.reporters.safe_text import unicode_document, unicode_only
+from mlops_guard.reporters.safe_text import file_name_bytes, unicode_document
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -126,14 +126,5 @@ def _uri(file: str) -> str:
         try:
             return path.as_uri()
         except (UnicodeEncodeError, ValueError):
-            return "file://" + quote(_name_bytes(file), safe="/")
-    return quote(_name_bytes(file.replace("\\", "/")), safe="/")
-
-
-def _name_bytes(file: str) -> bytes:
-    """The bytes of a file name: those of a name that is not UTF-8 come back from their
-    surrogate escapes; other lone surrogates (not from a file system) are escaped."""
-    try:
-        return file.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return unicode_only(file).encode("utf-8")
+            return "file://" + quote(file_name_bytes(file), safe="/")
+    return quote(file_name_bytes(file.replace("\\", "/")), safe="/")
