@@ -178,9 +178,9 @@ def _run(argv: list[str]) -> int:
         return _external(argv[0], argv[1:])
     parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
-    if args.command is None:
+    if args.command is None:  # the help, and the one line every exit 2 has
         parser.print_help()
-        return EXIT_INPUT
+        raise UsageError("a command is required (see the list above)", where="mlops-guard")
     from mlops_guard import commands
 
     return getattr(commands, args.command)(args)

@@ -374,6 +374,19 @@ def test_a_closed_stdout_keeps_the_verdict(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_command_cut_off_before_its_verdict_exits_2(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["rules"]) == 2
+    assert "standard output was closed" in one_error_line(capsys.readouterr().err)
+
+
+def test_no_command_is_the_help_and_one_error_line(capsys):
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert "check" in captured.out
+    assert "a command is required" in one_error_line(captured.err)
+
+
 def test_head_on_a_long_report(tmp_path):
     definition = reference()
     definition["Parameters"] += [{"Name": f"Unused{i}", "Type": "String"} for i in range(3000)]
