@@ -348,6 +348,17 @@ def test_audit_file_with_hostile_text(tmp_path):
         assert_valid(format_name, process.stdout.decode("ascii"))
 
 
+@pytest.mark.parametrize("report", ["r.json", "r.html", "r.csv", "r.parquet"])
+def test_audit_report_files_with_hostile_text(tmp_path, report):
+    pytest.importorskip("pyarrow")
+    export = json.loads(json.dumps(MINIMAL_EXPORT))
+    export["experiments"][0]["trials"][0]["components"][0]["name"] = HOSTILE_NAME
+    (tmp_path / "export.json").write_text(json.dumps(export), encoding="ascii")
+    process = run("audit", "file", "export.json", "-o", report, text=True)
+    assert process.returncode in (0, 1), process.stderr
+    assert (tmp_path / report).stat().st_size > 0
+
+
 def test_an_error_line_stays_one_line_whatever_the_file_name(tmp_path):
     name = "bad\nname\x1b.json"
     (tmp_path / name).write_text("{", encoding="utf-8")
