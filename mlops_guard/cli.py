@@ -13,7 +13,6 @@ import io
 import os
 import sys
 from contextlib import contextmanager, suppress
-from pathlib import Path
 
 from mlops_guard import __version__
 from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
@@ -202,7 +201,7 @@ def _tool_error(error: BaseException, debug: bool) -> int:
         line = str(error)
     else:
         file = _file_of(error)
-        detail = f"{type(error).__name__}: {error}".rstrip(": ")
+        detail = type(error).__name__ + (f": {error}" if str(error) else "")
         hint = "" if debug else f" {TOOL_ERROR_HINT}"
         line = f"{file}: {detail}{hint}" if file else f"{detail}{hint}"
     with suppress(OSError, ValueError):  # stderr itself gone: the exit code still says it
@@ -214,12 +213,8 @@ def _file_of(error: BaseException) -> str | None:
     """The file an exception concerns, when it says: an ``OSError``'s file name, or a
     ``file: PATH`` note (PEP 678) added by the code that was reading it."""
     filename = getattr(error, "filename", None)
-    if isinstance(filename, str | bytes | Path):
-        return (
-            filename.decode(errors="backslashreplace")
-            if isinstance(filename, bytes)
-            else str(filename)
-        )
+    if isinstance(filename, str | bytes | os.PathLike):
+        return os.fsdecode(filename)
     for note in getattr(error, "__notes__", ()):
         if isinstance(note, str) and note.startswith(FILE_NOTE):
             return note[len(FILE_NOTE) :]
@@ -254,8 +249,6 @@ def _missing_extra(error: ModuleNotFoundError, command: str) -> BaseException:
     module (a broken installation) stays a tool error naming the module."""
     from mlops_guard.errors import MissingExtra, require_extra
 
-    if isinstance(error, MissingExtra):
-        return error
     module = (error.name or "").partition(".")[0]
     extra = EXTRAS.get(module)
     if extra is None:
