@@ -6,9 +6,10 @@ JSON ``"\\ud800"``, or a file name that is not UTF-8: Python keeps its bytes as 
 escapes ``\\udc80``-``\\udcff``), control characters (a newline that would forge a report
 line, an ANSI escape that rewrites the terminal) and bidirectional overrides (text that
 reads differently from what it is). Each is shown as a backslash escape: a surrogate
-escape as the byte it stands for (``\\xff``, as ``ls -b`` shows it), anything else as
-``\\xNN`` below U+0100 and ``\\uXXXX`` above. Escaping is needed only at the edges: the
-findings themselves keep the exact text, so fingerprints and baselines do not change.
+escape as the byte it stands for (``\\xff``, as ``ls -b`` shows it), a line break or tab
+as ``\\n``, ``\\r``, ``\\t``, anything else as ``\\xNN`` below U+0100 and ``\\uXXXX``
+above. Escaping is needed only at the edges: the findings themselves keep the exact text,
+so fingerprints and baselines do not change.
 """
 
 from __future__ import annotations

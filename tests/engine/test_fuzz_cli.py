@@ -173,9 +173,16 @@ def _baseline() -> dict:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory)
         (path / "pipeline.json").write_text(json.dumps(_with_findings()))
+        # At collection time, before conftest's fixtures: keep every cache in the temp dir.
+        cache = os.environ.get("MLOPS_GUARD_CACHE_DIR")
+        os.environ["MLOPS_GUARD_CACHE_DIR"] = str(path / "cache")
         with contextlib.redirect_stdout(io.StringIO()):
             main(["check", str(path / "pipeline.json"), "--no-cache", "--write-baseline",
                   str(path / "baseline.json")])  # fmt: skip
+        if cache is None:
+            del os.environ["MLOPS_GUARD_CACHE_DIR"]
+        else:
+            os.environ["MLOPS_GUARD_CACHE_DIR"] = cache
         return json.loads((path / "baseline.json").read_text())
 
 
