@@ -1,8 +1,14 @@
-"""One line per finding, ruff-style, then a summary line."""
+"""One line per finding, ruff-style, then a summary line.
+
+Each finding is exactly one line whatever its text holds: line breaks, controls and
+surrogates from the checked files are shown as escapes (:mod:`.safe_text`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+
+from mlops_guard.reporters.safe_text import printable
 
 
 def format_location(location) -> str:
@@ -17,7 +23,8 @@ def render(result, context) -> str:
     for finding in result.findings:
         where = format_location(finding.location)
         pointer = f" [{finding.location.pointer}]" if finding.location.pointer else ""
-        lines.append(f"{where}: {finding.rule} {finding.severity}: {finding.message}{pointer}")
+        line = f"{where}: {finding.rule} {finding.severity}: {finding.message}{pointer}"
+        lines.append(printable(line))
     counts = Counter(finding.severity for finding in result.findings)
     noun = "target" if result.targets == 1 else "targets"
     if result.findings:
