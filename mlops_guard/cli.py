@@ -15,7 +15,7 @@ import sys
 from contextlib import contextmanager, suppress
 
 from mlops_guard import __version__
-from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, FILE_NOTE, InputError
 
 EXTERNAL = {
     "reference": ("mlops_guard.reference.cli", "main", "Run or print the reference pipeline."),
@@ -244,9 +244,6 @@ TOOL_ERROR_HINT = "(run with --debug for the traceback)"
 is told apart from an input error: the first is a bug to report, the second is for the
 user to fix."""
 
-FILE_NOTE = "file: "
-"""Prefix of the exception note (``error.add_note(FILE_NOTE + path)``) that names the file
-being read when a crash happened, for the one-line tool error."""
 
 EXTRAS = {
     "boto3": "aws",

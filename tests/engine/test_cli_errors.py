@@ -131,6 +131,17 @@ def test_an_exception_note_names_the_file(monkeypatch, capsys):
     )
 
 
+def test_a_loader_crash_names_the_file_it_was_reading(tmp_path, monkeypatch, capsys):
+    # Fault injection: the definition loader fails as a bug in it would.
+    definition = tmp_path / "daily.json"
+    definition.write_text(json.dumps(reference()))
+    monkeypatch.setattr("mlops_guard.loaders.definition_json.load", _explode(KeyError("Steps")))
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--no-cache", "daily.json"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("mlops-guard: error: daily.json: KeyError:")
+
+
 def test_debug_shows_the_traceback_and_still_exits_2(monkeypatch, capsys):
     monkeypatch.setattr("mlops_guard.commands.check", _explode(RuntimeError("boom")))
     assert main(["check", "--debug"]) == 2
