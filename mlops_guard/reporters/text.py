@@ -32,7 +32,8 @@ def render(result, context) -> str:
         summary = f"Found {len(result.findings)} finding{'s' if len(result.findings) != 1 else ''}"
         summary += f" ({', '.join(parts)}) in {result.targets} {noun}"
     else:
-        summary = f"All checks passed: {result.targets} {noun}, {result.rules} rules"
+        rules = "rule" if result.rules == 1 else "rules"
+        summary = f"All checks passed: {result.targets} {noun}, {result.rules} {rules}"
     if result.suppressed:
         summary += f"; {len(result.suppressed)} suppressed"
     lines.append(summary + ".")
