@@ -28,6 +28,7 @@ def read_sagemaker(args, session=None, on_call=None):
         experiment_prefix=args.experiment_prefix,
         series=False,  # no rule reads metric time series; one value per run is plotted
         session=session,
+        timeout=args.timeout,
     )
     region = session.region_name or "default-region"
     return store, f"sagemaker:{region}"
