@@ -49,9 +49,8 @@ class UnreadableResponse(BotoCoreError):
 
 
 def call_name(operation_model) -> str:
-    """``sagemaker:Search``: the service's endpoint prefix (as IAM names it) and operation."""
-    service = operation_model.service_model.endpoint_prefix or operation_model.service_model
-    return f"{service}:{operation_model.name}"
+    """``sagemaker:Search``: the service (as boto3 names it) and the operation."""
+    return f"{operation_model.service_model.service_name}:{operation_model.name}"
 
 
 def check_body(operation_model, response_dict, **_) -> None:
@@ -64,7 +63,7 @@ def check_body(operation_model, response_dict, **_) -> None:
     what = call_name(operation_model)
     body = response_dict.get("body") or b""
     try:
-        document = json.loads(body)
+        document = json.loads(body.decode("utf-8"))  # as botocore reads it: no BOM sniffing
     except UnicodeDecodeError:
         raise UnreadableResponse(what=what, reason=f"HTTP {status} body is not UTF-8") from None
     except (ValueError, RecursionError) as error:
