@@ -48,7 +48,9 @@ def read_mlflow(args):
     from mlops_guard.metadata.sources import mlflow
 
     store = mlflow.fetch_store(
-        tracking_uri=args.tracking_uri, experiment_prefix=args.experiment_prefix
+        tracking_uri=args.tracking_uri,
+        experiment_prefix=args.experiment_prefix,
+        timeout=args.timeout,
     )
     return store, f"mlflow:{args.tracking_uri}"
 

@@ -33,6 +33,8 @@ REMOTE_NAMES = frozenset({"databricks", "databricks-uc", "uc"})
 # Subtrees the audit never reads beyond their top level (MLflow lists artifacts one
 # level deep); what a run logged there is the run's business.
 _NOT_WALKED = frozenset({"artifacts"})
+# experiment/run/<one of these>/key: one file per metric, parameter or tag.
+_RUN_VALUES = frozenset({"metrics", "params", "tags"})
 
 
 def read_only_uri(tracking_uri: str) -> str:
@@ -125,23 +127,27 @@ def file_store_allowed(uri: str):
 def census(root: Path) -> list[tuple[str, str]]:
     """``(path, problem)`` for each entry of a file store MLflow cannot be trusted to
     read: not a regular file or directory, a symlink that does not resolve, a directory
-    that cannot be listed. Walks without recursion and without following symlinks."""
+    that cannot be listed, an empty directory where a run keeps its values (MLflow reads
+    the files under ``metrics``/``params``/``tags``, so an empty one is a value it drops
+    without a word). Walks without recursion and without following symlinks."""
     problems: list[tuple[str, str]] = []
-    pending = [str(root)]
+    pending: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
     while pending:
-        directory = pending.pop()
+        directory, parts = pending.pop()
         try:
             with os.scandir(directory) as entries:
                 found = list(entries)
         except OSError as error:
             problems.append((directory, f"cannot list ({error.strerror or error})"))
             continue
+        if not found and len(parts) >= 4 and parts[2] in _RUN_VALUES:
+            problems.append((directory, f"an empty directory among a run's {parts[2]}"))
         for entry in found:
             problem = _entry_problem(entry)
             if problem is not None:
                 problems.append((entry.path, problem))
             elif entry.is_dir(follow_symlinks=False) and entry.name not in _NOT_WALKED:
-                pending.append(entry.path)
+                pending.append((entry.path, (*parts, entry.name)))
     return sorted(problems)
 
 
@@ -165,14 +171,22 @@ def _entry_problem(entry: os.DirEntry) -> str | None:
 
 class SkippedEntries(logging.Handler):
     """While active, takes every warning MLflow logs (on its own loggers or the root
-    logger, where its file store writes) and keeps it instead of printing it."""
+    logger, where its file store writes) and keeps it instead of printing it.
+
+    A run directory without its ``meta.yaml`` is skipped with a *debug* record
+    ("Malformed run ..."), as MLflow allows artifact folders beside runs: the root
+    logger is opened to debug records while the store is read so those are kept too.
+    """
 
     def __init__(self):
-        super().__init__(level=logging.WARNING)
+        super().__init__(level=logging.DEBUG)
         self.messages: list[str] = []
-        self._saved: list[tuple[logging.Logger, list, bool]] = []
+        self._saved: list[tuple[logging.Logger, list, bool, int]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        skipped = record.name == "root" and str(record.msg).startswith("Malformed")
+        if record.levelno < logging.WARNING and not skipped:
+            return
         try:
             text = record.getMessage()
         except Exception:  # a malformed log call is still something MLflow skipped
@@ -182,13 +196,16 @@ class SkippedEntries(logging.Handler):
             self.messages.append(line)
 
     def __enter__(self) -> SkippedEntries:
-        for logger in (logging.getLogger(), logging.getLogger("mlflow")):
-            self._saved.append((logger, logger.handlers[:], logger.propagate))
+        root = logging.getLogger()
+        for logger in (root, logging.getLogger("mlflow")):
+            self._saved.append((logger, logger.handlers[:], logger.propagate, logger.level))
             logger.handlers = [self]
             logger.propagate = False
+        root.setLevel(logging.DEBUG)
         return self
 
     def __exit__(self, *_) -> None:
-        for logger, handlers, propagate in self._saved:
+        for logger, handlers, propagate, level in self._saved:
             logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
         self._saved.clear()
