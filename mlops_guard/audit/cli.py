@@ -159,12 +159,23 @@ def _counted(targets, progress):
         progress.advance()
 
 
+# Report types and the modules they need beyond the base install (all in the report extra).
+_OUTPUT_NEEDS = {".html": ("pandas",), ".csv": ("pandas",), ".parquet": ("pandas", "pyarrow")}
+
+
 def _check_outputs(outputs: list[str]) -> None:
+    """Every ``--output`` can be written, checked before the store is read: a missing
+    extra is one line now, not a traceback after a long read."""
+    from mlops_guard.errors import require_extra
+
     for output in outputs:
-        if Path(output).suffix.lower() not in OUTPUT_SUFFIXES:
+        suffix = Path(output).suffix.lower()
+        if suffix not in OUTPUT_SUFFIXES:
             raise InputError(
                 f"unknown report type (use one of {', '.join(OUTPUT_SUFFIXES)})", file=output
             )
+        for module in _OUTPUT_NEEDS.get(suffix, ()):
+            require_extra(module, "report", f"--output {output}")
 
 
 def _write(output: str, result, store, prepared, label: str, context: dict) -> None:

@@ -17,8 +17,10 @@ EXPORT_SUFFIXES = (".json", ".yaml", ".yml")
 
 def read_sagemaker(args, session=None, on_call=None):
     """``(store, label)`` from SageMaker; ``on_call`` is told of every API call made."""
+    from mlops_guard.errors import require_extra
     from mlops_guard.metadata.sources import sagemaker
 
+    require_extra("boto3", "aws", "audit sagemaker")
     if session is None:
         session = _session(args.region, args.profile)
     if on_call is not None:

@@ -71,6 +71,9 @@ def fetch_store(
     :class:`MetadataInputError` when AWS cannot be reached at all (no credentials, no
     region, unknown profile, no endpoint).
     """
+    from mlops_guard.errors import require_extra
+
+    require_extra("boto3", "aws", "reading SageMaker")
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
