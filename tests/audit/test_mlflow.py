@@ -92,3 +92,12 @@ def test_unreachable_tracking_uri_is_one_line(tmp_path):
     done = audit(tmp_path, "unknown-scheme://nowhere")
     assert done.returncode == 2
     assert done.stderr.startswith("mlops-guard: error:") and done.stderr.count("\n") == 1
+
+
+def test_what_was_not_read_before_the_timeout_is_mg005(tracking_uri, tmp_path):
+    done = audit(tmp_path, tracking_uri, "--timeout", "0.000001")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "the audit does not pass" in done.stderr
+    messages = [f["message"] for f in json.loads(done.stdout)["findings"] if f["rule"] == "MG005"]
+    assert {m.split(" (")[0] for m in messages} >= {"could not read mlflow:experiment 1"}
+    assert all("the --timeout of 1e-06 s had passed" in m for m in messages), messages
