@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -198,3 +199,36 @@ def test_a_nan_metric_never_meets_a_threshold(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     assert any("nan" in f["message"] for f in report["findings"] if f["rule"].startswith("ET1"))
+
+
+def _one_line_error(capsys, *paths) -> str:
+    code = cli.main(["file", *map(str, paths), "--format", "json"])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, ""), captured.err
+    assert captured.err.startswith("mlops-guard: error: ") and captured.err.count("\n") == 1
+    return captured.err
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: os.mkfifo(path), "not a regular file (a FIFO)"),
+        (lambda path: path.symlink_to("/dev/zero"), "not a regular file (a device or socket)"),
+        (lambda path: path.symlink_to(path.name), "cannot read"),
+        (lambda path: path.symlink_to("/nonexistent/export.json"), "a symlink to nothing"),
+    ],
+)
+def test_an_export_that_is_not_a_regular_file_is_never_opened(tmp_path, capsys, make, problem):
+    (tmp_path / "a.json").write_text(json.dumps(valid_export()))
+    make(tmp_path / "b.json")
+    assert problem in _one_line_error(capsys, tmp_path)  # met in a directory
+    if "nothing" not in problem:
+        assert problem in _one_line_error(capsys, tmp_path / "b.json")  # named
+
+
+def test_a_directory_symlink_loop_is_listed_once(tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "a.json").write_text(json.dumps(valid_export()))
+    (tmp_path / "runs" / "again").symlink_to(tmp_path / "runs")
+    code = cli.main(["file", str(tmp_path), "--format", "json"])
+    assert code in (0, 1), capsys.readouterr().err
