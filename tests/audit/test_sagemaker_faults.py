@@ -9,8 +9,6 @@ and reading that outlasts ``--timeout``. Each is MG005 naming the call, and exit
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import pytest
@@ -150,31 +148,8 @@ def test_what_was_not_read_before_the_timeout_is_mg005(account, capsys):
 
 
 @pytest.fixture
-def silent_endpoint(monkeypatch):
-    """A loopback port that accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{listener.getsockname()[1]}")
-    yield
-    stop.set()
-    thread.join(timeout=5)
-    for connection in held:
-        connection.close()
-    listener.close()
+def silent_endpoint(silent_port, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent_port}")
 
 
 def test_a_server_that_never_answers_is_bounded(moto_server, silent_endpoint, capsys, monkeypatch):

@@ -25,6 +25,7 @@ before the ``timeout`` are listed in ``unreadable`` (MG005 in an audit).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -43,6 +44,8 @@ from mlops_guard.metadata.model import (
 PARENT_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"
 PAGE_SIZE = 1000
+# With a timeout, how long past it a read still waiting on the store is given to finish.
+GRACE_SECONDS = 10.0
 
 
 def fetch_store(
@@ -52,27 +55,52 @@ def fetch_store(
 
     Raises :class:`MetadataInputError` when the store cannot be opened or listed at all;
     an experiment or run that cannot be read is listed in the store's ``unreadable``.
+    With a ``timeout``, experiments and runs not started by then are listed as not read,
+    and a read still waiting on the store a grace period later (a server that never
+    answers: MLflow's own HTTP timeouts and retries add up to many minutes) is abandoned
+    on its thread: the store is then an error, not a pass.
     """
     from mlops_guard.errors import require_extra
-    from mlops_guard.metadata.sources._mlflow_store import (
-        SkippedEntries,
-        file_store_allowed,
-        read_only_uri,
-    )
+    from mlops_guard.metadata.sources._mlflow_store import read_only_uri
 
     require_extra("mlflow", "mlflow", "reading MLflow")
+    uri = read_only_uri(tracking_uri)
+    if timeout is None:
+        return _read(uri, tracking_uri, experiment_prefix, _Reading(None))
+    outcome: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            outcome["store"] = _read(uri, tracking_uri, experiment_prefix, _Reading(timeout))
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=read, name="mlops-guard-mlflow-read", daemon=True)
+    worker.start()
+    worker.join(timeout + GRACE_SECONDS)
+    if worker.is_alive():
+        raise MetadataInputError(
+            f"no answer within the --timeout of {timeout:g} s: the store was not read",
+            where=f"mlflow {tracking_uri}",
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["store"]
+
+
+def _read(uri: str, tracking_uri: str, prefix: str | None, reading: _Reading) -> MetadataStore:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    uri = read_only_uri(tracking_uri)
-    reading = _Reading(timeout)
+    from mlops_guard.metadata.sources._mlflow_store import SkippedEntries, file_store_allowed
+
     try:
         with SkippedEntries() as skipped, file_store_allowed(uri):
             client = MlflowClient(tracking_uri=uri)
             experiments = [
                 experiment
                 for found in _all_experiments(client)
-                if (experiment := reading.experiment(client, found, experiment_prefix))
+                if (experiment := reading.experiment(client, found, prefix))
             ]
     except MlflowException as error:
         raise MetadataInputError(_one_line(error.message), where=f"mlflow {tracking_uri}") from None
