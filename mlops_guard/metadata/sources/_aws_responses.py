@@ -21,8 +21,10 @@ from botocore.exceptions import BotoCoreError
 
 from mlops_guard import pointer
 
-# Members the source indexes records by, although the API model leaves them optional:
-# a record without its name is as unreadable as a page without its records.
+# Members the source indexes records by (shape name -> members): a record without its
+# name is as unreadable as a page without its records. Only these are required, not every
+# member the API model marks required: a response that leaves out something no rule reads
+# is not a reason to fail an audit.
 IDENTITY_MEMBERS: dict[str, tuple[str, ...]] = {
     "Experiment": ("ExperimentName",),
     "Trial": ("TrialName",),
@@ -32,6 +34,7 @@ IDENTITY_MEMBERS: dict[str, tuple[str, ...]] = {
     "PipelineExecutionSummary": ("PipelineExecutionArn",),
     "Rule": ("Name",),
     "ScheduleSummary": ("Name",),
+    "Parameter": ("Name",),
 }
 _BODY_PROTOCOLS = frozenset({"json", "rest-json"})
 _NUMBER_OR_TEXT = (int, float, str)
@@ -120,7 +123,7 @@ def _structure(shape, value, path, stack, *, top: bool) -> str | None:
         return None
     if not isinstance(value, dict):
         return "expected an object"
-    required = {*shape.required_members, *IDENTITY_MEMBERS.get(shape.name, ())}
+    required = IDENTITY_MEMBERS.get(shape.name, ())
     for name, member in shape.members.items():
         if top and member.serialization.get("location"):
             continue  # a header or status code of a rest-json response, not in the body
