@@ -97,7 +97,7 @@ def _parse(text: str, name: str, *, yaml: bool) -> Any:
         import yaml as pyyaml
 
         try:
-            return pyyaml.safe_load(text)
+            return _load_yaml(text, name)
         except pyyaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
@@ -115,12 +115,77 @@ def _parse(text: str, name: str, *, yaml: bool) -> Any:
         raise MetadataInputError(f"invalid JSON: {error}", file=name) from None
 
 
+def _load_yaml(text: str, name: str) -> Any:
+    """``yaml.safe_load``, refused before anything is built when aliases would make the
+    document larger than :func:`_alias_budget` allows (a "billion laughs" is a few lines)
+    or an anchor contains itself: whatever walks the document later stays bounded."""
+    import yaml as pyyaml
+
+    loader = pyyaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, name)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _alias_budget(distinct: int) -> int:
+    """How many nodes the expanded document may have: aliases may at most double it
+    (and add ten thousand), which no export written by a tool comes near."""
+    return 2 * distinct + 10_000
+
+
+def _check_expansion(root, name: str) -> None:
+    """Expanded size of the composed YAML graph, counted once per distinct node."""
+    size: dict[int, int] = {}
+    order: list = []
+    stack: list[tuple[object, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _children(node))
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise MetadataInputError("invalid YAML: an anchor contains itself", file=name)
+        open_nodes.add(key)
+        order.append(node)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+    if size[id(root)] > _alias_budget(len(order)):
+        raise MetadataInputError(
+            f"invalid YAML: aliases expand it to {size[id(root)]} nodes from {len(order)} "
+            "(a YAML bomb?)",
+            file=name,
+        )
+
+
+def _children(node) -> list:
+    value = node.value
+    if isinstance(value, list):
+        return [item for pair in value for item in (pair if isinstance(pair, tuple) else (pair,))]
+    return []
+
+
 def _check_text(document: Any, file: str | None) -> None:
     """Every key and string is Unicode text that UTF-8 can hold: JSON's ``\\ud800``
-    escapes can spell lone surrogates, which no source writes and no report can print."""
+    escapes can spell lone surrogates, which no source writes and no report can print.
+    Each list and object is looked at once, however often YAML aliases repeat it."""
     pending: list[tuple[Any, tuple]] = [(document, ())]
+    seen: set[int] = set()
     while pending:
         value, path = pending.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(key, str) and not _is_text(key):

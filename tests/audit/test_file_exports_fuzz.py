@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -231,4 +232,37 @@ def test_a_directory_symlink_loop_is_listed_once(tmp_path, capsys):
     (tmp_path / "runs" / "a.json").write_text(json.dumps(valid_export()))
     (tmp_path / "runs" / "again").symlink_to(tmp_path / "runs")
     code = cli.main(["file", str(tmp_path), "--format", "json"])
+    assert code in (0, 1), capsys.readouterr().err
+
+
+BOMB = "".join(
+    f"x{level}: &a{level} [{', '.join([f'*a{level - 1}' if level else 'lol'] * 9)}]\n"
+    for level in range(9)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (BOMB, "aliases expand it to"),
+        ("experiments: &e [*e]\n", "an anchor contains itself"),
+        ("experiments: [{name: a, tags: &t {k: [*t]}}]\n", "an anchor contains itself"),
+    ],
+)
+def test_a_yaml_export_that_aliases_explode_is_refused_quickly(tmp_path, capsys, text, problem):
+    path = tmp_path / "export.yaml"
+    path.write_text("format: mlops-guard-metadata\nversion: 1\n" + text)
+    started = time.monotonic()
+    assert problem in _one_line_error(capsys, path)
+    assert time.monotonic() - started < 5
+
+
+def test_a_yaml_export_may_use_a_few_aliases(tmp_path, capsys):
+    path = tmp_path / "export.yaml"
+    path.write_text(
+        "format: mlops-guard-metadata\nversion: 1\n"
+        "experiments:\n- name: a\n  tags: &team {team: forecasting}\n"
+        "- name: b\n  tags: *team\n"
+    )
+    code = cli.main(["file", str(path), "--format", "json"])
     assert code in (0, 1), capsys.readouterr().err
