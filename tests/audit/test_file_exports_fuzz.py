@@ -15,6 +15,7 @@ import os
 import time
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -154,10 +155,14 @@ def test_the_valid_export_is_read(tmp_path, capsys):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(document=damaged_exports())
-def test_damaged_export_gives_a_report_or_one_line(tmp_path, capsys, document):
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(document, allow_nan=True), encoding="utf-8")
+@given(document=damaged_exports(), as_yaml=st.booleans())
+def test_damaged_export_gives_a_report_or_one_line(tmp_path, capsys, document, as_yaml):
+    if as_yaml:
+        path = tmp_path / "export.yaml"
+        path.write_text(yaml.safe_dump(document), encoding="utf-8", errors="surrogatepass")
+    else:
+        path = tmp_path / "export.json"
+        path.write_text(json.dumps(document, allow_nan=True), encoding="utf-8")
     _assert_report_or_one_line(*_audit_file(path, capsys))
 
 
