@@ -16,11 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlops_guard import cache_store
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
 from mlops_guard.loaders import display_path
 from mlops_guard.loaders.definition_json import check_shape, is_definition
-from mlops_guard.resources import cache_dir, caching, write_cache_file
+from mlops_guard.resources import cache_dir
 from mlops_guard.targets import Target
 
 SKIP_PARTS = {"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache"}
@@ -98,7 +99,7 @@ def render_module(entry: str, kwargs: dict, path: str = ".", debug: bool = False
     root = module_root(Path(path).resolve(), module)
     source = module_file(root, module)
     key = cache_key(root, entry, kwargs)
-    cached = cache_dir() / "renders" / f"{key}.json"
+    cached = cache_dir() / "renders" / f"{key}.cache"
     rendered = _read_cached(cached)
     if rendered is None:
         rendered = _render(root, module, function, kwargs, debug)
@@ -130,16 +131,12 @@ def _inline_suppressions(text: str) -> list:
 
 
 def _read_cached(path: Path) -> dict | None:
-    if not caching():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    rendered = cache_store.read_json(path)  # tagged by this user, else a miss
+    return rendered if isinstance(rendered, dict) and "definition" in rendered else None
 
 
 def _write_cached(path: Path, rendered: dict) -> None:
-    write_cache_file(path, json.dumps(rendered))
+    cache_store.write_json(path, rendered)
 
 
 def _render(root: Path, module: str, function: str, kwargs: dict, debug: bool) -> dict:

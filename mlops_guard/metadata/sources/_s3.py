@@ -29,9 +29,12 @@ class NotReadable(Exception):
 
 @contextlib.contextmanager
 def reading(reader: Reader, what: str) -> Iterator[None]:
-    """Record any AWS error (after botocore's retries) or :class:`NotReadable` raised
-    while reading ``what`` as unreadable, and carry on."""
-    from botocore.exceptions import ClientError
+    """Record any AWS error (after botocore's retries), a response that cannot be read
+    or parsed, the deadline, or :class:`NotReadable` raised while reading ``what`` as
+    unreadable, and carry on."""
+    from botocore.exceptions import ClientError, ResponseParserError
+
+    from mlops_guard.metadata.sources._aws_responses import UnreadableResponse
 
     try:
         yield
@@ -39,8 +42,10 @@ def reading(reader: Reader, what: str) -> Iterator[None]:
         code = error_code(error) or "ClientError"
         message = error.response.get("Error", {}).get("Message") or ""
         reader.unreadable.append(Unreadable(what=what, reason=f"{code}: {message}".rstrip(": ")))
-    except NotReadable as error:
-        reader.unreadable.append(Unreadable(what=what, reason=str(error)))
+    except UnreadableResponse as error:
+        reader.unreadable.append(Unreadable(what=what, reason=error.reason))
+    except (NotReadable, ResponseParserError) as error:
+        reader.unreadable.append(Unreadable(what=what, reason=" ".join(str(error).split())))
 
 
 def split_uri(uri: str) -> tuple[str, str]:

@@ -78,6 +78,7 @@ def fetch_store(
     outputs: bool = True,
     max_keys_per_prefix: int = 5000,
     session=None,
+    timeout: float | None = None,
 ) -> MetadataStore:
     """Read experiments and pipelines into a store; unreadable parts are listed, not fatal.
 
@@ -85,13 +86,20 @@ def fetch_store(
     observe or inject the HTTP traffic. ``model_registry`` reads the model packages of
     the groups matching the ``model_package_groups`` glob; ``outputs`` lists the S3
     prefixes the deployed pipelines' executions wrote (at most ``max_keys_per_prefix``
-    keys each) and the Glue tables over them. Raises :class:`MetadataInputError` when AWS
-    cannot be reached at all (no credentials, no region, unknown profile, no endpoint).
+    keys each) and the Glue tables over them. After ``timeout`` seconds no call is made
+    any more: what was not read by then is listed in ``unreadable``. Raises
+    :class:`MetadataInputError` when AWS cannot be reached at all (no credentials, no
+    region, unknown profile, no endpoint).
     """
+    from mlops_guard.errors import require_extra
+
+    require_extra("boto3", "aws", "reading SageMaker")
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        reader = Reader(session or _session(region, profile), max_workers=max_workers)
+        reader = Reader(
+            session or _session(region, profile), max_workers=max_workers, timeout=timeout
+        )
         store = MetadataStore()
         if experiments:
             options = _sm_experiments.Options(
