@@ -32,7 +32,8 @@ def reading(reader: Reader, what: str) -> Iterator[None]:
     """Record any AWS error (after botocore's retries), a response that cannot be read
     or parsed, the deadline, or :class:`NotReadable` raised while reading ``what`` as
     unreadable, and carry on."""
-    from botocore.exceptions import ClientError, ResponseParserError
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError  # an S3 (XML) answer that is not XML
 
     from mlops_guard.metadata.sources._aws_responses import UnreadableResponse
 
