@@ -106,7 +106,7 @@ def check_deployed_schedule_run_date(deployed_pipeline, store, policy):
             )
     parameters = (pipeline.definition or {}).get("Parameters")
     if pipeline.schedules and isinstance(parameters, list):
-        declared = {item.get("Name") for item in parameters if isinstance(item, dict)}
+        declared = {str(item.get("Name")) for item in parameters if isinstance(item, dict)}
         if wanted not in declared:
             yield f"schedules pass {wanted}, but the deployed pipeline declares no such parameter"
 

@@ -190,7 +190,8 @@ def _write(output: str, result, store, prepared, label: str, context: dict) -> N
                 prepared.policy,
                 {"source": label, "version": __version__, "policy_file": prepared.policy_file},
             )
-            Path(output).write_text(page, encoding="utf-8")
+            # A lone surrogate from a live source is written escaped, never a crash.
+            Path(output).write_text(page, encoding="utf-8", errors="backslashreplace")
         elif suffix == ".csv":
             from mlops_guard.audit.table import write_csv
 

@@ -28,6 +28,8 @@ SARIF_SCHEMA = json.loads(
 # A step name holding a lone surrogate, an ANSI escape, a newline, a bidi override and
 # a non-ASCII letter: every one of them has broken some report writer somewhere.
 HOSTILE_NAME = "Tr\ud800ain\x1b[2J\n\u202eé"
+EXPORTABLE_HOSTILE_NAME = HOSTILE_NAME.replace("\ud800", "")
+"""What an export may hold: it is refused with a lone surrogate (no source writes one)."""
 
 
 @pytest.fixture(autouse=True)
@@ -345,9 +347,18 @@ def test_a_file_name_that_is_not_utf8(tmp_path, format_name):
         assert text.startswith("daily-\\xff.json:")
 
 
-def test_audit_file_with_hostile_text(tmp_path):
+def test_an_export_with_a_lone_surrogate_is_an_input_error(tmp_path):
     export = json.loads(json.dumps(MINIMAL_EXPORT))
     export["experiments"][0]["trials"][0]["components"][0]["name"] = HOSTILE_NAME
+    (tmp_path / "export.json").write_text(json.dumps(export), encoding="ascii")
+    process = run("audit", "file", "export.json", text=True, env={"PYTHONIOENCODING": "ascii"})
+    assert process.returncode == 2
+    assert "not valid Unicode text" in one_error_line(process.stderr)
+
+
+def test_audit_file_with_hostile_text(tmp_path):
+    export = json.loads(json.dumps(MINIMAL_EXPORT))
+    export["experiments"][0]["trials"][0]["components"][0]["name"] = EXPORTABLE_HOSTILE_NAME
     (tmp_path / "export.json").write_text(json.dumps(export), encoding="ascii")
     for format_name in FORMATS:
         process = run(
@@ -363,7 +374,7 @@ def test_audit_file_with_hostile_text(tmp_path):
 def test_audit_report_files_with_hostile_text(tmp_path, report):
     pytest.importorskip("pyarrow")
     export = json.loads(json.dumps(MINIMAL_EXPORT))
-    export["experiments"][0]["trials"][0]["components"][0]["name"] = HOSTILE_NAME
+    export["experiments"][0]["trials"][0]["components"][0]["name"] = EXPORTABLE_HOSTILE_NAME
     (tmp_path / "export.json").write_text(json.dumps(export), encoding="ascii")
     process = run("audit", "file", "export.json", "-o", report, text=True)
     assert process.returncode in (0, 1), process.stderr
