@@ -303,6 +303,42 @@ def test_denied_bucket_and_catalog_are_mg005(account, capsys):
     assert "the audit does not pass" in err
 
 
+def _s3_answer(body: bytes):
+    """A 200 answer from S3 with this body (XML, or not)."""
+    from botocore.awsrequest import AWSResponse, HeadersDict
+
+    from tests.metadata.botocore_traffic import _Body
+
+    def answer(request):
+        headers = HeadersDict({"Content-Type": "application/xml"})
+        return AWSResponse(request.url, 200, headers, _Body(body))
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<html>gateway</html>", "not a ListObjectsV2 answer (no IsTruncated)"),
+        # botocore reports a 200 it cannot parse as XML as an error "500" (after retries)
+        (b"<ListBucketResult><IsTruncated>", "500: Internal Server Error"),
+        (
+            b'<?xml version="1.0"?><ListBucketResult><IsTruncated>true</IsTruncated>'
+            b"<NextContinuationToken>t1</NextContinuationToken></ListBucketResult>",
+            "paging stopped: a truncated listing without a new token",
+        ),
+    ],
+)
+def test_unreadable_or_endless_listing_is_mg005(account, capsys, body, reason):
+    traffic = Traffic()
+    traffic.on_send("s3.ListObjectsV2", _s3_answer(body))
+    code, report, _ = _audit(capsys, session=traffic.session)
+    assert code == 2
+    unread = [m for _, m in _messages(report, "MG005") if "s3:ListObjectsV2" in m]
+    assert len(unread) == 8 and all(reason in m for m in unread), unread
+    assert {r for r, _ in _messages(report)} == {"MG005", "IO101", "IO102", "IO104"}
+
+
 def test_listing_is_capped(account, capsys, tmp_path):
     policy = "idempotent_outputs:\n  max_keys_per_prefix: 2\n"
     code, report, _ = _audit(capsys, policy=policy, tmp_path=tmp_path)

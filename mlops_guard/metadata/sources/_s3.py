@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mlops_guard.metadata.model import Unreadable
-from mlops_guard.metadata.sources._aws import Reader, error_code
+from mlops_guard.metadata.sources._aws import MAX_PAGES, Reader, error_code
 
 MAX_REPORT_BYTES = 1024 * 1024
 MAX_REPORT_VALUES = 10_000
@@ -119,7 +119,7 @@ def list_folder(s3, uri: str, max_keys: int) -> Folder:
     seen: set[str] = set()
     while True:
         page_size = min(PAGE_KEYS, max_keys - len(found.folders) - len(found.objects) + 1)
-        response = s3.list_objects_v2(**params, MaxKeys=max(1, page_size))
+        response = _listed(s3.list_objects_v2(**params, MaxKeys=max(1, page_size)))
         found.folders.extend(
             item["Prefix"][len(prefix) :] for item in response.get("CommonPrefixes") or []
         )
@@ -133,8 +133,12 @@ def list_folder(s3, uri: str, max_keys: int) -> Folder:
                 f"more than {max_keys} keys and folders (idempotent_outputs.max_keys_per_prefix)"
             )
         token = response.get("NextContinuationToken")
-        if not response.get("IsTruncated") or not token or token in seen:
+        if not response.get("IsTruncated"):
             return found
+        # A truncated page must lead somewhere new: anything else would end the listing
+        # quietly, as if it were complete, or never end it.
+        if not token or token in seen or len(seen) >= MAX_PAGES:
+            raise NotReadable("paging stopped: a truncated listing without a new token")
         seen.add(token)
         params["ContinuationToken"] = token
 
@@ -142,6 +146,15 @@ def list_folder(s3, uri: str, max_keys: int) -> Folder:
 def holds_objects(s3, uri: str) -> bool:
     """Whether any object other than folder markers is under ``uri`` (one small page)."""
     bucket, prefix = split_uri(uri)
-    response = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=10)
+    response = _listed(s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=10))
     keys = [item["Key"] for item in response.get("Contents") or []]
     return any(not key.endswith("/") for key in keys) or bool(response.get("IsTruncated"))
+
+
+def _listed(response: dict) -> dict:
+    """A ListObjectsV2 answer, or :class:`NotReadable`: botocore parses any well-formed
+    XML (an HTML error page from a proxy, say) into an empty listing, which would pass
+    for an empty prefix. Every real answer says whether it is truncated."""
+    if not isinstance(response.get("IsTruncated"), bool):
+        raise NotReadable("not a ListObjectsV2 answer (no IsTruncated)")
+    return response
