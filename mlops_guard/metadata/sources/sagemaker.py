@@ -18,9 +18,9 @@ from mlops_guard.metadata.sources._aws import MAX_WORKERS, Reader
 # boto3 service name -> operations (botocore names). Tested against every call made.
 READ_OPERATIONS: dict[str, list[str]] = {
     "sagemaker": [
+        "DescribeModelPackage",
         "DescribePipeline",
         "DescribePipelineExecution",
-        "DescribeModelPackage",
         "DescribeTrialComponent",
         "ListModelPackageGroups",
         "ListModelPackages",
