@@ -1,0 +1,183 @@
+"""Checking a big tree on every core, with the report a single process would write.
+
+A monorepo or an organisation's exported definitions can hold thousands of files the
+result cache has not seen (in CI it is usually cold). When a run has at least
+:data:`MIN_FILES` such files and more than one core, the files are split, in order, into
+chunks that worker processes load and check; each worker replays and fills the result
+cache through the cache's own ``targets``/``record``/``save``, as a sequential run does.
+What comes back for each target is its *raw* findings (before selection, severities,
+waivers and suppressions) and its inline suppressions: the parent turns them into
+replayed targets, in the original order, and the engine finishes the run exactly as it
+finishes one whose files all come from the cache. Same findings, same order, same bytes,
+same exit code; an input error is the first one a sequential run would have met.
+
+Workers are forked (the ``fork`` start method): the checker is single-threaded when the
+pool starts, and a forked worker begins with the session already loaded (the policy, the
+rules, a rules directory's own code), where a spawned one would pay the interpreter start
+and load and run all of that again. Where ``fork`` is not the platform's safe choice
+(Windows, macOS), a run stays in one process. Small runs (a pre-commit hook's handful of
+files) stay in one process too: starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+from mlops_guard.errors import InputError
+from mlops_guard.targets import REPLAYED, Target
+
+MIN_FILES = 64
+"""Fewest uncached files worth checking in worker processes (below it, forking and
+collecting the results costs more than a second core saves)."""
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    if sys.platform != "linux":
+        return False
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def file_targets(paths, *, strict: bool, cache, session, jobs: int | None, debug: bool):
+    """The targets of ``paths`` for ``engine.run``: loaded one at a time in this process
+    (as always) unless the run is big enough to spread over ``jobs`` workers, then
+    replayed targets carrying what the workers found."""
+    from mlops_guard.loaders import iter_targets
+
+    def sequential():
+        return cache.targets(paths, strict=strict) if cache else iter_targets(paths, strict=strict)
+
+    jobs = jobs or default_jobs()
+    if jobs < 2 or not can_fork():
+        return sequential()
+    files, listing_error = _listed(paths, strict)
+    if len(files) < MIN_FILES or _uncached(files, cache) < MIN_FILES:
+        return sequential()
+    return _checked_in_workers(files, listing_error, cache, session, jobs, debug)
+
+
+def _listed(paths, strict: bool) -> tuple[list[tuple[str, bool]], InputError | None]:
+    """Every file of the run with whether it must hold a pipeline, and the error that
+    ended the listing (a path that does not exist), raised once the files before it are
+    checked, as a sequential run raises it."""
+    from mlops_guard.loaders import iter_files
+
+    files = []
+    try:
+        for path, explicit in iter_files(paths):
+            files.append((str(path), explicit and strict))
+    except InputError as error:
+        return files, error
+    return files, None
+
+
+def _uncached(files: list[tuple[str, bool]], cache) -> int:
+    """How many of ``files`` the result cache cannot replay (an estimate: the workers
+    decide for themselves)."""
+    if cache is None:
+        return len(files)
+    from pathlib import Path
+
+    from mlops_guard.digest import content_digest
+    from mlops_guard.loaders import display_path
+
+    count = 0
+    for path, explicit in files:
+        try:
+            data = Path(path).read_bytes()
+            if cache._replay(display_path(Path(path)), content_digest(data), must_hold=explicit):
+                continue
+        except (OSError, AttributeError, TypeError):
+            pass
+        count += 1
+    return count
+
+
+_STATE: dict = {}
+"""What forked workers inherit: the session, whether to use the result cache, debug."""
+
+
+def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> Iterator[Target]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _STATE.update(session=session, cache=cache, debug=debug)
+    size = max(8, min(128, -(-len(files) // (jobs * 4))))
+    chunks = [files[start : start + size] for start in range(0, len(files), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+        try:
+            for future in futures:
+                checked, error = future.result()
+                for file, name, findings, suppressions in checked:
+                    target = Target(file=file, kind=REPLAYED, name=name, suppressions=suppressions)
+                    target.replayed = findings
+                    yield target
+                if error is not None:
+                    message, file, where = error
+                    raise InputError(message, file=file, where=where)
+        finally:
+            for future in futures:
+                future.cancel()
+            _STATE.clear()
+    if listing_error is not None:
+        raise listing_error
+
+
+def _check_chunk(files: Iterable[tuple[str, bool]]):
+    """In a worker: load and check ``files`` (replaying what the cache holds, storing what
+    it does not) and return each target's file, name, raw findings and suppressions, in
+    order, with the input error that stopped the chunk, if one did."""
+    from mlops_guard import engine
+    from mlops_guard.loaders import iter_targets
+    from mlops_guard.result_cache import ResultCache
+
+    session, debug = _STATE["session"], _STATE["debug"]
+    cache = ResultCache.open(session) if _STATE["cache"] else None
+    checked: list[tuple] = []
+
+    def targets():
+        for path, explicit in files:
+            # strict=explicit: a file met in a directory is read as a sequential run reads it
+            if cache:
+                loaded = cache.targets([path], strict=explicit)
+            else:
+                loaded = iter_targets([path], strict=explicit)
+            for target in loaded:
+                if target.kind == REPLAYED:  # the engine records only what it checks
+                    checked.append((target.file, target.name, target.replayed, target.suppressions))
+                yield target
+
+    def record(target, findings):
+        checked.append((target.file, target.name, findings, target.suppressions))
+        if cache:
+            cache.record(target, findings)
+
+    error = None
+    try:
+        engine.run(
+            targets(),
+            session.rules,
+            session.policy,
+            session.selection,
+            policy_file=session.policy_file,
+            debug=debug,
+            record=record,
+        )
+    except InputError as stopped:
+        error = (stopped.message, stopped.file, stopped.where)
+    if cache:
+        cache.save()
+    return checked, error
