@@ -46,7 +46,12 @@ def render_modules(
             failures[index] = error
     missing = [module for module in prepared if module is not None and module.rendered is None]
     if missing:
-        _render_missing(missing, debug, jobs)
+        # the same module and arguments listed twice are rendered once
+        unique = list({module.cached: module for module in missing}.values())
+        _render_missing(unique, debug, jobs)
+        for module in missing:
+            same = next(other for other in unique if other.cached == module.cached)
+            module.rendered, module.error = same.rendered, same.error
     targets = []
     for index, module in enumerate(prepared):
         try:
