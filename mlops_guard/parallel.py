@@ -59,10 +59,10 @@ def file_targets(paths, *, strict: bool, cache, session, jobs: int | None, debug
         return cache.targets(paths, strict=strict) if cache else iter_targets(paths, strict=strict)
 
     jobs = jobs or default_jobs()
-    if jobs < 2 or not can_fork():
+    if jobs < 2:
         return sequential()
     files, listing_error = _listed(paths, strict)
-    if len(files) < MIN_FILES or _uncached(files, cache) < MIN_FILES:
+    if len(files) < MIN_FILES or not can_fork() or _uncached(files, cache) < MIN_FILES:
         return sequential()
     return _checked_in_workers(files, listing_error, cache, session, jobs, debug)
 
@@ -109,6 +109,7 @@ _STATE: dict = {}
 
 
 def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> Iterator[Target]:
+    import gc
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -116,6 +117,9 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     size = max(8, min(128, -(-len(files) // (jobs * 4))))
     chunks = [files[start : start + size] for start in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
+    # What the workers inherit is never collected there: keep the collector from
+    # scanning (and so copying) the session's objects in every worker.
+    gc.freeze()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
         try:
@@ -132,6 +136,7 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
             for future in futures:
                 future.cancel()
             _STATE.clear()
+            gc.unfreeze()
     if listing_error is not None:
         raise listing_error
 

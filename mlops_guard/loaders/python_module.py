@@ -34,17 +34,15 @@ def render_modules(
 ) -> list[Target]:
     """The targets of ``specs`` (``{"entry", "kwargs", "path"}``), in their order.
 
-    A module that cannot be rendered is an :class:`InputError` naming it: appended to
-    ``errors`` when given (the other modules are still rendered and returned), else
-    raised. ``jobs`` bounds how many render at once (default: the cores available)."""
-    prepared, failures = [], {}
-    for index, spec in enumerate(specs):
-        try:
-            prepared.append(_Module(spec["entry"], spec.get("kwargs") or {}, spec.get("path", ".")))
-        except InputError as error:
-            prepared.append(None)
-            failures[index] = error
-    missing = [module for module in prepared if module is not None and module.rendered is None]
+    A module that cannot be found is an input error at once (nothing ran). One that fails
+    to render (its code raised, or it returned no pipeline) is an :class:`InputError`
+    naming it: appended to ``errors`` when given, the other modules still rendered and
+    returned, else raised. ``jobs`` bounds how many render at once (default: the cores
+    available)."""
+    prepared = [
+        _Module(spec["entry"], spec.get("kwargs") or {}, spec.get("path", ".")) for spec in specs
+    ]
+    missing = [module for module in prepared if module.rendered is None]
     if missing:
         # the same module and arguments listed twice are rendered once
         unique = list({module.cached: module for module in missing}.values())
@@ -53,10 +51,8 @@ def render_modules(
             same = next(other for other in unique if other.cached == module.cached)
             module.rendered, module.error = same.rendered, same.error
     targets = []
-    for index, module in enumerate(prepared):
+    for module in prepared:
         try:
-            if module is None:
-                raise failures[index]
             targets.append(module.target())
         except InputError as error:
             if errors is None:
