@@ -121,7 +121,12 @@ def _render_missing(modules: list[_Module], debug: bool, jobs: int | None) -> No
         command = [sys.executable, "-m", "mlops_guard.loaders.render_worker"]
         command.append(str(min(jobs or default_jobs(), len(modules))))
         process = subprocess.run(
-            command, input=json.dumps(requests), capture_output=True, text=True, cwd=temporary
+            command,
+            input=json.dumps(requests),
+            capture_output=True,
+            text=True,
+            cwd=temporary,
+            env=_renderer_environment(),
         )
         if debug:
             sys.stderr.write(process.stdout + process.stderr)
@@ -221,6 +226,23 @@ def _read_cached(path: Path) -> dict | None:
 
 def _write_cached(path: Path, rendered: dict) -> None:
     write_cache_file(path, json.dumps(rendered))
+
+
+def _renderer_environment() -> dict:
+    """The environment for the renderer: this one, and when this mlops_guard is not an
+    installed package (a source checkout run from its directory), its directory on
+    ``PYTHONPATH`` so that the renderer runs the same code as the checker."""
+    import os
+    import site
+
+    home = Path(__file__).resolve().parents[2]
+    installed = {Path(path).resolve() for path in site.getsitepackages()}
+    installed.add(Path(site.getusersitepackages()).resolve())
+    environment = dict(os.environ)
+    if home not in installed:
+        paths = [str(home), environment.get("PYTHONPATH")]
+        environment["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
+    return environment
 
 
 def _step_locator(text: str, definition: dict, function: str):

@@ -220,3 +220,21 @@ def test_a_cached_module_starts_no_renderer(tmp_path):
     assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
     assert "render_worker" not in started.read_text()
     assert calls(repo / "churn") + calls(repo / "demand") == 2, "nothing rendered again"
+
+
+def test_a_module_renders_in_its_own_process_where_fork_is_missing(repo, tmp_path):
+    """The renderer's way on platforms without ``fork``: one process per module."""
+    output = tmp_path / "rendered.json"
+    request = {
+        "root": str(repo),
+        "module": "pipelines.daily.pipeline",
+        "function": "get_pipeline",
+        "kwargs": {"region": "us-east-1", "role": "arn:aws:iam::1:role/R", "default_bucket": "b"},
+        "output": str(output),
+    }
+    command = [sys.executable, "-m", "mlops_guard.loaders.render_worker", "--one"]
+    process = subprocess.run(command, input=json.dumps(request), capture_output=True, text=True)
+    assert process.returncode == 0, process.stderr
+    rendered = json.loads(output.read_text())
+    assert rendered["name"] == "Daily_Demand"
+    assert [step["Name"] for step in rendered["definition"]["Steps"]] == ["StopHere"]
