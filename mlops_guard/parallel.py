@@ -96,7 +96,8 @@ def _uncached(files: list[tuple[str, bool]], cache) -> int:
     for path, explicit in files:
         try:
             data = Path(path).read_bytes()
-            if cache._replay(display_path(Path(path)), content_digest(data), must_hold=explicit):
+            shown, digest = display_path(Path(path)), content_digest(data)
+            if cache._replay(shown, digest, must_hold=explicit) is not None:
                 continue
         except (OSError, AttributeError, TypeError):
             pass
@@ -120,25 +121,31 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     # What the workers inherit is never collected there: keep the collector from
     # scanning (and so copying) the session's objects in every worker.
     gc.freeze()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
-        try:
-            for future in futures:
-                checked, error = future.result()
-                for file, name, findings, suppressions in checked:
-                    target = Target(file=file, kind=REPLAYED, name=name, suppressions=suppressions)
-                    target.replayed = findings
-                    yield target
-                if error is not None:
-                    message, file, where = error
-                    raise InputError(message, file=file, where=where)
-        finally:
-            for future in futures:
-                future.cancel()
-            _STATE.clear()
-            gc.unfreeze()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+            try:
+                for future in futures:
+                    yield from _replayed(*future.result())
+            finally:
+                for future in futures:
+                    future.cancel()
+    finally:
+        _STATE.clear()
+        gc.unfreeze()
     if listing_error is not None:
         raise listing_error
+
+
+def _replayed(checked: list[tuple], error: tuple | None) -> Iterator[Target]:
+    """A chunk's targets as the engine takes remembered ones, then its input error."""
+    for file, name, findings, suppressions in checked:
+        target = Target(file=file, kind=REPLAYED, name=name, suppressions=suppressions)
+        target.replayed = findings
+        yield target
+    if error is not None:
+        message, file, where = error
+        raise InputError(message, file=file, where=where)
 
 
 def _check_chunk(files: Iterable[tuple[str, bool]]):
