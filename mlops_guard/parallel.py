@@ -115,7 +115,9 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     from concurrent.futures import ProcessPoolExecutor
 
     _STATE.update(session=session, cache=cache, debug=debug)
-    size = max(8, min(128, -(-len(files) // (jobs * 4))))
+    # several chunks per worker: whoever finishes early takes the next, so no worker
+    # waits long for the last one (each chunk costs a result cache read and write)
+    size = max(8, min(128, -(-len(files) // (jobs * 6))))
     chunks = [files[start : start + size] for start in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
     # What the workers inherit is never collected there: keep the collector from
