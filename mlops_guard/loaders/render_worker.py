@@ -73,14 +73,47 @@ def _silence_telemetry() -> None:
         module._send_telemetry_request = lambda *args, **kwargs: None
 
 
+WARMED_CLIENTS = ("sagemaker", "s3", "sts", "iam", "sagemaker-runtime")
+"""The AWS clients the SDK creates while building a pipeline (whose models are parsed
+before forking)."""
+
+
 def _preload() -> None:
-    """Import the SDK (and moto) the way a rendered module would, so forked children
-    find them imported; a missing SDK is the module's own error to report."""
+    """Import the SDK (and moto) the way a rendered module would, and parse the AWS
+    models its sessions load, so forked children find both done; a missing SDK is the
+    module's own error to report."""
     with _offline():
         for name in PRELOADED:
             with contextlib.suppress(Exception):
                 __import__(name)
         _silence_telemetry()
+        with contextlib.suppress(Exception):
+            import boto3
+
+            session = boto3.Session()
+            for service in WARMED_CLIENTS:
+                session.client(service)
+            session.resource("s3")
+
+
+def _parse_models_once() -> None:
+    """botocore parses its JSON models (several MB) again for every session, and the SDK
+    makes about six sessions per pipeline: half of a render's time. In this process each
+    file is parsed once and shared; botocore treats a loaded model as read-only (the
+    extras it merges into one are the same every time), and renders stay byte-identical."""
+    try:
+        from botocore import loaders
+    except ImportError:
+        return
+    load = loaders.JSONFileLoader.load_file
+    parsed: dict = {}
+
+    def load_once(self, file_path):
+        if file_path not in parsed:
+            parsed[file_path] = load(self, file_path)
+        return parsed[file_path]
+
+    loaders.JSONFileLoader.load_file = load_once
 
 
 def render(request: dict) -> dict:
@@ -171,6 +204,7 @@ def render_all(requests: list[dict], jobs: int) -> None:
 
 def main(argv: list[str]) -> int:
     _offline_environment()
+    _parse_models_once()
     if argv[:1] == ["--one"]:
         request = json.loads(sys.stdin.read())
         _write(request["output"], render(request))

@@ -105,6 +105,17 @@ def test_workers_check_the_files_and_fill_the_result_cache(tree):
     assert (warm.returncode, warm.stdout) == (one.returncode, one.stdout)
 
 
+def test_a_pre_commit_sized_run_stays_in_one_process(tree):
+    rules = tree / "team_rules"
+    rules.mkdir()
+    (rules / "check_who.py").write_text(textwrap.dedent(WHO_CHECKS))
+    five = [str(path.relative_to(tree)) for path in sorted(tree.rglob("pipeline-*.json"))[:5]]
+    process = check(tree, *five, "--rules-dir", str(rules), "--jobs", "2", "--no-cache")
+    assert process.returncode == 1, process.stderr
+    pids = checkers(tree)
+    assert len(pids) == 5 and len(set(pids)) == 1
+
+
 def test_the_first_input_error_is_the_one_a_sequential_run_meets(tree):
     folder = tree / "pipelines" / "team-3"
     (folder / "pipeline-070.json").write_text('{"Version": "2020-12-01", "Steps": [')
