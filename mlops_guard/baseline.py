@@ -37,7 +37,7 @@ def apply(result, baseline_path: str | None, write_path: str | None):
         baseline_path = baseline_path or write_path
     if not baseline_path:
         return result
-    entries = read(baseline_path)
+    entries, text = _read(baseline_path)
     wanted = {entry["fingerprint"] for entry in entries}
     used: set[str] = set()
     active, baselined = [], []
@@ -49,7 +49,7 @@ def apply(result, baseline_path: str | None, write_path: str | None):
             baselined.append(finding._replace(suppressed=REASON, extra=extra))
         else:
             active.append(finding)
-    locate = _locate(baseline_path)
+    locate = _locate(text)
     for index, entry in enumerate(entries):
         if entry["fingerprint"] not in used:
             active.append(_unused(entry, index, baseline_path, locate))
@@ -90,12 +90,18 @@ def write(findings, path: str) -> None:
 
 def read(path: str) -> list[dict]:
     """The entries of a baseline file; any defect is an input error naming where."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("baseline file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read baseline: {error}", file=path) from None
+    return _read(path)[0]
+
+
+def _read(path: str) -> tuple[list[dict], str]:
+    """The entries and the text of a baseline file: a regular file within the size limits
+    of :mod:`.loaders.limits` (a FIFO named as the baseline cannot hang the run), valid
+    JSON of bounded depth, in the baseline's shape."""
+    from mlops_guard.loaders.limits import check_document, read_text
+
+    if not os.path.lexists(path):
+        raise InputError("baseline file not found", file=path)
+    text = read_text(path, path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -104,6 +110,10 @@ def read(path: str) -> list[dict]:
             file=path,
             where=f"line {error.lineno}, column {error.colno}",
         ) from None
+    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f"baseline is not valid JSON: {message}", file=path) from None
+    check_document(document, path)
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise InputError(
             f'expected a baseline object with "version": {VERSION} '
@@ -120,16 +130,13 @@ def read(path: str) -> list[dict]:
                 file=path,
                 where=f"/findings/{index}",
             )
-    return entries
+    return entries, text
 
 
-def _locate(path: str):
+def _locate(text: str):
     from mlops_guard.loaders.json_marks import JsonMarks
 
-    try:
-        return JsonMarks(Path(path).read_text(encoding="utf-8")).locate
-    except OSError:
-        return lambda pointer: None
+    return JsonMarks(text).locate
 
 
 def _unused(entry: dict, index: int, path: str, locate) -> Finding:

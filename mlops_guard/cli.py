@@ -89,7 +89,9 @@ def _check_options(check) -> None:
     check.add_argument("--kwargs", default="{}", help="JSON keyword arguments for --module")
     modules = check.add_mutually_exclusive_group()
     modules.add_argument(
-        "--no-modules", action="store_true", help="do not render the policy's listed modules"
+        "--no-modules",
+        action="store_true",
+        help="do not render the policy's listed modules (declines them: no opt-in needed)",
     )
     modules.add_argument(
         "--modules-only",
@@ -119,7 +121,23 @@ def _check_options(check) -> None:
 
 def add_policy_options(parser, *, selection: bool = True) -> None:
     parser.add_argument("--policy", help="policy file (default: discovered, else the default)")
-    parser.add_argument("--rules-dir", action="append", default=[], help="extra rules directory")
+    parser.add_argument(
+        "--rules-dir",
+        action="append",
+        default=[],
+        help="extra rules directory (imports its check_*.py files; opt-in)",
+    )
+    parser.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="let the policy's rules_dirs and modules run the repository's code "
+        "(or MLOPS_GUARD_ALLOW_CODE=1)",
+    )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="ignore discovered configuration (pyproject.toml, .mlops-guard.yaml)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     if selection:
         parser.add_argument("--select", type=_csv, help="comma-separated ids or prefixes")

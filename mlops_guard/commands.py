@@ -13,12 +13,22 @@ def check(args) -> int:
     import itertools
 
     from mlops_guard import engine
-    from mlops_guard.resources import caching
-    from mlops_guard.session import prepare
+    from mlops_guard.resources import caching, disable_caching
+    from mlops_guard.session import prepare, require_code_opt_in
 
+    if args.no_cache:
+        disable_caching()  # every cache, read and write: the policy's and the rules' too
     session = prepare(
-        args.policy, args.rules_dir, args.select, args.ignore, domains=("definition",)
+        args.policy,
+        args.rules_dir,
+        args.select,
+        args.ignore,
+        domains=("definition",),
+        allow_code=args.allow_code,
+        isolated=args.isolated,
     )
+    if not args.no_modules:
+        require_code_opt_in(session.loaded, "modules", args.allow_code)
     if args.modules_only and args.paths:
         raise InputError("--modules-only takes no paths")
     paths = args.paths or (["."] if not (args.module or args.modules_only) else [])
@@ -47,7 +57,8 @@ def check(args) -> int:
         from mlops_guard import baseline
 
         result = baseline.apply(result, args.baseline, args.write_baseline)
-    context = {"version": __version__, "rules": session.rules, "command": "check"}
+    result.add(session.policy_findings)
+    context = {"version": __version__, "rules": _ran(session, result), "command": "check"}
     from mlops_guard.reporters import render
 
     write_report(render(args.format, result, context), args.output)
@@ -64,6 +75,12 @@ def _file_targets(args, paths, strict, cache, session):
     return file_targets(
         paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
     )
+
+
+def _ran(session, result) -> list:
+    """The rules that ran under the selection: what every report counts and lists."""
+    ran = set(result.rule_ids)
+    return [rule for rule in session.rules if rule.id in ran]
 
 
 def _lazy_module_targets(args, session, errors):
@@ -113,7 +130,9 @@ def rules(args) -> int:
     from mlops_guard.engine import all_rule_infos
     from mlops_guard.session import prepare
 
-    session = prepare(args.policy, args.rules_dir)
+    session = prepare(
+        args.policy, args.rules_dir, allow_code=args.allow_code, isolated=args.isolated
+    )
     infos = all_rule_infos(session.rules)
     if args.format == "json":
         items = [
@@ -132,7 +151,9 @@ def explain(args) -> int:
     from mlops_guard.meta import DOCS, META_RULES
     from mlops_guard.session import prepare
 
-    session = prepare(args.policy, args.rules_dir)
+    session = prepare(
+        args.policy, args.rules_dir, allow_code=args.allow_code, isolated=args.isolated
+    )
     wanted = args.rule_id.upper()
     for rule in session.rules:
         if rule.id == wanted:
@@ -161,7 +182,6 @@ def demo(args) -> int:
     from mlops_guard.session import prepare
 
     session = prepare(str(_default_policy()))
-    context = {"version": __version__, "rules": session.rules, "command": "demo"}
     ok = True
     for title, paths, expect_clean in (
         ("Reference pipeline (compliant)", [str(reference_definition_path())], True),
@@ -174,6 +194,7 @@ def demo(args) -> int:
             session.selection,
             policy_file=session.policy_file,
         )
+        context = {"version": __version__, "rules": _ran(session, result), "command": "demo"}
         print(f"== {title}")
         print(render(args.format, result, context), end="")
         clean = not result.findings

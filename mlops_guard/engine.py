@@ -20,6 +20,9 @@ from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
 from mlops_guard.targets import REPLAYED, Target
 
+REPLAYED_KIND = "definition"
+"""The kind of target the result cache replays (definition files only)."""
+
 
 class Selection:
     """Which rules run on which files, and at what severity (see :mod:`selection`)."""
@@ -50,13 +53,27 @@ class Selection:
 
 
 class RunResult:
-    """What a run found: active findings, suppressed ones, and how much was checked."""
+    """What a run found: active findings, suppressed ones, and how much was checked.
+
+    ``rules`` counts the rules that ran under the selection (on at least one target, or
+    whose remembered findings the result cache replayed), not the rules loaded: a run
+    that selected three rules says "3 rules". ``rule_ids`` names them.
+    """
 
     def __init__(self, findings=None, suppressed=None, targets: int = 0, rules: int = 0):
         self.findings: list[Finding] = findings if findings is not None else []
         self.suppressed: list[Finding] = suppressed if suppressed is not None else []
         self.targets = targets
         self.rules = rules
+        self.rule_ids: tuple[str, ...] = ()
+
+    def ran(self, ids) -> None:
+        self.rule_ids = tuple(sorted(set(ids)))
+        self.rules = len(self.rule_ids)
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        """Add findings that no selection, waiver or baseline applies to (MG007)."""
+        self.findings = sorted([*self.findings, *findings], key=Finding.sort_key)
 
     def failed(self, fail_on: str) -> bool:
         threshold = SEVERITY_RANK[fail_on]
@@ -77,7 +94,7 @@ def run(
     """Check ``targets``; ``record(target, findings)``, if given, receives each checked
     target's own findings before selection, severities, waivers and suppressions (what
     the result cache stores)."""
-    result = RunResult(rules=len(rules))
+    result = RunResult()
     raw: list[Finding] = []
     with_suppressions: list[Target] = []  # the only targets kept once checked
     plan = _Plan(rules, policy, selection)
@@ -86,6 +103,7 @@ def run(
         if target.suppressions:
             with_suppressions.append(target)
         if target.kind == REPLAYED:
+            plan.calls_for(target, kind=REPLAYED_KIND)  # counts the rules it stands for
             raw.extend(target.replayed)
             continue
         found: list[Finding] = []
@@ -96,6 +114,7 @@ def run(
         raw.extend(found)
         if record is not None:
             record(target, found)
+    result.ran(call.rule.id for calls in plan.planned() for call in calls)
     raw = [
         finding.with_severity(severity_for(finding.rule, finding.severity, selection.severity))
         for finding in raw
@@ -156,18 +175,23 @@ class _Plan:
         self.rules, self.policy, self.selection = rules, policy, selection
         self._calls: dict = {}
 
-    def calls_for(self, target: Target) -> list[Call]:
+    def calls_for(self, target: Target, kind: str | None = None) -> list[Call]:
         selection = self.selection
         ignore = selection.ignores_for(target.file)
-        key = (target.kind, ignore)
+        kind = kind or target.kind
+        key = (kind, ignore)
         calls = self._calls.get(key)
         if calls is None:
             calls = self._calls[key] = [
                 prepare_call(rule, self.policy)
                 for rule in self.rules
-                if rule.domain == target.kind and is_enabled(rule.id, selection.select, ignore)
+                if rule.domain == kind and is_enabled(rule.id, selection.select, ignore)
             ]
         return calls
+
+    def planned(self):
+        """The calls of every kind of target and set of ignores met: the rules that ran."""
+        return self._calls.values()
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

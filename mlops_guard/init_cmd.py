@@ -7,6 +7,11 @@ config the hook snippet is printed to add by hand. With ``--pyproject`` the poli
 into a new ``[tool.mlops-guard]`` table appended to ``pyproject.toml`` instead (only
 when the file has no such table yet); a ``[tool.mlops-guard]`` table that exists would
 take precedence over a new ``.mlops-guard.yaml``, so that is refused too.
+
+The hook configuration must pin a revision. mlops-guard publishes no release tags, so
+without ``--rev`` the written ``rev:`` follows the default branch, with a comment (and a
+printed note) on pinning it to a commit sha. Every README section it points at exists
+(a test checks the anchors).
 """
 
 from __future__ import annotations
@@ -15,21 +20,25 @@ import argparse
 import sys
 from pathlib import Path
 
-from mlops_guard import __version__
 from mlops_guard.errors import InputError
 
 DEFAULT_REPO = "https://github.com/mlops-guard/mlops-guard"
+DEFAULT_REV = "main"
+README = "README.md"
+POLICY_DOCS = f"{README}#the-policy"
+HOOK_DOCS = f"{README}#pre-commit"
+TRUST_DOCS = f"{README}#trust"
 
 POLICY = """\
 # Team policy for mlops-guard: the shipped default plus what this team does differently.
-# Every key is documented in the README ("Policy reference"); `mlops-guard rules` lists
+# Every key is documented in mlops-guard's {policy_docs}; `mlops-guard rules` lists
 # the rules and `mlops-guard explain ID` shows why each matters and how to fix it.
 extends: default
 
 # fail_on: error            # the lowest severity that fails `mlops-guard check`
 # ignore: []                # rule ids or prefixes to switch off
-# rules_dirs: [guard_rules] # the team's own check_*.py rules
-# modules: []               # Python pipeline modules to render, e.g.
+# rules_dirs: [guard_rules] # the team's own check_*.py rules (runs code: --allow-code)
+# modules: []               # Python pipeline modules to render (--allow-code), e.g.
 #   - entry: pipelines.forecast:get_pipeline
 #     kwargs: {}
 
@@ -46,29 +55,43 @@ extends: default
 #     pipeline: legacy-*
 #     reason: migrating to dt= partitions in Q3
 #     expires: 2026-12-31
-"""
+""".replace("{policy_docs}", POLICY_DOCS)
 
 PYPROJECT = """
 [tool.mlops-guard]
-# Team policy for mlops-guard (see the README, "Policy reference").
+# Team policy for mlops-guard (see {policy_docs}).
 extends = "default"
 # fail_on = "error"
 # ignore = []
 # rules-dirs = ["guard_rules"]
-"""
+""".replace("{policy_docs}", POLICY_DOCS)
 
 
 def pre_commit_snippet(repo: str, rev: str) -> str:
+    pin = ""
+    if rev == DEFAULT_REV:
+        pin = (
+            "    # No release tags yet: pin a commit sha (`git ls-remote REPO main`, or\n"
+            "    # `pre-commit autoupdate --freeze`) rather than a moving branch.\n"
+        )
     return f"""\
 repos:
   - repo: {repo}
-    rev: {rev}
+{pin}    rev: {rev}
     hooks:
       - id: mlops-guard
-      # Renders the policy's Python pipeline modules (runs their code; needs the SDK):
+      # Renders the policy's Python pipeline modules (runs their code; needs the SDK;
+      # see {HOOK_DOCS} and {TRUST_DOCS}):
       # - id: mlops-guard-modules
       #   additional_dependencies: ["sagemaker>=3.27"]
 """
+
+
+PIN_NOTE = (
+    "Pin the hook: mlops-guard has no release tags yet, so replace `rev: {rev}` with a "
+    "commit sha of {repo} (`git ls-remote {repo} {rev}` prints it; "
+    "`pre-commit autoupdate --freeze` does it for you); see {docs}."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pyproject", action="store_true", help="put the policy in pyproject.toml instead"
     )
     parser.add_argument("--repo", default=DEFAULT_REPO, help="hook repository URL")
-    parser.add_argument("--rev", default=f"v{__version__}", help="hook revision (tag or sha)")
+    parser.add_argument(
+        "--rev",
+        default=DEFAULT_REV,
+        help=f"hook revision: a tag or a commit sha (default: {DEFAULT_REV}, to pin)",
+    )
     return parser
 
 
@@ -125,6 +152,8 @@ def main(argv: list[str]) -> int:
     if not args.pyproject:
         print("\nTo keep the policy in pyproject.toml instead, use this table:")
         print(PYPROJECT)
+    if args.rev == DEFAULT_REV:
+        print(PIN_NOTE.format(rev=args.rev, repo=args.repo, docs=HOOK_DOCS))
     return 0
 
 

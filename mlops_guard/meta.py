@@ -1,7 +1,11 @@
 """Findings the engine itself reports: about waivers, suppressions, baselines and what
 could not be checked. (A crashed rule is reported under its own id, see :mod:`engine`.)
 
-They have ids like any rule, so they can be listed, explained, selected and ignored.
+They have ids like any rule, so they can be listed, explained, selected and ignored,
+with two exceptions that keep the gate closed: MG005 (not evaluated) stays on at
+severity error whatever the selection (see :mod:`mlops_guard.selection`), and MG007 (an
+enforced setting loosened, see :mod:`mlops_guard.policy.enforce`) is reported about the
+policy itself, outside selection, waivers and baselines.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ SUPPRESSION_INVALID = RuleInfo(
 )
 NOT_EVALUATED = RuleInfo("MG005", "operations", "error", "Part of a target could not be checked")
 BASELINE_UNUSED = RuleInfo("MG006", "operations", "info", "A baseline entry matches no finding")
+POLICY_LOOSENED = RuleInfo(
+    "MG007", "operations", "error", "A policy loosens a setting its central policy enforces"
+)
 
 META_RULES = (
     WAIVER_EXPIRED,
@@ -22,6 +29,7 @@ META_RULES = (
     SUPPRESSION_INVALID,
     NOT_EVALUATED,
     BASELINE_UNUSED,
+    POLICY_LOOSENED,
 )
 
 DOCS = {
@@ -54,7 +62,10 @@ template, a permission the audit lacks).
 **Why it matters.** What was not read is not reported as passing.
 
 **How to fix.** Resolve the value (render the template, grant the read permission) or
-accept the gap knowingly with a waiver.
+accept the gap knowingly with a waiver that gives a reason (or an inline suppression).
+Selection cannot switch MG005 off: ``select``, ``ignore`` and ``per_path_ignores``
+leave it on, and naming it in ``ignore``, ``per_path_ignores`` or a lower ``severity``
+is a usage error.
 """,
     "MG006": """A baseline entry matched no finding in this run.
 
@@ -62,5 +73,20 @@ accept the gap knowingly with a waiver.
 same finding come back unnoticed.
 
 **How to fix.** Rewrite the baseline with ``--write-baseline``.
+""",
+    "MG007": """A policy that extends a central policy loosens a setting the central
+policy marks as enforced (``enforce:``): it switches off or downgrades a rule the
+central policy enables, drops or relaxes one of its thresholds, raises ``fail_on``, or
+adds a waiver without an expiry or beyond the allowed number of days.
+
+**Why it matters.** A central CI gate runs with each repository's own policy. Without
+enforcement, a repository could silence the organisation's security rules in its own
+``.mlops-guard.yaml`` and pass.
+
+**How to fix.** Remove the loosening from the repository's policy, or ask the owners of
+the central policy to change it. The enforced value applies in the meantime (the rule
+runs, the stricter severity, threshold and ``fail_on`` hold, the waiver does not
+suppress), and this finding fails the run. It is not subject to selection, waivers or
+baselines.
 """,
 }

@@ -90,17 +90,18 @@ def _uncached(files: list[tuple[str, bool]], cache) -> int:
     from pathlib import Path
 
     from mlops_guard.digest import content_digest
-    from mlops_guard.loaders import display_path
+    from mlops_guard.loaders import display_path, is_checked_kind, limits
 
     count = 0
     for path, explicit in files:
         try:
-            data = Path(path).read_bytes()
-            shown, digest = display_path(Path(path)), content_digest(data)
-            if cache._replay(shown, digest, must_hold=explicit) is not None:
-                continue
-        except (OSError, AttributeError, TypeError):
-            pass
+            if is_checked_kind(Path(path)):  # never read what no loader takes
+                shown = display_path(Path(path))
+                digest = content_digest(limits.read_bytes(path, shown))
+                if cache._replay(shown, digest, must_hold=explicit) is not None:
+                    continue
+        except (InputError, AttributeError, TypeError):
+            pass  # whoever reads it reports why it cannot be read
         count += 1
     return count
 

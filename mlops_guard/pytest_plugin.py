@@ -98,7 +98,8 @@ class _State:
             )
             if policy and not Path(policy).is_absolute():
                 policy = str(Path(str(self.config.rootpath)) / policy)
-            self._session = prepare(policy, start=Path(str(self.config.rootpath)))
+            # pytest already runs the repository's code: its policy's rules need no opt-in.
+            self._session = prepare(policy, start=Path(str(self.config.rootpath)), allow_code=True)
         return self._session
 
 

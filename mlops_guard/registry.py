@@ -9,13 +9,17 @@ rule and the parameter, not a rule that silently never runs.
 from __future__ import annotations
 
 import importlib.util
+import os
+import stat
 import sys
 import zlib
 from collections import namedtuple
 from collections.abc import Callable, Iterable
+from fnmatch import fnmatch
 from pathlib import Path
 
 from mlops_guard.api import RULE_ATTRIBUTE, RuleInfo
+from mlops_guard.digest import content_digest
 from mlops_guard.errors import InputError
 from mlops_guard.fixtures import FIXTURES
 
@@ -59,24 +63,25 @@ def load_rules(
     a JSON definition does not pay for the metadata audit's rules. Ids of skipped files
     still count for the duplicate check, and are added to ``known_ids`` when it is given
     (every id a selector may name, whatever the command loads).
+
+    A rules directory, subdirectory or rule file that cannot be read is an error: a team's
+    rules are never dropped quietly.
     """
     wanted = set(domains) if domains is not None else None
     manifest = _Manifest.open() if wanted is not None else None
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for directory, builtin in directories:
-        if not directory.is_dir():
-            raise InputError("rules directory not found", file=str(directory))
-        for path in sorted(directory.rglob(FILE_GLOB)):
-            if any(part.startswith((".", "__")) for part in path.relative_to(directory).parts[:-1]):
-                continue
-            known = manifest.get(path) if manifest is not None else None
+        for path in rule_files(directory):
+            source = _read_source(path)
+            digest = content_digest(source)
+            known = manifest.get(path, digest) if manifest is not None else None
             if known is not None and not wanted.intersection(domain for _, domain in known):
                 found_ids = [(rule_id, None) for rule_id, _ in known]
             else:
-                loaded = list(_rules_in(path, builtin))
+                loaded = list(_rules_in(path, builtin, source, digest))
                 if manifest is not None:
-                    manifest.put(path, [(rule.id, rule.domain) for rule in loaded])
+                    manifest.put(path, digest, [(rule.id, rule.domain) for rule in loaded])
                 found_ids = [(rule.id, rule) for rule in loaded]
             for rule_id, rule in found_ids:
                 if rule_id in seen:
@@ -95,9 +100,44 @@ def load_rules(
     return sorted(rules, key=lambda item: item.id)
 
 
+def rule_files(directory: Path) -> list[Path]:
+    """The ``check_*.py`` files under ``directory``, sorted, outside hidden and ``__``
+    directories. Unlike ``Path.rglob``, a directory that cannot be listed (permissions, a
+    path too long) is an error naming it, not a silently smaller set of rules."""
+
+    def unreadable(error: OSError) -> None:
+        reason = error.strerror or error.__class__.__name__
+        raise InputError(f"cannot read rules directory: {reason}", file=error.filename)
+
+    if not directory.is_dir():
+        if os.path.lexists(directory) and not os.access(directory, os.R_OK):
+            raise InputError("cannot read rules directory: Permission denied", file=str(directory))
+        raise InputError("rules directory not found", file=str(directory))
+    found = []
+    for root, subdirectories, files in os.walk(directory, onerror=unreadable):
+        subdirectories[:] = [name for name in subdirectories if not name.startswith((".", "__"))]
+        found.extend(Path(root, name) for name in files if fnmatch(name, FILE_GLOB))
+    return sorted(found)
+
+
+def _read_source(path: Path) -> bytes:
+    """The rule file's bytes; a FIFO or device named ``check_*.py`` is refused unread."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise InputError("cannot read rule file: not a regular file", file=str(path))
+            return handle.read()
+    except OSError as error:
+        reason = error.strerror or error.__class__.__name__
+        raise InputError(f"cannot read rule file: {reason}", file=str(path)) from None
+
+
 class _Manifest:
-    """Which rule ids and domains each rule file holds, keyed by the file's path, size and
-    modification time, cached between runs so files can be skipped without importing."""
+    """Which rule ids and domains each rule file holds, keyed by the file's path and a
+    digest of its bytes, cached between runs (through ``cache_store``: tagged with this
+    user's key, so a planted or edited manifest is not believed) so that files of other
+    domains can be skipped without importing them."""
 
     def __init__(self, path: Path, entries: dict):
         self.path = path
@@ -106,53 +146,59 @@ class _Manifest:
 
     @classmethod
     def open(cls) -> _Manifest:
-        import json
-
+        from mlops_guard import cache_store
         from mlops_guard.resources import cache_dir
 
-        path = cache_dir() / "rules-manifest.json"
-        try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            entries = {}
+        path = cache_dir() / "rules-manifest.cache"
+        entries = cache_store.read_json(path)
         return cls(path, entries if isinstance(entries, dict) else {})
 
-    @staticmethod
-    def _key(path: Path) -> tuple[str, str]:
-        stat = path.stat()
-        return str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"
+    def get(self, path: Path, digest: str) -> list[tuple[str, str]] | None:
+        entry = self.entries.get(str(path.resolve()))
+        if not (isinstance(entry, dict) and entry.get("digest") == digest):
+            return None
+        rules = entry.get("rules")
+        if not isinstance(rules, list) or not all(
+            isinstance(item, list)
+            and len(item) == 2
+            and all(isinstance(part, str) for part in item)
+            for item in rules
+        ):
+            return None
+        return [tuple(item) for item in rules]
 
-    def get(self, path: Path) -> list[tuple[str, str]] | None:
-        name, stamp = self._key(path)
-        entry = self.entries.get(name)
-        if isinstance(entry, dict) and entry.get("stamp") == stamp:
-            return [tuple(item) for item in entry.get("rules", [])]
-        return None
-
-    def put(self, path: Path, rules: list[tuple[str, str]]) -> None:
-        name, stamp = self._key(path)
-        self.entries[name] = {"stamp": stamp, "rules": [list(item) for item in rules]}
-        self.changed = True
+    def put(self, path: Path, digest: str, rules: list[tuple[str, str]]) -> None:
+        entry = {"digest": digest, "rules": [list(item) for item in rules]}
+        name = str(path.resolve())
+        if self.entries.get(name) != entry:  # unchanged: the file is not written again
+            self.entries[name] = entry
+            self.changed = True
 
     def save(self) -> None:
-        import json
+        from mlops_guard import cache_store
 
-        from mlops_guard.resources import caching, write_cache_file
-
-        if self.changed and caching():
-            write_cache_file(self.path, json.dumps(self.entries, sort_keys=True))
+        if self.changed:
+            cache_store.write_json(self.path, self.entries)
 
 
-def _import(path: Path):
-    digest = f"{zlib.crc32(str(path.resolve().parent).encode()):08x}"
-    name = f"mlops_guard_rules_{digest}.{path.stem}"
+def _import(path: Path, source: bytes, digest: str):
+    """Run a rule file as a module, from the bytes that were digested.
+
+    Compiled with ``optimize=0`` whatever the interpreter's ``-O``: rules report with
+    ``assert``, and an optimised compile would delete every check. Bytecode is not
+    written to ``__pycache__`` in the rules directory (whose ``.opt-1.pyc`` files would hold
+    asserts-stripped code); the compiled code is kept in the cache instead, under the
+    file's digest, path and the interpreter's bytecode version.
+    """
+    directory = str(path.resolve().parent).encode("utf-8", "surrogateescape")
+    name = f"mlops_guard_rules_{zlib.crc32(directory):08x}.{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(_code(path, source, digest), module.__dict__)
     except SyntaxError as error:
         del sys.modules[name]
         raise InputError(
@@ -167,6 +213,32 @@ def _import(path: Path):
     return module
 
 
+def _code(path: Path, source: bytes, digest: str):
+    """The compiled rule file, from the cache when this user compiled these bytes at this
+    path with this interpreter before."""
+    import marshal
+    import types
+
+    from mlops_guard import cache_store
+    from mlops_guard.digest import sha256
+    from mlops_guard.resources import cache_dir
+
+    stamp = f"{digest}\0{path}\0{importlib.util.MAGIC_NUMBER.hex()}"
+    key = sha256(stamp.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    cached = cache_dir() / "code" / f"{key}.cache"
+    payload = cache_store.read(cached)
+    if payload is not None:
+        try:
+            code = marshal.loads(payload)
+            if isinstance(code, types.CodeType):
+                return code
+        except (ValueError, EOFError, TypeError):
+            pass
+    code = compile(source, str(path), "exec", dont_inherit=True, optimize=0)
+    cache_store.write(cached, marshal.dumps(code))
+    return code
+
+
 def _error_line(error: BaseException, path: Path) -> str | None:
     import traceback
 
@@ -174,8 +246,8 @@ def _error_line(error: BaseException, path: Path) -> str | None:
     return f"line {frames[-1].lineno}" if frames else None
 
 
-def _rules_in(path: Path, builtin: bool) -> Iterable[Rule]:
-    module = _import(path)
+def _rules_in(path: Path, builtin: bool, source: bytes, digest: str) -> Iterable[Rule]:
+    module = _import(path, source, digest)
     for name, function in vars(module).items():
         if not name.startswith(FUNCTION_PREFIX) or not callable(function):
             continue

@@ -33,7 +33,8 @@ def default_policy_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where rendered definitions and validated policies are cached between runs."""
+    """Where validated policies, the rules manifest, compiled rules, rendered definitions
+    and findings are cached between runs (read and written through ``cache_store``)."""
     configured = os.environ.get("MLOPS_GUARD_CACHE_DIR")
     if configured:
         return Path(configured)
@@ -41,18 +42,17 @@ def cache_dir() -> Path:
     return Path(base) / "mlops-guard"
 
 
+_caching_disabled = False
+
+
+def disable_caching() -> None:
+    """Turn every cache off for the rest of this process, reads and writes (``--no-cache``,
+    or a cache that cannot be used safely)."""
+    global _caching_disabled
+    _caching_disabled = True
+
+
 def caching() -> bool:
-    """Whether caches are read and written (``MLOPS_GUARD_NO_CACHE=1`` turns them off)."""
-    return not os.environ.get("MLOPS_GUARD_NO_CACHE")
-
-
-def write_cache_file(path: Path, text: str) -> None:
-    """Replace a cache file whole, through a temporary file, so a concurrent run never
-    reads half of one; a read-only cache directory only costs speed."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:
-        pass
+    """Whether caches are read and written: not after ``disable_caching()``, nor while
+    ``MLOPS_GUARD_NO_CACHE`` is set (``MLOPS_GUARD_NO_CACHE=1``)."""
+    return not (_caching_disabled or os.environ.get("MLOPS_GUARD_NO_CACHE"))

@@ -10,23 +10,27 @@ on their own text are cached (definition JSON and ``describe-pipeline`` output, 
 always checked. Raw findings are stored: severities, waivers, suppressions and baselines
 are applied to replayed findings exactly as to fresh ones.
 
-``--no-cache`` or ``MLOPS_GUARD_NO_CACHE=1`` turns it off; ``--debug`` does too (a
-crash's traceback is not worth remembering).
+The cache file is read and written through ``cache_store``: only an entry this user's
+mlops-guard wrote under this fingerprint is replayed, so an edited, planted or restored
+file cannot change a run's findings. ``--no-cache`` or ``MLOPS_GUARD_NO_CACHE=1`` turns it
+off (with every other cache); ``--debug`` turns this one off too (a crash's traceback is not
+worth remembering).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mlops_guard import __version__
+from mlops_guard import __version__, cache_store
 from mlops_guard.digest import content_digest, sha256
 from mlops_guard.findings import Finding, Location
 from mlops_guard.loaders import display_path, is_checked_kind, iter_files, load_file
-from mlops_guard.resources import PACKAGE_DIR, cache_dir, write_cache_file
+from mlops_guard.resources import PACKAGE_DIR, cache_dir
 from mlops_guard.targets import REPLAYED, Target
 
 FORMAT = 1
@@ -47,12 +51,11 @@ class ResultCache:
 
     @classmethod
     def open(cls, session) -> ResultCache:
-        path = cache_dir() / "results" / f"{fingerprint(session)}.json"
-        try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
-            os.utime(path)  # in use: not pruned (see _prune)
-        except (OSError, ValueError):
-            entries = {}
+        path = cache_dir() / "results" / f"{fingerprint(session)}.cache"
+        entries = cache_store.read_json(path)
+        if isinstance(entries, dict):
+            with contextlib.suppress(OSError, NotImplementedError):
+                os.utime(path, follow_symlinks=False)  # in use: not pruned (see _prune)
         return cls(path, entries if isinstance(entries, dict) else {})
 
     def targets(self, paths: Iterable[str], *, strict: bool = True) -> Iterator[Target]:
@@ -99,17 +102,17 @@ class ResultCache:
         # pre-commit runs several processes at once: under a lock, keep what the others
         # stored since this run read the file.
         with _locked(self.path.with_suffix(".lock")):
-            try:
-                stored = json.loads(self.path.read_text(encoding="utf-8"))
-                entries = stored if isinstance(stored, dict) else {}
-            except (OSError, ValueError):
+            stored = cache_store.read_json(self.path)
+            if isinstance(stored, dict):
+                entries = stored
+            else:
                 entries = {}
                 _prune(self.path.parent)
             entries.update(self.entries)
             for shown, (digest, records) in self._pending.items():
                 entries[shown] = [digest, records]
             self.entries = entries
-            write_cache_file(self.path, json.dumps(entries, sort_keys=True))
+            cache_store.write_json(self.path, entries)
 
     def _replay(self, shown: str, digest: str, *, must_hold: bool) -> list[Target] | None:
         entry = self.entries.get(shown)
@@ -119,33 +122,37 @@ class ResultCache:
             return None  # named explicitly, it must hold a pipeline: let the loader say why
         try:
             return [
-                _replayed_target(shown, name, [_finding(item) for item in findings])
+                _replayed_target(shown, _text(name), [_finding(item) for item in findings])
                 for name, findings in entry[1]
             ]
         except (TypeError, ValueError):
-            return None  # a damaged entry: check the file again
+            return None  # not the shape this module stores: check the file again
 
 
 def fingerprint(session) -> str:
     """Everything besides a file that decides its raw findings: this version, the
-    validated policy, every Python file of the rules directories (path, size,
-    modification time: rule files and the helpers they import; in a source checkout the
-    engine's own files too) and the selection."""
-    code_files: set[str] = set()
-    directories = {os.path.dirname(rule.file) for rule in session.rules}
-    if not (PACKAGE_DIR / "_builtin").is_dir():
-        # A source checkout (editable install): the engine's own code may change without
-        # a new version, so it is stamped like the rules.
-        directories.add(str(PACKAGE_DIR))
-    for directory in directories:
-        code_files.update(_python_files(directory))
+    validated policy, a digest of every Python file of the rules directories (rule files
+    and the helpers they import: their bytes, not their size and time, which an edit or a
+    checkout can keep) and the selection. In a source checkout the engine's own files are
+    stamped too, by size and time (a developer's edits; reading them all would cost each
+    run milliseconds, and an installed engine is named by its version)."""
+    rule_directories = {os.path.dirname(rule.file) for rule in session.rules}
     stamps = []
-    for file in sorted(code_files):
+    for file in sorted({f for d in rule_directories for f in _python_files(d)}):
         try:
-            stat = os.stat(file)
-            stamps.append([file, stat.st_size, stat.st_mtime_ns])
+            with open(file, "rb") as handle:
+                stamps.append([file, content_digest(handle.read())])
         except OSError:
-            stamps.append([file, None, None])
+            stamps.append([file, None])
+    if not (PACKAGE_DIR / "_builtin").is_dir():
+        # A source checkout (editable install): the engine's code may change without a
+        # new version.
+        for file in sorted(_python_files(str(PACKAGE_DIR))):
+            try:
+                stat = os.stat(file)
+                stamps.append([file, stat.st_size, stat.st_mtime_ns])
+            except OSError:
+                stamps.append([file, None, None])
     selection = session.selection
     key = {
         "format": FORMAT,
@@ -170,21 +177,22 @@ def _python_files(directory: str) -> Iterator[str]:
 @contextmanager
 def _locked(path: Path):
     """An exclusive lock on ``path`` where the platform has ``fcntl``; without it (or if
-    the lock file cannot be made) concurrent saves may drop each other's entries, which
-    only costs speed."""
+    the lock file cannot be made safely) concurrent saves may drop each other's entries,
+    which only costs speed."""
     try:
         import fcntl
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")  # noqa: SIM115 - held for the whole block
-    except (ImportError, OSError):
+    except ImportError:
+        descriptor = None
+    else:
+        descriptor = cache_store.lock_file(path)
+    if descriptor is None:
         yield
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
-        handle.close()
+        os.close(descriptor)
 
 
 STALE_SECONDS = 14 * 24 * 3600
@@ -192,16 +200,23 @@ STALE_SECONDS = 14 * 24 * 3600
 
 def _prune(directory: Path) -> None:
     """Drop result files not used for two weeks (a policy or rule change starts a new
-    file; the old ones would otherwise pile up)."""
+    file; the old ones would otherwise pile up), and untagged ``.json`` ones older
+    versions wrote."""
     import time
 
     try:
-        for path in directory.glob("*.json"):
+        for path in [*directory.glob("*.cache"), *directory.glob("*.json")]:
             if time.time() - path.stat().st_mtime > STALE_SECONDS:
                 path.unlink()
                 path.with_suffix(".lock").unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a stored target name")
+    return value
 
 
 def _replayed_target(shown: str, name: str, findings: list[Finding]) -> Target:
@@ -232,6 +247,14 @@ def _stored(finding: Finding) -> list | None:
 
 def _finding(item: list) -> Finding:
     rule, category, severity, message, location, target, subject, extra = item
+    file, pointer, line, column = location
+    if not (
+        all(isinstance(text, str) for text in (rule, category, severity, message, file))
+        and all(isinstance(text, str | None) for text in (pointer, target, subject))
+        and all(isinstance(number, int | None) for number in (line, column))
+        and isinstance(extra, dict)
+    ):
+        raise TypeError("not a stored finding")
     return Finding(
         rule, category, severity, message, Location(*location), target, subject, None, extra
     )

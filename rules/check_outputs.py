@@ -15,6 +15,7 @@ by the parameter's default, and the finding says so.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 from collections import namedtuple
 from collections.abc import Iterator
@@ -177,11 +178,69 @@ def _exempt(step_name: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(step_name, pattern) for pattern in patterns)
 
 
+def _sdk_handoff(definition, location: Location) -> str | None:
+    """What SDK machinery owns an output location it chose itself under the execution id,
+    or None: the results an ``@step`` function returns (``<s3_base_uri>/<step>/<build
+    time>/<execution id>/results`` in SDK v3, ``<s3_base_uri>/<execution id>/<step>/
+    results`` in v2) and a notebook job's executed notebook
+    (``<root>/<pipeline>/<execution id>/<step>``). Those are hand-offs between steps and
+    run records, read through the step's properties, not the pipeline's data outputs.
+
+    A Training step is an ``@step`` function when it has the SDK's bootstrap channel (or
+    runs its job driver), a notebook job when it has the staged-notebook channel (or the
+    scheduler entry point). (The definition model is the natural home of step kinds; this
+    reads only what the output rules need.)"""
+    output = location.output
+    if output.kind != "training" or location.parameter is not None:
+        return None
+    arguments = output.step.arguments
+    channels = arguments.get("InputDataConfig")
+    names = {
+        str(channel.get("ChannelName"))
+        for channel in (channels if isinstance(channels, list) else [])
+        if isinstance(channel, dict)
+    }
+    spec = arguments.get("AlgorithmSpecification")
+    entrypoint = spec.get("ContainerEntrypoint") if isinstance(spec, dict) else None
+    entrypoint = [str(item) for item in entrypoint] if isinstance(entrypoint, list) else []
+    if "sagemaker_remote_function_bootstrap" in names or any(
+        "sagemaker_remote_function_bootstrap" in item for item in entrypoint
+    ):
+        kind = "an @step function's results"
+    elif "sagemaker_headless_execution_pipelinestep" in names or entrypoint == [
+        "amazon_sagemaker_scheduler"
+    ]:
+        kind = "a notebook job's executed notebook"
+    else:
+        return None
+    references = definition.references_under(output.pointer)
+    if not any(ref.path == "Execution.PipelineExecutionId" for ref in references):
+        return None  # a location the author chose: judged like any other
+    return kind
+
+
+def data_locations(definition, settings) -> list[Location]:
+    """The output locations IO001-IO003 judge: the covered outputs except the SDK's own
+    hand-offs between steps (see :func:`_sdk_handoff`)."""
+    key = ("check_outputs.data_locations", id(settings))
+    return definition.memo(
+        key,
+        lambda: [
+            location
+            for location in output_locations(definition, settings)
+            if _sdk_handoff(definition, location) is None
+        ],
+    )
+
+
 @rule(id="IO001", category="idempotent-outputs", summary="A run-date parameter exists")
 def check_run_date_parameter(definition, settings):
     """What it checks: the pipeline declares the run-date parameter named by
     ``run_date_parameter`` (default ``ExecutionDate``), of type ``String``, with a default
-    that matches ``run_date_format`` (default ``YYYY-MM-DD``).
+    that matches ``run_date_format`` (default ``YYYY-MM-DD``). A pipeline that writes no
+    data output (none of the locations IO002 and IO003 judge: it only registers, deploys
+    or hands results between ``@step`` functions) needs none, and is not asked for one
+    (a parameter nothing uses would only be ST006's finding).
 
     Why it matters: the run date is what makes a daily run repeatable. Without it a
     backfill or a re-run after a failure cannot say which day it produces, and outputs end
@@ -194,6 +253,8 @@ def check_run_date_parameter(definition, settings):
     name = settings.run_date_parameter
     parameter = definition.parameters_by_name.get(name)
     if parameter is None:
+        if not data_locations(definition, settings):
+            return  # nothing to partition: the parameter would only be unused (ST006)
         at = "/Parameters" if isinstance(definition.raw.get("Parameters"), list) else ""
         declared = ", ".join(repr(p.name) for p in definition.parameters) or "none"
         yield Violation(
@@ -233,7 +294,11 @@ def check_run_date_partition(definition, settings):
     ``<partition_key>=<run-date parameter>``, such as
     ``s3://bucket/predictions/dt={ExecutionDate}/``. A literal date (``dt=2024-01-01``)
     is reported too: it never changes. Steps matching ``exempt_steps`` are skipped; an
-    output that is one parameter is judged by that parameter's default.
+    output that is one parameter is judged by that parameter's default. The locations the
+    SDK chooses itself under the execution id for an ``@step`` function's results and a
+    notebook job's executed notebook are hand-offs between steps, read through the step's
+    properties, not data outputs: neither IO002 nor IO003 judges them (a location the
+    author set for such a step, without the execution id, is judged like any other).
 
     Why it matters: with one partition per run date, re-running a day replaces exactly
     that day's data, and readers (Glue, Athena) find each day where they expect it.
@@ -242,7 +307,7 @@ def check_run_date_partition(definition, settings):
     ``Join(on="/", values=[base_uri, "predictions", Join(on="", values=["dt=", execution_date])])``.
     """
     key, run_date = settings.partition_key, settings.run_date_parameter
-    for location in output_locations(definition, settings):
+    for location in data_locations(definition, settings):
         step = location.output.step
         if _exempt(step.name, settings.exempt_steps):
             continue
@@ -275,7 +340,8 @@ def check_stable_locations(definition, settings):
     ``Steps.X.TrainingJobName``), and no literal part matches ``volatile_patterns``: the
     timestamps the SDK bakes into default job names when it renders the definition
     (``s3://bucket/script-eval-2026-11-23-07-24-33-718/output/evaluation``) or Unix epoch
-    seconds from ``int(time.time())``.
+    seconds from ``int(time.time())``. The SDK's own hand-offs of ``@step`` functions and
+    notebook jobs are not judged (see IO002).
 
     Why it matters: a location that differs per execution makes every re-run write
     somewhere new, so the bad output of the run it repeats stays where readers find it and
@@ -287,7 +353,7 @@ def check_stable_locations(definition, settings):
     """
     forbidden = set(settings.forbidden_variables)
     patterns = [compiled(pattern) for pattern in settings.volatile_patterns]
-    for location in output_locations(definition, settings):
+    for location in data_locations(definition, settings):
         output = location.output
         subject = output.step.name
         references = definition.references_under(output.pointer)
@@ -333,6 +399,36 @@ def check_stable_locations(definition, settings):
                     break
 
 
+_LISTED_CLASHES = 20
+"""Other outputs named in one IO004 finding; more are counted. A definition with
+thousands of outputs at one place would otherwise make findings whose total size grows
+with the square of the number of outputs."""
+
+
+def _one_output(later: Location, other: Location) -> bool:
+    """A step's argument naming its own output: one output, not two."""
+    extra = "extra" in (later.output.kind, other.output.kind)
+    return extra and later.output.step.pointer == other.output.step.pointer
+
+
+def _meet(first: list[str], second: list[str]) -> bool:
+    common = min(len(first), len(second))
+    return first[:common] == second[:common]
+
+
+def _skipped_after(entries, index: int, after: int, same_step) -> int:
+    """How many locations met by ``entries[index]`` after ``entries[after]`` are the same
+    output (only outputs of its own step can be, so only they are looked at)."""
+    later, _literal, resolved = entries[index]
+    return sum(
+        1
+        for other in same_step
+        if after < other < index
+        and _meet(resolved, entries[other][2])
+        and _one_output(later, entries[other][0])
+    )
+
+
 @rule(id="IO004", category="idempotent-outputs", summary="No two outputs share a location")
 def check_distinct_locations(definition, settings):
     """What it checks: no two output locations are the same, and none lies inside another.
@@ -344,6 +440,8 @@ def check_distinct_locations(definition, settings):
     mixes the data of another, and a reader of one output picks up the files of the other.
     Training steps add a job-name folder under their path, but a shared prefix still mixes
     both steps' artifacts for readers, lifecycle rules and cleanups.
+
+    A finding names at most 20 other outputs and counts the rest ("and 7 more outputs").
 
     How to fix: give every output its own prefix, e.g. ``<base>/<step>/<output>/dt=...``
     (the reference pipeline's layout).
@@ -359,15 +457,32 @@ def check_distinct_locations(definition, settings):
         resolved = path_segments(_PARAMETER.sub(substitute, location.template))
         if resolved:
             entries.append((location, literal, resolved))
+    # Two locations meet when one's segments are a prefix of the other's. Index each
+    # earlier location under its own path (for the same location, or one it is inside)
+    # and under every proper prefix of it (for one inside the later location): each
+    # location then finds the ones it meets by lookups, not by comparing with all others.
+    exact: dict[tuple, list[int]] = {}
+    below: dict[tuple, list[int]] = {}
+    by_step: dict[str, list[int]] = {}
     for index, (later, literal, resolved) in enumerate(entries):
+        path = tuple(resolved)
+        sources = [exact[path[:n]] for n in range(1, len(path) + 1) if path[:n] in exact]
+        if path in below:
+            sources.append(below[path])
         clashes = []
-        for other, other_literal, other_resolved in entries[:index]:
-            extra = "extra" in (later.output.kind, other.output.kind)
-            if extra and later.output.step.pointer == other.output.step.pointer:
-                continue  # a step's argument naming its own output: one output, not two
-            common = min(len(resolved), len(other_resolved))
-            if resolved[:common] != other_resolved[:common]:
+        taken = 0  # locations met so far: listed, or the same output
+        for other_index in heapq.merge(*sources):  # each list is in document order
+            other, other_literal, other_resolved = entries[other_index]
+            if _one_output(later, other):
+                taken += 1
                 continue
+            if len(clashes) == _LISTED_CLASHES:
+                same_step = by_step.get(later.output.step.pointer, ())
+                more = sum(map(len, sources)) - taken
+                more -= _skipped_after(entries, index, other_index, same_step)
+                clashes.append(f"{more} more outputs")
+                break
+            taken += 1
             if len(resolved) == len(other_resolved):
                 relation = "the same location as"
             elif len(resolved) > len(other_resolved):
@@ -378,6 +493,10 @@ def check_distinct_locations(definition, settings):
             if literal[:common] != other_literal[:common]:
                 relation = "by the parameters' defaults, " + relation
             clashes.append(f"{relation} {other.label} ({other.shown})")
+        exact.setdefault(path, []).append(index)
+        for length in range(1, len(path)):
+            below.setdefault(path[:length], []).append(index)
+        by_step.setdefault(later.output.step.pointer, []).append(index)
         if clashes:
             yield Violation(
                 f"{later.label} writes to {later.shown}, " + "; and ".join(clashes),

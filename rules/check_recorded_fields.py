@@ -14,9 +14,17 @@ from mlops_guard.definition import render_expression
 from mlops_guard.pointer import join
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
-CONTENT_HASH = re.compile(r"(?:^|/)(?:[0-9a-f]{32}|[0-9a-f]{64})(?:/|$)")
-"""A path segment that is an MD5 or SHA-256 hex digest: what the SDK uploads code under
-(``<prefix>/code/<hash>/script.py``)."""
+CONTENT_HASH = re.compile(r"(?:^|/)(?:[^/{}]*-)?(?:[0-9a-f]{32}|[0-9a-f]{64})(?:/|$)")
+"""A path segment that is, or ends in, an MD5 or SHA-256 hex digest of the code: where the
+SDK uploads it (``<prefix>/code/<hash>/script.py``; ``<StepName>-<hash>/input/code/...``
+for ``ProcessingStep(processor=..., code=...)`` and ``<StepName>-<hash>/source/
+sourcedir.tar.gz`` for an estimator-style ``TrainingStep``)."""
+RENDER_TIMESTAMP = re.compile(
+    r"(?:^|/)(?:[^/{}]*-)?([0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{3})(?:/|$)"
+)
+"""A path segment that is, or ends in, the time the definition was rendered
+(``<job>-YYYY-MM-DD-HH-MM-SS-mmm``, or the bare timestamp of an ``@step`` function's
+directory): a key the SDK uses for one upload and never writes again."""
 VERSIONED_URI = re.compile(r"[?&]versionId=|/v\d+(?:/|$)")
 WHOLE_PARAMETER = re.compile(r"\{Parameters\.[^{}]+\}")
 """A rendered expression that is one parameter reference as a whole."""
@@ -24,12 +32,30 @@ CODE_LOCAL_PATHS = ("/opt/ml/processing/input/code", "/opt/ml/processing/input/e
 CODE_INPUT_NAMES = {"code", "entrypoint"}
 """Processing inputs that carry code: ``code=`` and the ``runproc.sh`` of framework
 processors."""
-USER_CODE_CHANNELS = {"code", "pre_exec_script_and_dependencies"}
-"""Training channels with the author's code (ModelTrainer ``source_code``, ``@step``)."""
+CODE_OBJECT = re.compile(
+    r"(?:^|/)(?:sourcedir\.tar\.gz|requirements\.txt|workspace\.zip"
+    r"|[^/{}]+\.(?:py|sh|r|R|ipynb|jar|scala))/?$"
+)
+"""The object names of code, whatever the input is called: the SDK's ``sourcedir.tar.gz``
+and ``@step`` ``workspace.zip``, a ``requirements.txt``, or a script."""
+USER_CODE_CHANNELS = {
+    "code",
+    "pre_exec_script_and_dependencies",
+    "sm_rf_user_ws",
+    "sagemaker_headless_execution_pipelinestep",
+}
+"""Training channels with the author's code: ModelTrainer ``source_code``; an ``@step``
+function's dependencies and its workspace archive (``workspace.zip``); a notebook job's
+staged notebook with its initialization script and dependencies."""
 SDK_CODE_CHANNELS = {"sm_drivers", "sagemaker_remote_function_bootstrap"}
 """Training channels with the SDK's own driver scripts."""
+NOTEBOOK_CHANNEL = "sagemaker_headless_execution_pipelinestep"
 SDK_HYPERPARAMETERS = re.compile(r"^(?:sagemaker_.*|model_dir)$")
 """Keys the SDK adds to ``HyperParameters`` for its framework containers."""
+TRAINING_WORDS = re.compile(r"^(?:train|fit|tun(?:e|ing))")
+"""A word of a step or function name that says the step trains (``TrainModel``,
+``steps.training.train``, ``fit_model``, ``tune``)."""
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 JOB_STEPS = ("Processing", "Training", "Tuning")
 
 
@@ -83,6 +109,57 @@ def _training_definitions(step):
                 yield join(base, "TrainingJobDefinitions", index), job
 
 
+def _channels(job) -> list[dict]:
+    channels = job.get("InputDataConfig")
+    return [c for c in channels if isinstance(c, dict)] if isinstance(channels, list) else []
+
+
+def function_kind(step) -> str | None:
+    """What SDK machinery a Training step runs instead of an estimator: ``"function"`` for
+    an ``@step`` function (SDK v2 and v3: the bootstrap channel and its job driver),
+    ``"notebook"`` for a ``NotebookJobStep`` (the staged notebook channel and the
+    scheduler entry point), None for an ordinary training job.
+
+    (The definition model is the natural home of step kinds; this reads only what the
+    recorded-fields rules need.)"""
+    if step.type != "Training":
+        return None
+    arguments = step.arguments
+    names = {str(channel.get("ChannelName")) for channel in _channels(arguments)}
+    entrypoint = _mapping(arguments.get("AlgorithmSpecification")).get("ContainerEntrypoint")
+    entrypoint = [str(item) for item in entrypoint] if isinstance(entrypoint, list) else []
+    if "sagemaker_remote_function_bootstrap" in names or any(
+        "sagemaker_remote_function_bootstrap" in item for item in entrypoint
+    ):
+        return "function"
+    if NOTEBOOK_CHANNEL in names or entrypoint == ["amazon_sagemaker_scheduler"]:
+        return "notebook"
+    return None
+
+
+def name_words(step) -> list[str]:
+    """The lower-case words of a step's name and display name (an ``@step`` function's
+    qualified name: ``pipelines.abalone.steps.train.train``)."""
+    words = []
+    for text in (step.name, step.raw.get("DisplayName")):
+        if isinstance(text, str):
+            words.extend(word.lower() for word in _WORD.findall(text))
+    return words
+
+
+def trains(step) -> bool:
+    """Whether a step trains a model: a training or tuning job, except ``@step`` functions
+    and notebook jobs, which run any code in a training job and train only when their
+    name says so (``TrainModel``, ``steps.training.train``)."""
+    if step.type == "Tuning":
+        return True
+    if step.type != "Training":
+        return False
+    if function_kind(step) is None:
+        return True
+    return any(TRAINING_WORDS.match(word) for word in name_words(step))
+
+
 def step_images(step):
     """``(pointer, value)`` of every container image a step runs."""
     arguments, base = step.arguments, step.arguments_pointer
@@ -94,6 +171,12 @@ def step_images(step):
         spec = job.get("AlgorithmSpecification")
         if isinstance(spec, dict) and "TrainingImage" in spec:
             yield join(pointer, "AlgorithmSpecification", "TrainingImage"), spec["TrainingImage"]
+    if step.type == "Training":
+        for key in ("DebugRuleConfigurations", "ProfilerRuleConfigurations"):
+            rules = arguments.get(key)
+            for index, item in enumerate(rules if isinstance(rules, list) else []):
+                if isinstance(item, dict) and "RuleEvaluatorImage" in item:
+                    yield join(base, key, index, "RuleEvaluatorImage"), item["RuleEvaluatorImage"]
     containers = []
     if step.type == "Model":
         primary = arguments.get("PrimaryContainer")
@@ -130,7 +213,10 @@ def image_problem(uri: str, mode: str) -> str | None:
 
 
 def code_uris(step):
-    """``(pointer, value)`` of the author's code a job step downloads."""
+    """``(pointer, value)`` of the author's code a step downloads: code inputs and channels
+    (by name, local path or object name), ``sagemaker_submit_directory``, an ``@step``
+    function's directory, and ``SAGEMAKER_SUBMIT_DIRECTORY`` in a job's or a model
+    container's ``Environment`` when it is an S3 location."""
     arguments, base = step.arguments, step.arguments_pointer
     if step.type == "Processing":
         inputs = arguments.get("ProcessingInputs")
@@ -154,15 +240,54 @@ def code_uris(step):
             continue
         channels = job.get("InputDataConfig")
         for index, channel in enumerate(channels if isinstance(channels, list) else []):
-            if isinstance(channel, dict) and str(channel.get("ChannelName")) in USER_CODE_CHANNELS:
-                source = _mapping(_mapping(channel.get("DataSource")).get("S3DataSource"))
-                if "S3Uri" in source:
-                    yield (
-                        join(
-                            pointer, "InputDataConfig", index, "DataSource", "S3DataSource", "S3Uri"
-                        ),
-                        source["S3Uri"],
-                    )
+            if isinstance(channel, dict) and is_code_channel(channel):
+                yield (
+                    join(pointer, "InputDataConfig", index, "DataSource", "S3DataSource", "S3Uri"),
+                    channel["DataSource"]["S3DataSource"]["S3Uri"],
+                )
+    for pointer, environment in _environments(step):
+        value = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
+        if value is not None and "s3://" in render_expression(value):
+            yield join(pointer, "SAGEMAKER_SUBMIT_DIRECTORY"), value
+
+
+def _environments(step):
+    """``(pointer, Environment)`` of a job step and of a model step's containers."""
+    arguments, base = step.arguments, step.arguments_pointer
+    holders = []
+    if step.type in ("Processing", "Training"):
+        holders.append((base, arguments))
+    elif step.type == "Model":
+        holders.append(
+            (join(base, "PrimaryContainer"), _mapping(arguments.get("PrimaryContainer")))
+        )
+        listed = arguments.get("Containers")
+        for index, item in enumerate(listed if isinstance(listed, list) else []):
+            holders.append((join(base, "Containers", index), _mapping(item)))
+    elif step.type == "RegisterModel":
+        listed = _mapping(arguments.get("InferenceSpecification")).get("Containers")
+        for index, item in enumerate(listed if isinstance(listed, list) else []):
+            holders.append(
+                (join(base, "InferenceSpecification", "Containers", index), _mapping(item))
+            )
+    for pointer, holder in holders:
+        environment = holder.get("Environment")
+        if isinstance(environment, dict):
+            yield join(pointer, "Environment"), environment
+
+
+def _s3_uri_of_channel(channel) -> object:
+    return _mapping(_mapping(_mapping(channel).get("DataSource")).get("S3DataSource")).get("S3Uri")
+
+
+def is_code_channel(channel) -> bool:
+    """A training channel that carries the author's code rather than data."""
+    uri = _s3_uri_of_channel(channel)
+    if uri is None:
+        return False
+    if str(channel.get("ChannelName")) in USER_CODE_CHANNELS:
+        return True
+    return bool(CODE_OBJECT.search(render_expression(uri)))
 
 
 def _remote_function_dir(job, pointer):
@@ -185,7 +310,8 @@ def _remote_function_dir(job, pointer):
 
 
 def is_code_input(item) -> bool:
-    """A Processing input that carries code rather than data."""
+    """A Processing input that carries code rather than data: by its local path, its
+    name, or the object it names (``sourcedir.tar.gz``, ``requirements.txt``, a script)."""
     if not isinstance(item, dict) or not isinstance(item.get("S3Input"), dict):
         return False
     if "S3Uri" not in item["S3Input"]:
@@ -194,7 +320,9 @@ def is_code_input(item) -> bool:
     if isinstance(local, str) and local.rstrip("/").startswith(CODE_LOCAL_PATHS):
         return True
     name = item.get("InputName")
-    return isinstance(name, str) and name in CODE_INPUT_NAMES
+    if isinstance(name, str) and name in CODE_INPUT_NAMES:
+        return True
+    return bool(CODE_OBJECT.search(render_expression(item["S3Input"]["S3Uri"])))
 
 
 def data_inputs(step):
@@ -221,7 +349,7 @@ def data_inputs(step):
             if not isinstance(channel, dict):
                 continue
             name = str(channel.get("ChannelName"))
-            if name in USER_CODE_CHANNELS or name in SDK_CODE_CHANNELS:
+            if name in SDK_CODE_CHANNELS or is_code_channel(channel):
                 continue
             source = _mapping(_mapping(channel.get("DataSource")).get("S3DataSource"))
             if "S3Uri" in source:
@@ -296,21 +424,36 @@ def check_experiment_config(definition, settings):
 
 
 @rule(id="RF002", category="recorded-fields", summary="Training steps record their hyperparameters")
-def check_hyperparameters(step, settings):
+def check_hyperparameters(step, definition, settings):
     """What it checks: when ``recorded_fields.hyperparameters_required`` is set, every
     Training step has ``HyperParameters`` and every Tuning job definition has
     ``StaticHyperParameters`` or ``HyperParameterRanges``, beyond the keys the SDK adds
     for its framework containers (``sagemaker_program``, ``sagemaker_submit_directory``,
     ``model_dir``, ...).
 
+    ``@step`` functions and notebook jobs are Training steps that run any code (prepare
+    data, evaluate, register, deploy, clean up): only those whose step or function name
+    says they train (a word starting with ``train``, ``fit`` or ``tun``:
+    ``TrainModel``, ``steps.training.train``) are judged. An ``@step`` function never has
+    ``HyperParameters``: its arguments are pickled to S3, except pipeline parameters,
+    which the function runner receives by name and each execution records, so one such
+    parameter is its evidence. A notebook job's ``HyperParameters`` are the notebook's
+    parameters.
+
     Why it matters: SageMaker records a training job's hyperparameters with the job and
-    its trial component. Values hard-coded in the training script (or pickled by an
-    ``@step`` function) are not recorded, so two runs cannot be compared or reproduced.
+    its trial component, and a pipeline's parameters with each execution. Values
+    hard-coded in the training script (or pickled with an ``@step`` function's arguments)
+    are not recorded, so two runs cannot be compared or reproduced.
 
     How to fix: pass them to the estimator/ModelTrainer (``hyperparameters={...}``) and
-    read them in the script from ``/opt/ml/input/config/hyperparameters.json`` or argv.
+    read them in the script from ``/opt/ml/input/config/hyperparameters.json`` or argv;
+    give a training ``@step`` function its hyperparameters as pipeline parameters.
     """
     if not settings.hyperparameters_required or step.type not in ("Training", "Tuning"):
+        return
+    kind = function_kind(step)
+    if kind is not None:
+        yield from _function_hyperparameters(step, definition, kind)
         return
     for pointer, job in _training_definitions(step):
         key = "HyperParameters" if step.type == "Training" else "StaticHyperParameters"
@@ -321,23 +464,37 @@ def check_hyperparameters(step, settings):
             continue
         if step.type == "Tuning" and any(_mapping(job.get("HyperParameterRanges")).values()):
             continue
-        kind = "training" if step.type == "Training" else "tuning"
+        what = "training" if step.type == "Training" else "tuning"
         at = join(pointer, key) if key in job else pointer
         if values:
             listed = ", ".join(sorted(values))
             detail = f"has only the SDK's own keys ({listed})"
         else:
             detail = f"has no {key}"
-        if _is_remote_function(job):
-            detail += " (an @step function: its arguments are pickled to S3, not recorded)"
-        yield Violation(f"{kind} step {step.name!r} {detail}", at=at)
+        yield Violation(f"{what} step {step.name!r} {detail}", at=at)
 
 
-def _is_remote_function(job) -> bool:
-    channels = job.get("InputDataConfig")
-    return any(
-        isinstance(channel, dict) and str(channel.get("ChannelName")) in SDK_CODE_CHANNELS
-        for channel in (channels if isinstance(channels, list) else [])
+def _function_hyperparameters(step, definition, kind):
+    """RF002 for an ``@step`` function or a notebook job (see the rule's docs)."""
+    if not trains(step):
+        return
+    if kind == "notebook" and _mapping(step.arguments.get("HyperParameters")):
+        return
+    spec = join(step.arguments_pointer, "AlgorithmSpecification")
+    if any(ref.parameter_name for ref in definition.references_under(spec)):
+        return
+    if kind == "function":
+        what = "an @step function"
+        evidence = (
+            "takes no pipeline parameter: whatever hyperparameters it uses are pickled with "
+            "its arguments or hard-coded, and no execution records them"
+        )
+    else:
+        what = "a notebook job"
+        evidence = "passes the notebook no parameters (HyperParameters), so none are recorded"
+    yield Violation(
+        f"training step {step.name!r} ({what} that trains, by its name) {evidence}",
+        at=step.arguments_pointer,
     )
 
 
@@ -376,19 +533,40 @@ def check_image_pinning(step, definition, settings):
 def check_code_version(step, definition, settings):
     """What it checks: each Processing, Training and Tuning step's code version can be
     told from the definition, by the evidence ``recorded_fields.code_version`` accepts:
-    ``code-uri-hash`` (the code URI has a content-hash path segment, as the SDK uploads
-    ``code=`` to ``<prefix>/code/<sha256>/``, or an S3 ``versionId``/``/v<n>/``),
+    ``code-uri-hash`` (every code URI has a path segment that is or ends in a content
+    hash, as the SDK uploads ``code=`` to ``<prefix>/code/<sha256>/`` and the code of
+    ``ProcessingStep(processor=..., code=...)`` or an estimator-style ``TrainingStep`` to
+    ``<StepName>-<md5 or sha256>/``; or an S3 ``versionId``/``/v<n>/``),
     ``image-digest`` (a step without code URIs runs code baked into its image, pinned by
-    digest), ``parameter`` (the step uses one of ``code_version_parameters``).
+    digest), ``parameter`` (the step uses one of ``code_version_parameters``). Model and
+    RegisterModel steps are judged only for an S3 ``SAGEMAKER_SUBMIT_DIRECTORY`` in a
+    container's ``Environment`` (their images are RF003's).
 
-    Why it matters: a code URI keyed by a timestamp or a fixed path is overwritten by
-    the next upload; a tagged image can be rebuilt. Then nobody can say which code
-    produced a model or a prediction.
+    What counts as code: inputs named ``code``/``entrypoint`` or mounted under
+    ``/opt/ml/processing/input/code``, any input or channel naming a
+    ``sourcedir.tar.gz``, ``requirements.txt``, ``workspace.zip`` or a script, the
+    ``sagemaker_submit_directory`` hyperparameter, ``SAGEMAKER_SUBMIT_DIRECTORY``, an
+    ``@step`` function's directory (``<s3_base_uri>/<step>/<build time>/``: its pickled
+    function, dependencies and workspace archive) and a notebook job's staged inputs
+    (the notebook and its dependencies).
 
-    How to fix: let the SDK upload the code (``code="scripts/x.py"`` in a pipeline
-    session hashes it), pin the image by digest, or pass a ``GitCommit`` parameter.
+    A key stamped with the render time (``<job>-YYYY-MM-DD-HH-MM-SS-mmm/``, the SDK's
+    default for code it uploads without hashing, and the directory of ``@step``
+    functions and notebook jobs) is not accepted: that upload is never overwritten, so
+    the object itself survives, but the key says nothing about the code in it. Every
+    render uploads again under a new key whether the code changed or not, and nothing
+    ties the object to a commit, so nobody can tell from two definitions whether they
+    ran the same code. The finding says which of the two kinds of key it saw.
+
+    Why it matters: a code URI at a fixed path is overwritten by the next upload, and a
+    tagged image can be rebuilt; then nobody can say which code produced a model or a
+    prediction.
+
+    How to fix: let the SDK upload the code by content (``code="scripts/x.py"`` in a
+    pipeline session hashes it), pin the image by digest, or pass a ``GitCommit``
+    parameter the step uses (e.g. in its ``Environment``).
     """
-    if step.type not in JOB_STEPS:
+    if step.type not in (*JOB_STEPS, "Model", "RegisterModel"):
         return
     accepted = set(settings.code_version)
     if "parameter" in accepted:
@@ -397,23 +575,24 @@ def check_code_version(step, definition, settings):
         if names & used:
             return
     uris = list(code_uris(step))
-    if uris:
+    if uris or step.type not in JOB_STEPS:
         for pointer, value in uris:
             text = render_expression(value).strip('"')
             if "code-uri-hash" in accepted and (
                 CONTENT_HASH.search(text) or VERSIONED_URI.search(text)
             ):
                 continue
-            reason = (
-                "has no content hash or version in its URI"
-                if "code-uri-hash" in accepted
-                else "is not accepted as a code version (code-uri-hash is not in the policy)"
-            )
             yield Violation(
-                f"step {step.name!r} runs code from {text!r}, which {reason}", at=pointer
+                f"step {step.name!r} runs code from {text!r}, which "
+                f"{_unversioned_code(text, accepted, settings)}",
+                at=pointer,
             )
         return
-    images = [(pointer, literal_value(value, definition)) for pointer, value in step_images(step)]
+    images = [
+        (pointer, literal_value(value, definition))
+        for pointer, value in step_images(step)
+        if "RuleConfigurations" not in pointer  # the debugger's rules, not the author's code
+    ]
     if (
         "image-digest" in accepted
         and images
@@ -435,10 +614,37 @@ def check_code_version(step, definition, settings):
     )
 
 
+def _unversioned_code(text: str, accepted: set, settings) -> str:
+    """Why the code at ``text`` carries no version the policy accepts (true for the key
+    it has: a render timestamp is never overwritten, a fixed path is)."""
+    if "code-uri-hash" not in accepted:
+        reason = "is not accepted as a code version (code-uri-hash is not in the policy)"
+    else:
+        stamp = RENDER_TIMESTAMP.search(text)
+        if stamp:
+            reason = (
+                f"is keyed by the time the definition was rendered ({stamp.group(1)}): that "
+                "upload is never overwritten, but its key says nothing about the code in it, "
+                "so nothing tells whether another render ran the same code or which commit "
+                "it came from"
+            )
+        else:
+            reason = (
+                "has no content hash or version in its URI: the next upload to that path "
+                "overwrites the code a past run used"
+            )
+    if "parameter" in accepted:
+        reason += "; the step uses none of the parameters " + ", ".join(
+            settings.code_version_parameters
+        )
+    return reason
+
+
 @rule(id="RF005", category="recorded-fields", summary="The data version of each input is traceable")
 def check_data_version(step, definition, settings, policy):
     """What it checks: every data input of a Processing, Training, Tuning and Transform
-    step (code inputs excluded) is versioned by evidence ``recorded_fields.data_version``
+    step (code inputs excluded: what RF004 counts as code, whatever the input is called,
+    and the SDK's own driver channels) is versioned by evidence ``recorded_fields.data_version``
     accepts: ``step-output`` (the URI is or contains a step property), ``date-partition``
     (the URI has a ``<partition_key>=`` segment or uses the run-date parameter, both
     from ``idempotent_outputs``), ``versioned-uri`` (``?versionId=`` or ``/v<digits>/``),
@@ -491,11 +697,15 @@ def _whole_parameter(value, definition):
 
 @rule(id="RF006", category="recorded-fields", summary="A training pipeline declares metrics")
 def check_metrics(definition, settings):
-    """What it checks: a pipeline with a Training or Tuning step declares metrics, by
-    evidence ``recorded_fields.metrics`` accepts: ``metric-definitions`` (a training job
-    with ``AlgorithmSpecification.MetricDefinitions``, or a tuning job, which always has
-    an objective metric) or ``property-file`` (an evaluation step declaring a
-    ``PropertyFiles`` entry). Reported once per definition.
+    """What it checks: a pipeline that trains (a Tuning step, a Training step that runs a
+    training job, or an ``@step`` function or notebook job whose name says it trains, as
+    RF002 tells) declares metrics, by evidence ``recorded_fields.metrics`` accepts:
+    ``metric-definitions`` (a training job with ``AlgorithmSpecification.MetricDefinitions``,
+    or a tuning job, which always has an objective metric) or ``property-file`` (an
+    evaluation step declaring a ``PropertyFiles`` entry, or a condition step comparing a
+    value another step produced: a ``Std:JsonGet`` of the JSON an ``@step`` function
+    returned, a Lambda's ``OutputParameters``, a QualityCheck's or any step's property).
+    Reported once per definition.
 
     Why it matters: without declared metrics a run records no number to compare with the
     previous one or to gate promotion on. (Built-in algorithms emit their own metrics,
@@ -504,11 +714,13 @@ def check_metrics(definition, settings):
     How to fix: add ``metric_definitions`` to the estimator, or an evaluation step with
     a ``PropertyFile`` (``evaluation.json``) as the reference pipeline does.
     """
-    training = [step for step in definition.steps if step.type in ("Training", "Tuning")]
+    training = [step for step in definition.steps if trains(step)]
     if not training:
         return
     accepted = set(settings.metrics)
-    if "property-file" in accepted and definition.property_files:
+    if "property-file" in accepted and (
+        definition.property_files or _gated_step_values(definition)
+    ):
         return
     if "metric-definitions" in accepted:
         for step in training:
@@ -522,6 +734,21 @@ def check_metrics(definition, settings):
     if "metric-definitions" in accepted:
         looked.append("no training step has MetricDefinitions")
     if "property-file" in accepted:
-        looked.append("no step declares a property file")
+        looked.append("no step declares a property file and no condition compares a step's value")
     detail = " and ".join(looked) or "the policy accepts no evidence of metrics"
     yield Violation(f"the pipeline trains ({names}) but declares no metrics: {detail}", at="/Steps")
+
+
+def _gated_step_values(definition) -> bool:
+    """Whether some condition step compares a value a step produced (a step property or a
+    ``Std:JsonGet``), the metric of a gate."""
+    for step in definition.steps:
+        if step.type != "Condition":
+            continue
+        conditions = join(step.arguments_pointer, "Conditions")
+        if any(
+            ref.step_name and ".PropertyFiles." not in ref.path  # those count if declared
+            for ref in definition.references_under(conditions)
+        ):
+            return True
+    return False

@@ -104,7 +104,12 @@ def _parse(node, pointer: str, condition: str):
     return ("other",)
 
 
-def _branch_formula(condition, branch: str):
+def _branch_formula(condition, branch: str, definition=None):
+    """What must hold for ``branch`` of ``condition`` to run (parsed once per condition
+    and branch when ``definition`` is given: several rules and every step ask)."""
+    if definition is not None:
+        key = ("check_thresholds.branch_formula", condition.pointer, branch)
+        return definition.memo(key, lambda: _branch_formula(condition, branch))
     items = condition.arguments.get("Conditions")
     base = join(condition.arguments_pointer, "Conditions")
     items = items if isinstance(items, list) else []
@@ -164,10 +169,115 @@ def _describe(atom: Atom) -> str:
 # -- promotion steps and their gates --------------------------------------------------------
 
 
-def _is_promotion(step, settings) -> bool:
-    return step.type in settings.promotion_step_types or any(
-        fnmatch.fnmatchcase(step.name, pattern) for pattern in settings.promotion_step_names
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+PROMOTING_WORDS = frozenset({"register", "approve", "deploy", "publish", "promote"})
+"""Words in the name of a Lambda or ``@step`` function that promote a model: registering
+or approving a model package, deploying an endpoint, publishing predictions."""
+SCORING_TYPES = ("Model", "CreateModel", "Transform")
+"""Promotion step types that also serve evaluation: a model and a batch transform scoring
+the holdout set before the gate."""
+
+
+def _words(*texts) -> set[str]:
+    return {word.lower() for text in texts if isinstance(text, str) for word in _WORD.findall(text)}
+
+
+def _sdk_runner(step) -> str | None:
+    """``"function"`` for an ``@step`` function (a Training step with the SDK's bootstrap
+    channel), ``"notebook"`` for a notebook job (the staged-notebook channel), else None."""
+    if step.type != "Training":
+        return None
+    channels = step.arguments.get("InputDataConfig")
+    names = {
+        str(channel.get("ChannelName"))
+        for channel in (channels if isinstance(channels, list) else [])
+        if isinstance(channel, dict)
+    }
+    if "sagemaker_remote_function_bootstrap" in names:
+        return "function"
+    if "sagemaker_headless_execution_pipelinestep" in names:
+        return "notebook"
+    return None
+
+
+def _pipeline_trains(definition) -> bool:
+    """Whether the pipeline trains a model itself: a Tuning step, a training job, or an
+    ``@step`` function or notebook job named for training (as RF002 tells)."""
+    for step in definition.steps:
+        if step.type == "Tuning" or (step.type == "Training" and _sdk_runner(step) is None):
+            return True
+        if _sdk_runner(step) and any(
+            word.startswith(("train", "fit", "tun"))
+            for word in _words(step.name, step.raw.get("DisplayName"))
+        ):
+            return True
+    return False
+
+
+def _promotes_by_code(step) -> bool:
+    """A Lambda whose step or function name, or an ``@step`` function whose step or
+    function name, says it registers, approves, deploys, publishes or promotes."""
+    if step.type == "Lambda":
+        arn = step.raw.get("FunctionArn")
+        function = arn.rsplit(":function:", 1)[-1] if isinstance(arn, str) else None
+        return bool(_words(step.name, function) & PROMOTING_WORDS)
+    if _sdk_runner(step) == "function":
+        return bool(_words(step.name, step.raw.get("DisplayName")) & PROMOTING_WORDS)
+    return False
+
+
+def _named_promotion(step, settings) -> bool:
+    name = step.name.lower()
+    return any(
+        fnmatch.fnmatchcase(name, pattern.lower()) for pattern in settings.promotion_step_names
     )
+
+
+def _is_promotion(definition, step, settings) -> bool:
+    """A promotion step (see ET001): by type, by name (case-insensitive), or a Lambda or
+    ``@step`` function that promotes; not a model or transform that scores for an
+    evaluation or serves a model the pipeline did not train."""
+    if _named_promotion(step, settings) or _promotes_by_code(step):
+        return True
+    if step.type not in settings.promotion_step_types:
+        return False
+    if step.type not in SCORING_TYPES:
+        return True
+    return step.name not in _evaluation_feeders(definition) and definition.memo(
+        ("check_thresholds.pipeline_trains",), lambda: _pipeline_trains(definition)
+    )
+
+
+def _evaluation_feeders(definition) -> set[str]:
+    """The evaluation steps and every step before them (once per definition)."""
+    return definition.memo(
+        ("check_thresholds.evaluation_feeders",), lambda: _find_feeders(definition)
+    )
+
+
+def _find_feeders(definition) -> set[str]:
+    """Evaluation steps: those producing a gate's metric, those declaring a property file
+    (an evaluation report), and model checks (QualityCheck, ClarifyCheck); a model or
+    transform among them or before them scores the holdout for the evaluation."""
+    evaluations: set[str] = set()
+    for step in definition.steps:
+        if step.property_files or step.type in ("QualityCheck", "ClarifyCheck"):
+            evaluations.add(step.name)
+        if step.type != "Condition":
+            continue
+        for atom in _atoms(_branch_formula(step, "IfSteps", definition)):
+            for operand in _metric_operands(atom):
+                for reference in definition.references_under(operand.pointer):
+                    if reference.step_name:
+                        evaluations.add(reference.step_name)
+    feeders: set[str] = set()
+    stack = list(evaluations)
+    while stack:  # the evaluations and everything upstream of them, in one walk
+        name = stack.pop()
+        if name not in feeders:
+            feeders.add(name)
+            stack.extend(definition.upstream.get(name, ()))
+    return feeders
 
 
 def _enclosing(definition, step) -> list[Gate]:
@@ -187,7 +297,8 @@ def _gates(definition, step) -> list[Gate]:
         condition = definition.steps_by_name.get(current.condition)
         if condition is None or condition.type != "Condition":
             break
-        gates.append(Gate(condition, current.branch, _branch_formula(condition, current.branch)))
+        formula = _branch_formula(condition, current.branch, definition)
+        gates.append(Gate(condition, current.branch, formula))
         current = condition
     return gates
 
@@ -206,7 +317,7 @@ def _gated_promotions(definition, settings) -> list[tuple]:
 def _find_gated_promotions(definition, settings) -> list[tuple]:
     found = []
     for step in definition.steps:
-        if _is_promotion(step, settings):
+        if _is_promotion(definition, step, settings):
             gates = _enclosing(definition, step)
             if any(_is_metric_gate(gate) for gate in gates):
                 found.append((step, gates))
@@ -407,11 +518,22 @@ def _judge(gates, threshold: dict, parameters):
     summary="Promotion steps run only behind an evaluation gate",
 )
 def check_promotion_gated(definition, step, settings):
-    """What it checks: every promotion step (a type in ``promotion_step_types`` or a name
-    matching ``promotion_step_names``) sits in a branch of a condition step that compares an
-    evaluation metric (a ``Std:JsonGet`` on an evaluation report, or a step property such
-    as ``FinalMetricDataList``), directly or through enclosing conditions. A top-level step
-    is not gated even if it waits for a gated one: only a branch makes a step conditional.
+    """What it checks: every promotion step sits in a branch of a condition step that
+    compares an evaluation metric (a ``Std:JsonGet`` on an evaluation report, or a step
+    property such as ``FinalMetricDataList``), directly or through enclosing conditions.
+    A top-level step is not gated even if it waits for a gated one: only a branch makes a
+    step conditional.
+
+    What a promotion step is: a type in ``promotion_step_types``; a name matching one of
+    ``promotion_step_names`` (globs, matched ignoring case: ``Deploy*`` matches
+    ``deploy-endpoint``); a Lambda whose step or function name, or an ``@step`` function
+    whose step or function name, has the word register, approve, deploy, publish or
+    promote (it approves a model package or deploys an endpoint). Not a promotion: a
+    Model, CreateModel or Transform step that is an evaluation step or runs before one (a
+    step producing a gate's metric, declaring a property file, or a QualityCheck or
+    ClarifyCheck): it scores the holdout set for the evaluation. Nor are they in a
+    pipeline that trains nothing (batch inference with a model trained, evaluated and
+    approved elsewhere): there is no new model here to gate.
 
     Why it matters: without a gate, a model that failed its evaluation is registered,
     deployed or used for the day's predictions all the same.
@@ -421,7 +543,7 @@ def check_promotion_gated(definition, step, settings):
     ``JsonGet(step_name=..., property_file=..., json_path="metrics.mape.value")`` with the
     threshold, and a ``FailStep`` in ``else_steps``.
     """
-    if not _is_promotion(step, settings):
+    if not _is_promotion(definition, step, settings):
         return
     gates = _enclosing(definition, step)
     if any(_is_metric_gate(gate) for gate in gates):
@@ -662,8 +784,11 @@ def check_uncovered_metrics(definition, settings, target):
 )
 def check_policy_metrics_gated(definition, settings, target):
     """What it checks: a gated promotion step is gated on every metric the policy sets a
-    threshold for this pipeline (``thresholds[].pipelines`` glob on the pipeline name), not
-    only on others.
+    threshold for *and names this pipeline in* (``thresholds[].pipelines``, a glob on the
+    pipeline name other than the catch-all ``*``), not only on others. A threshold for
+    every pipeline (``pipelines: "*"``, the default) cannot know which pipelines report
+    its metric (a classifier has no ``mape``): it sets how strict a gate on that metric
+    must be wherever one exists (ET002), and requires the metric of nobody.
 
     Why it matters: a gate that only compares ``rmse`` lets a model through whatever its
     ``mape``, although the team's release criterion is the ``mape``.
@@ -671,7 +796,13 @@ def check_policy_metrics_gated(definition, settings, target):
     How to fix: add the missing comparison to the gate's ``Conditions`` (they are ANDed),
     e.g. ``ConditionLessThanOrEqualTo(left=JsonGet(... "metrics.mape.value"), right=0.2)``.
     """
-    thresholds = _applicable(settings, target.name)
+    thresholds = [
+        threshold
+        for threshold in _applicable(settings, target.name)
+        if (threshold.get("pipelines") or "*") != "*"
+    ]
+    if not thresholds:
+        return
     problems: dict[tuple, list[str]] = {}
     for step, gates in _gated_promotions(definition, settings):
         atoms = [atom for gate in gates for atom in _atoms(gate.formula)]

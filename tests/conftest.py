@@ -13,11 +13,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session", autouse=True)
 def _caches_out_of_home(tmp_path_factory):
-    """No test writes mlops-guard's caches (policies, renders, results) into the home
-    directory; tests that look at a cache set their own directory on top of this one."""
+    """No test writes mlops-guard's caches (policies, renders, results), nor the key that
+    tags them, into the home directory; tests that look at a cache set their own directory
+    on top of this one."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path_factory.mktemp("mlops-guard-cache")))
+        key = tmp_path_factory.mktemp("mlops-guard-config") / "cache-key"
+        patch.setenv("MLOPS_GUARD_CACHE_KEY_FILE", str(key))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _caching_restored(monkeypatch):
+    """``--no-cache`` (or an unusable cache) turns caching off for the rest of a process:
+    an in-process run in one test must not turn it off for the next."""
+    from mlops_guard import cache_store, resources
+
+    monkeypatch.setattr(resources, "_caching_disabled", False)
+    yield
+    cache_store.reset()
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,20 @@
 
 Each loader module recognises one kind of file and returns targets, or ``None`` when the
 file is not its kind. Explicitly named files that no loader recognises are an input
-error; files met while walking a directory are skipped quietly.
+error; files met while walking a directory are skipped quietly. What cannot be read (a
+directory that cannot be listed, a FIFO or device, a file over the size limit of
+:mod:`.limits`) is an input error, named or met.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mlops_guard.errors import InputError
+from mlops_guard.loaders import limits
 from mlops_guard.targets import Target
 
 SKIPPED_DIRECTORIES = frozenset(
@@ -88,22 +92,62 @@ def display_path(path: Path) -> str:
 
 
 def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
-    """Files to check, each with whether the user named it explicitly."""
+    """Files to check, each with whether the user named it explicitly.
+
+    Fails closed: a path that cannot be looked at, a directory that cannot be listed
+    (unreadable, or deeper than the system allows a path to be) and a named or met file
+    of a kind some loader reads that is not a regular file (FIFO, socket, device, a
+    symlink to one) or is over the size limit are input errors, found by ``stat`` before
+    anything opens the file. Symlinks to files are followed; symlinks to directories are
+    not walked into (like ``git``, which stores the link), so a link loop cannot hang.
+    """
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(
-                    d for d in dirs if d not in SKIPPED_DIRECTORIES and not d.endswith(".egg-info")
-                )
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if _loaders_for(candidate.suffix.lower()):
-                        yield candidate, False
-        elif path.exists():
-            yield path, True
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            raise InputError("no such file or directory", file=raw) from None
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror or error}", file=raw) from None
+        if stat.S_ISDIR(status.st_mode):
+            for candidate in _walk(path):
+                limits.refuse_special(candidate, display_path(candidate))
+                yield candidate, False
         else:
-            raise InputError("no such file or directory", file=raw)
+            if is_checked_kind(path):  # others are never opened (see load_file)
+                limits.check_status(status, raw)
+            yield path, True
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    """Files under ``top`` that some loader reads, in ``os.walk``'s order (a directory's
+    files, then its subdirectories, sorted), without recursion and without skipping a
+    directory that cannot be listed (``os.walk`` would, silently)."""
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as error:
+            raise InputError(
+                f"cannot read directory: {error.strerror or error}",
+                file=display_path(directory),
+            ) from None
+        files, subdirectories = [], []
+        for entry in entries:
+            try:
+                is_directory = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_directory = False
+            if is_directory:
+                if entry.name not in SKIPPED_DIRECTORIES and not entry.name.endswith(".egg-info"):
+                    subdirectories.append(entry.name)
+            elif _loaders_for(Path(entry.name).suffix.lower()):
+                files.append(entry.name)
+        for name in sorted(files):
+            yield directory / name
+        pending.extend(directory / name for name in sorted(subdirectories, reverse=True))
 
 
 def iter_targets(paths: Iterable[str], *, strict: bool = True) -> Iterator[Target]:
@@ -128,12 +172,19 @@ def load_file(path: Path, *, explicit: bool, data: bytes | None = None) -> list[
                 file=shown,
             )
         return []
-    try:
-        text = path.read_text(encoding="utf-8") if data is None else decode(data)
-    except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
+    if data is None:
+        text = limits.read_text(path, shown)
+    else:
+        if len(data) > limits.max_file_bytes():
+            raise InputError(
+                f"file of {len(data)} bytes is larger than the limit of "
+                f"{limits.max_file_bytes()} (MLOPS_GUARD_MAX_FILE_BYTES): not read",
+                file=shown,
+            )
+        try:
+            text = decode(data)
+        except UnicodeDecodeError as error:
+            raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
     for module, function in loaders:
         loader = _resolve(module, function)
         found = loader(path, text, shown) if loader else None

@@ -40,8 +40,22 @@ def is_intrinsic(value) -> bool:
     return key in ("Ref", "Condition") or (isinstance(key, str) and key.startswith("Fn::"))
 
 
+STEPS = 500_000
+"""Intrinsic function evaluations one template may take. Each ``${x}`` of an ``Fn::Sub``
+evaluates its variable again, so nested variables multiply (three levels of a thousand
+references: a billion evaluations from a few kilobytes); real templates take thousands."""
+
+
 class Resolver:
-    def __init__(self, template: dict):
+    """Resolution over one template, bounded: ``shown`` names the template in the input
+    error raised when resolution takes more than :data:`STEPS` evaluations, or a resolved
+    value would be longer than the string limit of :mod:`.limits` (``Fn::Join`` of many
+    references to one long default could otherwise build a string of any size from a
+    small file)."""
+
+    def __init__(self, template: dict, shown: str | None = None):
+        self.shown = shown
+        self._steps_left = STEPS
         parameters = template.get("Parameters")
         self.parameters = parameters if isinstance(parameters, dict) else {}
         mappings = template.get("Mappings")
@@ -54,6 +68,7 @@ class Resolver:
     def text(self, value) -> tuple[str, list[str]]:
         """``value`` as a string, with ``${Name}`` where it could not be resolved."""
         pieces = self._pieces(value, {})
+        self._bounded(pieces)
         return "".join(text if known else "${" + text + "}" for known, text in pieces), _missing(
             pieces
         )
@@ -62,6 +77,7 @@ class Resolver:
         """``value`` as JSON text for parsing: an unresolved value inside a JSON string
         stays ``${Name}``; one outside a string becomes the string ``"${Name}"``."""
         pieces = self._pieces(value, {})
+        self._bounded(pieces)
         return assemble_json(pieces), _missing(pieces)
 
     def structure(self, value) -> tuple[object, list[str]]:
@@ -120,6 +136,15 @@ class Resolver:
     # -- resolution ---------------------------------------------------------------
 
     def _pieces(self, value, variables: dict) -> list[Piece]:
+        self._steps_left -= 1
+        if self._steps_left < 0:
+            from mlops_guard.errors import InputError
+
+            raise InputError(
+                f"intrinsic functions take more than {STEPS} evaluations to resolve "
+                "(Fn::Sub variables nested in each other?)",
+                file=self.shown,
+            )
         if isinstance(value, bool):
             return [(True, "true" if value else "false")]
         if isinstance(value, str | int | float):
@@ -204,6 +229,8 @@ class Resolver:
         if None in keys:
             return [(False, "Fn::FindInMap")]
         value = self.mappings[keys[0]][keys[1]][keys[2]]
+        if isinstance(value, dict):  # a mapping holds literals: never resolve through one
+            return [(False, "value")]
         return self._pieces(value, variables)
 
     def _base64(self, argument, variables: dict) -> list[Piece]:
@@ -222,7 +249,29 @@ class Resolver:
 
     def _known(self, value, variables: dict) -> str | None:
         pieces = self._pieces(value, variables)
-        return None if _missing(pieces) else "".join(text for _known, text in pieces)
+        if _missing(pieces):
+            return None
+        self._bounded(pieces)
+        return "".join(text for _known, text in pieces)
+
+    def _bounded(self, pieces: list[Piece]) -> None:
+        bounded(pieces, self.shown)
+
+
+def bounded(pieces: list[Piece], shown: str | None) -> None:
+    """Refuse pieces that would join into a value longer than the string limit (checked
+    before joining them: many references to one long value make a short file)."""
+    from mlops_guard.errors import InputError
+    from mlops_guard.loaders.limits import max_string_chars
+
+    longest = max_string_chars()
+    size = sum(len(text) + 3 for _known, text in pieces)
+    if size > longest:
+        raise InputError(
+            f"resolved references make a value of about {size} characters, longer than "
+            f"the limit of {longest} (MLOPS_GUARD_MAX_STRING_CHARS)",
+            file=shown,
+        )
 
 
 def assemble_json(pieces: list[Piece]) -> str:
@@ -303,7 +352,7 @@ def schedules_for(template: dict, logical_id: str, name, resolver: Resolver, loc
                 {
                     "resource": resource_id,
                     "type": kind,
-                    "expression": resolver.text(properties["ScheduleExpression"])[0],
+                    "expression": resolver.text(properties.get("ScheduleExpression", ""))[0],
                     "state": resolver.text(state)[0] if state is not None else None,
                     "parameters": _parameters(target, resolver),
                     "line": _resource_line(locate, resource_id),
@@ -312,11 +361,19 @@ def schedules_for(template: dict, logical_id: str, name, resolver: Resolver, loc
     return found
 
 
+def listed(value) -> list:
+    """An event pattern field as a list: EventBridge matches a list of values, and a
+    single value (or ``None``) written without one is read as a list of it."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _event_pattern(value) -> dict | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # invalid, or nested too deep
             return None
     return value if isinstance(value, dict) else None
 
@@ -332,13 +389,17 @@ def notifications_for(template: dict, logical_id: str, name, resolver: Resolver,
         if not isinstance(properties, dict):
             continue
         pattern = _event_pattern(properties.get("EventPattern"))
-        if pattern is None or STATUS_CHANGE not in (pattern.get("detail-type") or []):
+        if pattern is None or STATUS_CHANGE not in listed(pattern.get("detail-type")):
             continue
         detail = pattern.get("detail") if isinstance(pattern.get("detail"), dict) else {}
         statuses = detail.get("currentPipelineExecutionStatus")
-        if statuses is not None and "Failed" not in statuses:
-            continue
+        if statuses is not None:
+            statuses = listed(statuses)
+            if "Failed" not in statuses:
+                continue
         arns = detail.get("pipelineArn")
+        if arns is not None and not isinstance(arns, list):
+            arns = [arns]
         if isinstance(arns, list) and not any(
             resolver.refers_to_pipeline(arn, logical_id, name) for arn in arns
         ):

@@ -12,6 +12,9 @@ of the template. Schedules and failure notifications in the same template become
 
 YAML is read with a :class:`yaml.SafeLoader` subclass whose only additions turn the
 short intrinsic tags (``!Sub``, ``!Ref``, ...) into their long form: nothing is executed.
+It is read through :mod:`.safe_yaml`: a template whose aliases expand beyond a small
+budget, or that holds a recursive anchor (even only in ``Metadata``), is an input error
+before anything is built; YAML that is no template is never built at all.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ import yaml
 
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
-from mlops_guard.loaders import cfn_resolve
+from mlops_guard.loaders import cfn_resolve, safe_yaml
 from mlops_guard.loaders.json_marks import JsonMarks
-from mlops_guard.loaders.yaml_marks import YamlMarks, last_line, load_with_marks
+from mlops_guard.loaders.limits import check_document
+from mlops_guard.loaders.yaml_marks import YamlMarks, last_line
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
 
@@ -89,10 +93,9 @@ def is_template(document) -> bool:
 
 
 def load_json(path: Path, text: str, shown: str) -> list[Target] | None:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return None  # the definition loader reports invalid JSON first
+    from mlops_guard.loaders.definition_json import parse_json
+
+    document = parse_json(text, shown)  # the definition loader reported invalid JSON first
     if not is_template(document) or not _pipeline_ids(document):
         return None
     return _targets(document, shown, JsonMarks(text).locate, None, text)
@@ -101,18 +104,26 @@ def load_json(path: Path, text: str, shown: str) -> list[Target] | None:
 def load_yaml(path: Path, text: str, shown: str) -> list[Target] | None:
     looks_like_cfn = "AWSTemplateFormatVersion" in text or PIPELINE_TYPE in text
     try:
-        document, root = load_with_marks(text, CfnLoader)
+        document, root = safe_yaml.load_with_nodes(text, shown, CfnLoader, wanted=_may_be_template)
     except yaml.YAMLError as error:
         if not looks_like_cfn:
             return None  # some other YAML file (CI config, Helm chart): not ours
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        problem, where = safe_yaml.problem(error)
         raise InputError(f"invalid YAML: {problem}", file=shown, where=where) from None
     if not is_template(document) or not _pipeline_ids(document):
         return None
     marks = YamlMarks(root, _tag_key)
     return _targets(document, shown, marks.locate, marks, text)
+
+
+def _may_be_template(root: yaml.Node) -> bool:
+    """Whether a composed YAML document can be a template (a mapping with ``Resources``,
+    or a merge key that might bring one): other YAML (CI configs, charts, which may use
+    many aliases) is never measured or built."""
+    return isinstance(root, yaml.MappingNode) and any(
+        isinstance(key, yaml.ScalarNode) and key.value in ("Resources", "<<")
+        for key, _value in root.value
+    )
 
 
 def _pipeline_ids(template: dict) -> list[str]:
@@ -124,7 +135,7 @@ def _pipeline_ids(template: dict) -> list[str]:
 
 
 def _targets(template: dict, shown: str, locate, marks: YamlMarks | None, text: str):
-    resolver = cfn_resolve.Resolver(template)
+    resolver = cfn_resolve.Resolver(template, shown)
     suppressions = _suppressions(text, marks) if marks is not None else []
     targets = []
     for logical_id in _pipeline_ids(template):
@@ -140,7 +151,7 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
     properties = template["Resources"][logical_id].get("Properties")
     if not isinstance(properties, dict):
         raise InputError("expected a Properties mapping", file=shown, where=resource_pointer)
-    facts = _pipeline_facts(properties, resolver)
+    facts = _pipeline_facts(properties, resolver, shown, join(resource_pointer, "Properties"))
     name = facts["pipeline_name"]
     target_name = name or logical_id
     facts["template"] = {
@@ -196,7 +207,7 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
     )
 
 
-def _pipeline_facts(properties: dict, resolver) -> dict:
+def _pipeline_facts(properties: dict, resolver, shown: str, pointer: str) -> dict:
     notes = []
     name = None
     raw_name = properties.get("PipelineName")
@@ -206,8 +217,11 @@ def _pipeline_facts(properties: dict, resolver) -> dict:
             notes.append(f"PipelineName depends on {', '.join(missing)}: naming not checked")
         else:
             name = text
+    listed = properties.get("Tags")
+    if listed is not None and not isinstance(listed, list):
+        raise InputError("expected a list of tags", file=shown, where=join(pointer, "Tags"))
     tags = {}
-    for tag in properties.get("Tags") or []:
+    for tag in listed or []:
         if isinstance(tag, dict) and "Key" in tag:
             key, _ = resolver.text(tag["Key"])
             value, _ = resolver.text(tag.get("Value", ""))
@@ -236,6 +250,12 @@ def _definition(body, pointer: str, resolver, shown: str, marks: YamlMarks | Non
                 file=shown,
                 where=pointer,
             ) from None
+        except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise InputError(
+                f"PipelineDefinitionBody is not valid JSON: {message}", file=shown, where=pointer
+            ) from None
+        check_document(document, shown, pointer)
         inner_locate = _block_locate(text, marks, pointer, source)
     if not is_definition(document):
         raise InputError(

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
+from mlops_guard.loaders.limits import check_document
 from mlops_guard.targets import Target
 
 
-def parse_json(text: str, shown: str):
+def parse_json(text: str, shown: str, pointer: str = ""):
+    """``text`` parsed, within the depth and string limits of :mod:`.limits`; any defect
+    (including nesting too deep for ``json`` itself) is a one-line input error."""
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(
             f"invalid JSON: {error.msg}",
@@ -22,6 +25,8 @@ def parse_json(text: str, shown: str):
     except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, deep nesting
         message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise InputError(f"invalid JSON: {message}", file=shown) from None
+    check_document(document, shown, pointer)
+    return document
 
 
 class LazyMarks:
@@ -115,6 +120,7 @@ def _described(document: dict, text: str, shown: str) -> Target:
             file=shown,
             where="/PipelineDefinition",
         ) from None
+    check_document(definition, shown, "/PipelineDefinition")
     if not is_definition(definition):
         raise InputError(
             "PipelineDefinition is not a pipeline definition (no 'Steps' list)",
@@ -129,10 +135,16 @@ def _described(document: dict, text: str, shown: str) -> Target:
         # The definition is an escaped string: point at the string itself.
         return outer.locate("/PipelineDefinition")
 
+    listed = document.get("Tags")
+    if listed is not None and not isinstance(listed, list):
+        raise InputError("expected a list of tags", file=shown, where="/Tags")
     tags = {}
-    for tag in document.get("Tags") or []:
+    for tag in listed or []:
         if isinstance(tag, dict) and "Key" in tag:
             tags[str(tag["Key"])] = str(tag.get("Value", ""))
+    role = document.get("RoleArn")
+    if role is not None and not isinstance(role, str):
+        raise InputError("expected RoleArn to be a string", file=shown, where="/RoleArn")
     return Target(
         file=shown,
         kind="definition",
@@ -140,5 +152,5 @@ def _described(document: dict, text: str, shown: str) -> Target:
         definition=Definition(definition, name=name, tags=tags),
         base_pointer="/PipelineDefinition",
         locate=locate,
-        facts={"role_arn": document.get("RoleArn"), "tags": tags} if name else {},
+        facts={"role_arn": role, "tags": tags} if name else {},
     )

@@ -12,7 +12,25 @@ import re
 
 from mlops_guard.pointer import escape
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+_TOKEN = re.compile(r'[{}\[\]:,"]|[^\s{}\[\]:,"]+')
+"""Structural characters, the opening quote of a string, and bare values (numbers,
+``true``...). A string is skipped by :func:`string_end`, not matched by a regular
+expression: ``re`` keeps backtracking state for every character of a repeated group, which
+made a 50-million-character string cost gigabytes."""
+
+
+def string_end(text: str, start: int) -> int:
+    """The offset just after the string whose opening quote is at ``start``."""
+    position = start
+    while True:
+        position = text.find('"', position + 1)
+        if position < 0:
+            return len(text)  # unterminated: only for text that json.loads accepted
+        backslashes = 0
+        while text[position - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return position + 1
 
 
 class JsonMarks:
@@ -55,9 +73,15 @@ class JsonMarks:
         stack: list[list] = []
         expecting_key = False
         pending_key: str | None = None
-        for match in _TOKEN.finditer(self._text):
-            token = match.group()
-            char = token[0]
+        text = self._text
+        position = 0
+        while True:
+            match = _TOKEN.search(text, position)
+            if match is None:
+                break
+            start = match.start()
+            char = text[start]
+            position = string_end(text, start) if char == '"' else match.end()
             if char == ",":
                 if stack and not stack[-1][1]:
                     stack[-1][2] += 1
@@ -70,7 +94,8 @@ class JsonMarks:
                 expecting_key = False
                 continue
             if expecting_key and char == '"':
-                pending_key = json.loads(token)
+                key = text[start + 1 : position - 1]
+                pending_key = json.loads(text[start:position]) if "\\" in key else key
                 expecting_key = False
                 continue
             # A value starts here: name it by its place in the enclosing container.
@@ -80,7 +105,7 @@ class JsonMarks:
                 pointer = stack[-1][0] + "/" + escape(pending_key or "")
             else:
                 pointer = stack[-1][0] + "/" + str(stack[-1][2])
-            offsets.setdefault(pointer, match.start())
+            offsets.setdefault(pointer, start)
             if char == "{":
                 stack.append([pointer, True, 0])
                 expecting_key = True

@@ -19,11 +19,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlops_guard import cache_store
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
 from mlops_guard.loaders import display_path
 from mlops_guard.loaders.definition_json import check_shape, is_definition
-from mlops_guard.resources import cache_dir, caching, write_cache_file
+from mlops_guard.resources import cache_dir
 from mlops_guard.targets import Target
 
 SKIP_PARTS = {"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache"}
@@ -75,7 +76,7 @@ class _Module:
         self.module, self.function = entry.split(":", 1)
         self.root = module_root(Path(path).resolve(), self.module)
         self.source = module_file(self.root, self.module)
-        self.cached = cache_dir() / "renders" / f"{cache_key(self.root, entry, kwargs)}.json"
+        self.cached = cache_dir() / "renders" / f"{cache_key(self.root, entry, kwargs)}.cache"
         self.rendered: dict | None = _read_cached(self.cached)
         self.error: str | None = None
 
@@ -216,16 +217,12 @@ def _inline_suppressions(text: str) -> list:
 
 
 def _read_cached(path: Path) -> dict | None:
-    if not caching():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    rendered = cache_store.read_json(path)  # tagged by this user, else a miss
+    return rendered if isinstance(rendered, dict) and "definition" in rendered else None
 
 
 def _write_cached(path: Path, rendered: dict) -> None:
-    write_cache_file(path, json.dumps(rendered))
+    cache_store.write_json(path, rendered)
 
 
 def _renderer_environment() -> dict:

@@ -8,8 +8,8 @@ In ``.tf`` files ``pipeline_definition`` is a heredoc, a quoted string,
 every known value already resolved, so it is the most complete thing to check.
 
 HCL is parsed with ``python-hcl2`` (extra ``terraform``), imported only when a ``.tf``
-file mentions ``aws_sagemaker_pipeline``; without it such a file is reported as not
-checked rather than failing the run.
+file mentions ``aws_sagemaker_pipeline``; without it such a file is an input error naming
+the extra to install (exit 2): a pipeline that could not be read never passes.
 """
 
 from __future__ import annotations
@@ -19,9 +19,16 @@ import re
 from pathlib import Path
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError
-from mlops_guard.loaders.cfn_resolve import STATUS_CHANGE, Piece, assemble_json, missing_names
+from mlops_guard.errors import InputError, MissingExtra, require_extra
+from mlops_guard.loaders.cfn_resolve import (
+    STATUS_CHANGE,
+    Piece,
+    assemble_json,
+    bounded,
+    missing_names,
+)
 from mlops_guard.loaders.json_marks import JsonMarks
+from mlops_guard.loaders.limits import check_document, read_text
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
 
@@ -35,17 +42,16 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     if RESOURCE_TYPE not in text:
         return None
     try:
-        import hcl2
-        from hcl2.utils import SerializationOptions
-    except ImportError:
-        note = (
-            "Terraform files need the 'terraform' extra (python-hcl2) to be checked: "
-            "pip install 'mlops-guard[terraform]'"
-        )
-        return [Target(file=shown, kind="unresolved", name=path.stem, notes=[note])]
+        require_extra("hcl2", "terraform", "checking Terraform files")
+    except MissingExtra as error:
+        raise MissingExtra(error.message, file=shown) from None
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
     options = SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
+    _within_parse_budget(text, shown)
     try:
         document = hcl2.loads(text, serialization_options=options)
     except Exception as error:  # python-hcl2 raises lark errors of many classes
@@ -53,7 +59,8 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
         where = f"line {line}" if isinstance(line, int) and line > 0 else None
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"invalid HCL: {first}", file=shown, where=where) from None
-    scope = _Scope(document)
+    check_document(document, shown)
+    scope = _Scope(document, shown)
     from mlops_guard.suppressions import parse_comments
 
     suppressions = parse_comments(text)
@@ -71,6 +78,29 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     return targets or None
 
 
+_HEREDOC_TEXT = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)\n.*?\n[ \t]*\1[ \t]*$", re.DOTALL | re.M)
+_PUNCTUATION = re.compile(r"[\[\]{}(),=]")
+
+
+def _within_parse_budget(text: str, shown: str) -> None:
+    """Refuse HCL with more structure than the parser can take in bounded time.
+
+    python-hcl2 (on lark) takes about a tenth of a millisecond per token: a file of
+    megabytes of brackets would take an hour. Heredocs are one token each, so their
+    text is not counted; a large Terraform module holds a few thousand marks.
+    """
+    from mlops_guard.loaders.limits import max_hcl_tokens
+
+    budget = max_hcl_tokens()
+    marks = len(_PUNCTUATION.findall(_HEREDOC_TEXT.sub("", text)))
+    if marks > budget:
+        raise InputError(
+            f"HCL with {marks} brackets, commas and '=' is more than the parser is given "
+            f"({budget}, MLOPS_GUARD_MAX_HCL_TOKENS)",
+            file=shown,
+        )
+
+
 def _resources(document: dict):
     for block in document.get("resource") or []:
         for name, attributes in (block.get(RESOURCE_TYPE) or {}).items():
@@ -81,7 +111,8 @@ def _resources(document: dict):
 class _Scope:
     """The values an interpolation may name that the configuration itself fixes."""
 
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, shown: str | None = None):
+        self.shown = shown
         self.values: dict[str, object] = {}
         for block in document.get("variable") or []:
             for name, body in block.items():
@@ -102,6 +133,7 @@ class _Scope:
                 pieces.append(self._value(match.group(2).strip()))
             position = match.end()
         pieces.append((True, text[position:]))
+        bounded(pieces, self.shown)  # many references to one long default
         return pieces
 
     def _value(self, expression: str) -> Piece:
@@ -199,7 +231,7 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
     if call and call.group(1) == "file":
         return _from_file(path, shown, call.group(2), scope)
     if call and call.group(1) == "jsonencode":
-        value = _hcl_expression(call.group(2), options, shown, lines)
+        value = _hcl_expression(call.group(2), options, shown, lines, pointer)
         missing: list[str] = []
         document = scope.structure(value, missing)
         return (None, document), lines.locate, missing
@@ -220,10 +252,21 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
             file=shown,
             where=lines.where(),
         ) from None
+    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+        raise InputError(
+            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+            file=shown,
+            where=lines.where(),
+        ) from None
+    check_document(document, shown, pointer)
     locate = lines.locate
     if heredoc and json_text.count("\n") == body.count("\n"):
         locate = lines.heredoc_locate(pointer, JsonMarks(json_text), indent)
     return (None, document), locate, missing_names(pieces)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _heredoc_body(match: re.Match) -> tuple[str, int]:
@@ -235,17 +278,19 @@ def _heredoc_body(match: re.Match) -> tuple[str, int]:
     return "\n".join(line[indent:] for line in body.splitlines()), indent
 
 
-def _hcl_expression(expression: str, options, shown: str, lines) -> object:
+def _hcl_expression(expression: str, options, shown: str, lines, pointer: str) -> object:
     import hcl2
 
     try:
-        return hcl2.loads(f"value = {expression}\n", serialization_options=options)["value"]
+        value = hcl2.loads(f"value = {expression}\n", serialization_options=options)["value"]
     except Exception:
         raise InputError(
             "cannot read the jsonencode(...) argument of pipeline_definition",
             file=shown,
             where=lines.where(),
         ) from None
+    check_document(value, shown, pointer)
+    return value
 
 
 def _from_file(path: Path, shown: str, argument: str, scope: _Scope):
@@ -258,16 +303,11 @@ def _from_file(path: Path, shown: str, argument: str, scope: _Scope):
     if "${" in relative:
         return None, None, []
     file = path.parent / relative
-    try:
-        content = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(
-            f"pipeline_definition reads {relative}: {error.strerror or error}", file=shown
-        ) from None
     from mlops_guard.loaders import display_path
     from mlops_guard.loaders.definition_json import parse_json
 
     shown_file = display_path(file)
+    content = read_text(file, shown_file)  # a regular file within the size limit only
     return (shown_file, parse_json(content, shown_file)), JsonMarks(content).locate, []
 
 
@@ -314,14 +354,13 @@ class _Lines:
 
 
 def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    from mlops_guard.loaders.definition_json import parse_json
+
+    document = parse_json(text, shown)  # the definition loader reported invalid JSON first
     if not isinstance(document, dict) or "terraform_version" not in document:
         return None
     for section in ("planned_values", "values"):
-        root = (document.get(section) or {}).get("root_module")
+        root = _mapping(document.get(section)).get("root_module")
         if isinstance(root, dict):
             break
     else:
@@ -343,20 +382,30 @@ def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
     return targets or None
 
 
+def _mapping(value) -> dict:
+    """``value`` if it is a JSON object, else an empty one: a plan is machine-written, and
+    a hand-edited one with a wrong shape holds nothing this loader reads there."""
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _plan_resources(module: dict, pointer: str, types=(RESOURCE_TYPE,)):
-    for index, resource in enumerate(module.get("resources") or []):
+    for index, resource in enumerate(_sequence(module.get("resources"))):
         if isinstance(resource, dict) and resource.get("type") in types:
             yield resource, join(pointer, "resources", index)
-    for index, child in enumerate(module.get("child_modules") or []):
+    for index, child in enumerate(_sequence(module.get("child_modules"))):
         if isinstance(child, dict):
             yield from _plan_resources(child, join(pointer, "child_modules", index), types)
 
 
 def _after_unknown(document: dict) -> dict[str, dict]:
     unknown = {}
-    for change in document.get("resource_changes") or []:
+    for change in _sequence(document.get("resource_changes")):
         if isinstance(change, dict) and change.get("type") == RESOURCE_TYPE:
-            after = (change.get("change") or {}).get("after_unknown")
+            after = _mapping(change.get("change")).get("after_unknown")
             unknown[change.get("address")] = after if isinstance(after, dict) else {}
     return unknown
 
@@ -381,7 +430,7 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
 
     common = {"file": shown, "name": name or address, "facts": facts, "locate": locate}
     if not isinstance(body, str):
-        if (unknown.get(address) or {}).get("pipeline_definition"):
+        if _mapping(unknown.get(address)).get("pipeline_definition"):
             note = f"{address}: pipeline_definition is known only after apply and was not checked"
         else:
             note = f"{address}: no pipeline_definition in the plan (S3 location?): not checked"
@@ -396,6 +445,13 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
             file=shown,
             where=body_pointer,
         ) from None
+    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+        raise InputError(
+            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+            file=shown,
+            where=body_pointer,
+        ) from None
+    check_document(definition, shown, body_pointer)
     if not is_definition(definition):
         raise InputError(
             "pipeline_definition is not a pipeline definition", file=shown, where=body_pointer
@@ -561,7 +617,9 @@ def _on_rule(value, rule_address: str, rule_values: dict) -> bool:
     return isinstance(value, str) and "${" not in value and value == rule_name
 
 
-def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -> list[tuple]:
+def _tf_operation_resources(
+    document: dict, scope: _Scope, text: str, options, shown: str
+) -> list[tuple]:
     found = []
     for block in document.get("resource") or []:
         for kind in _OPERATION_TYPES:
@@ -575,7 +633,7 @@ def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -
                 }
                 if "event_pattern" in attributes:
                     values["event_pattern"] = _tf_pattern(
-                        attributes["event_pattern"], scope, options
+                        attributes["event_pattern"], scope, options, shown
                     )
                 header = re.compile(rf'^\s*resource\s+"{kind}"\s+"{re.escape(name)}"', re.M)
                 match = header.search(text)
@@ -584,7 +642,7 @@ def _tf_operation_resources(document: dict, scope: _Scope, text: str, options) -
     return found
 
 
-def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
+def _tf_pattern(raw, scope: _Scope, options, shown: str) -> dict | None:
     """An ``event_pattern``: ``jsonencode({...})``, a heredoc or a JSON string."""
     if isinstance(raw, dict):
         return scope.structure(raw, [])
@@ -598,13 +656,14 @@ def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
             value = hcl2.loads(f"value = {call.group(2)}\n", serialization_options=options)
         except Exception:  # python-hcl2 raises lark errors of many classes
             return None
+        check_document(value, shown)
         pattern = scope.structure(value["value"], [])
         return pattern if isinstance(pattern, dict) else None
     heredoc = _HEREDOC.match(raw)
     body = _heredoc_body(heredoc)[0] if heredoc else raw
     try:
         pattern = json.loads(scope.text(body)[0])
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # invalid, or nested too deep: no pattern
         return None
     return pattern if isinstance(pattern, dict) else None
 
@@ -612,7 +671,7 @@ def _tf_pattern(raw, scope: _Scope, options) -> dict | None:
 def _module_operation_resources(path: Path, shown: str, document, scope, text, options):
     """The operation resources of the file and of the other ``.tf`` files of its
     directory (one Terraform module), and what to call that in a message."""
-    found = _tf_operation_resources(document, scope, text, options)
+    found = _tf_operation_resources(document, scope, text, options, shown)
     where = shown
     try:
         siblings = sorted(p for p in path.parent.glob("*.tf") if p.resolve() != path.resolve())
@@ -620,18 +679,27 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
         siblings = []
     import hcl2
 
+    from mlops_guard.loaders import display_path
+
     for sibling in siblings:
-        try:
-            sibling_text = sibling.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        # A sibling that cannot be read could hold this pipeline's schedule: an error, so
+        # the operations rules never judge a module they saw only part of.
+        sibling_shown = display_path(sibling)
+        sibling_text = read_text(sibling, sibling_shown)
         if not any(kind in sibling_text for kind in _OPERATION_TYPES):
             continue
+        _within_parse_budget(sibling_text, sibling_shown)
         try:
             sibling_document = hcl2.loads(sibling_text, serialization_options=options)
-        except Exception:  # python-hcl2 raises lark errors of many classes
-            continue
-        found.extend(_tf_operation_resources(sibling_document, scope, sibling_text, options))
+        except Exception as error:  # python-hcl2 raises lark errors of many classes
+            raise InputError(
+                f"invalid HCL in a file of the same module: {_first_line(error)}",
+                file=sibling_shown,
+            ) from None
+        check_document(sibling_document, sibling_shown)
+        found.extend(
+            _tf_operation_resources(sibling_document, scope, sibling_text, options, sibling_shown)
+        )
         where = (Path(shown).parent / "*.tf").as_posix()
     return found, where
 
@@ -640,7 +708,7 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
     """The operation resources of a plan, with unknown values that the configuration
     builds from a reference replaced by ``${module.x.type.name.attribute}``."""
     expressions = _configuration_expressions(
-        ((document.get("configuration") or {}).get("root_module")) or {}, ""
+        _mapping(_mapping(document.get("configuration")).get("root_module")), ""
     )
     found = []
     for resource, resource_pointer in _plan_resources(root, pointer, _OPERATION_TYPES):
@@ -652,7 +720,7 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
         if isinstance(values.get("event_pattern"), str):
             try:
                 values["event_pattern"] = json.loads(values["event_pattern"])
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # invalid, or nested too deep
                 values["event_pattern"] = None
         position = marks.locate(resource_pointer)
         found.append((address, resource.get("type"), values, position[0] if position else None))
@@ -661,10 +729,10 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
 
 def _configuration_expressions(module: dict, prefix: str) -> dict[str, dict]:
     found = {}
-    for resource in module.get("resources") or []:
+    for resource in _sequence(module.get("resources")):
         if isinstance(resource, dict) and resource.get("type") in _OPERATION_TYPES:
             found[prefix + str(resource.get("address"))] = resource.get("expressions") or {}
-    for name, call in (module.get("module_calls") or {}).items():
+    for name, call in _mapping(module.get("module_calls")).items():
         if isinstance(call, dict) and isinstance(call.get("module"), dict):
             found.update(_configuration_expressions(call["module"], f"{prefix}module.{name}."))
     return found

@@ -32,9 +32,12 @@ class YamlMarks:
         self._positions: dict[str, tuple[int, int]] | None = None
 
     @classmethod
-    def from_text(cls, text: str, loader=None) -> YamlMarks:
-        loader = loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return cls(yaml.compose(text, Loader=loader))
+    def from_text(cls, text: str, loader=None, shown: str = "<yaml>") -> YamlMarks:
+        """Marks for ``text``, composed within the limits of :mod:`.safe_yaml` (which
+        make the recursive walk below safe: no cycles, bounded depth and size)."""
+        from mlops_guard.loaders import safe_yaml
+
+        return cls(safe_yaml.compose(text, shown, loader))
 
     def locate(self, pointer: str) -> tuple[int, int] | None:
         positions = self._build()
@@ -118,26 +121,28 @@ def _child(node: yaml.Node, token: str) -> yaml.Node | None:
     return None
 
 
-def load_with_marks(text: str, loader_class) -> tuple[object, yaml.Node | None]:
-    """Parse ``text`` once with ``loader_class``: the data and the root node it came from.
+def load_with_marks(
+    text: str, loader_class, shown: str = "<yaml>"
+) -> tuple[object, yaml.Node | None]:
+    """Parse ``text`` once with ``loader_class``: the data and the root node it came from,
+    bounded by :mod:`.safe_yaml` (aliases, recursive anchors, depth, string length).
 
-    Raises ``yaml.YAMLError`` for invalid YAML, like ``yaml.load``.
+    Raises ``yaml.YAMLError`` for invalid YAML, like ``yaml.load``, and ``InputError`` for
+    YAML beyond the limits.
     """
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return data, node
+    from mlops_guard.loaders import safe_yaml
+
+    return safe_yaml.load_with_nodes(text, shown, loader_class)
 
 
 def line_of(text: str, path: list[str | int]) -> int | None:
     """The line (1-based) of the deepest key of ``path`` present in the YAML ``text``;
     for policy files, whose validation errors name keys, not pointers."""
+    from mlops_guard.errors import InputError
+
     try:
         marks = YamlMarks.from_text(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, InputError):
         return None
     pointer = "".join(f"/{escape(part)}" for part in path)
     position = marks.locate(pointer)

@@ -96,7 +96,9 @@ def _parse(text: str, name: str, *, yaml: bool) -> Any:
         import yaml as pyyaml
 
         try:
-            return pyyaml.safe_load(text)
+            from mlops_guard.loaders import safe_yaml
+
+            return safe_yaml.load(text, name)  # aliases, depth and strings bounded
         except pyyaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""

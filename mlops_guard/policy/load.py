@@ -2,30 +2,27 @@
 
 Discovery order: ``--policy PATH``; else ``[tool.mlops-guard]`` in the nearest
 ``pyproject.toml``; else the nearest ``.mlops-guard.yaml``; else the shipped default.
+A configuration file met during discovery that cannot be read is an error, never a
+reason to fall back to the default policy (that would pass what the team's policy
+fails). ``isolated`` skips discovery (the default policy unless one is named).
 
 Validation uses pydantic, which costs more to import than a whole pre-commit check
 should take. The validated policy is therefore cached as plain JSON, keyed by the
-content of every file in the ``extends`` chain; an unchanged policy is read back
-without importing pydantic or parsing YAML.
+content of every file in the ``extends`` chain and tagged by ``cache_store`` so that an
+edited or planted entry is not trusted; an unchanged policy is read back without
+importing pydantic or parsing YAML.
 """
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 from pathlib import Path
 
-from mlops_guard import __version__
+from mlops_guard import __version__, cache_store
 from mlops_guard.digest import sha256
 from mlops_guard.errors import InputError
 from mlops_guard.policy.settings import Settings
-from mlops_guard.resources import (
-    builtin_policies_dir,
-    cache_dir,
-    caching,
-    default_policy_path,
-    write_cache_file,
-)
+from mlops_guard.resources import builtin_policies_dir, cache_dir, caching, default_policy_path
 
 PYPROJECT_SECTION = "mlops-guard"
 
@@ -52,37 +49,59 @@ class LoadedPolicy(namedtuple("LoadedPolicy", "settings source files")):
         return self.source.base_dir
 
 
-def resolve_policy_source(explicit: str | None, start: Path | None = None) -> PolicySource:
+def resolve_policy_source(
+    explicit: str | None, start: Path | None = None, *, isolated: bool = False
+) -> PolicySource:
     if explicit:
         path = Path(explicit)
-        if not path.is_file():
+        if not path.exists():
             raise InputError("policy file not found", file=explicit)
         kind = "pyproject" if path.name == "pyproject.toml" else "yaml"
         return PolicySource(path, kind)
+    if isolated:
+        return PolicySource(default_policy_path(), "yaml")
     start = (start or Path.cwd()).resolve()
     directories = [start, *start.parents]
     for directory in directories:
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and _has_pyproject_section(candidate):
+        if _exists(candidate) and _has_pyproject_section(candidate):
             return PolicySource(candidate, "pyproject")
     for directory in directories:
         candidate = directory / ".mlops-guard.yaml"
-        if candidate.is_file():
+        if _exists(candidate):
             return PolicySource(candidate, "yaml")
     return PolicySource(default_policy_path(), "yaml")
 
 
-def _has_pyproject_section(path: Path) -> bool:
+def _exists(path: Path) -> bool:
+    """Whether discovery meets ``path``; a path that cannot even be looked at (a
+    directory without search permission on the way) is an error, not an absence."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():  # met, but pointing nowhere: not an absence
+            raise InputError(
+                "cannot read configuration: a broken symlink", file=str(path)
+            ) from None
         return False
+    except OSError as error:
+        raise InputError(
+            f"cannot read configuration: {error.strerror or error.__class__.__name__}",
+            file=str(path),
+        ) from None
+    return True
+
+
+def _has_pyproject_section(path: Path) -> bool:
+    text = _read(path, "configuration")
     # Cheap textual pre-check; the real parse happens when the policy is loaded.
     return f"[tool.{PYPROJECT_SECTION}" in text or f'[tool."{PYPROJECT_SECTION}"' in text
 
 
-def load_policy(explicit: str | None = None, start: Path | None = None) -> LoadedPolicy:
-    source = resolve_policy_source(explicit, start)
+def load_policy(
+    explicit: str | None = None, start: Path | None = None, *, isolated: bool = False
+) -> LoadedPolicy:
+    source = resolve_policy_source(explicit, start, isolated=isolated)
     root_text = _read(source.path)
     key = sha256(f"{__version__}\0{source.path.resolve()}\0{root_text}".encode()).hexdigest()
     cached = _read_cache(key)
@@ -93,18 +112,21 @@ def load_policy(explicit: str | None = None, start: Path | None = None) -> Loade
     for _path, document in reversed(documents):
         merged = _merge(merged, document)
     validated = _validate(merged, documents[0][0])
+    validated["enforced"] = _enforced(documents)
     files = tuple(path for path, _ in documents)
     _write_cache(key, validated, files)
     return LoadedPolicy(Settings(validated), source, files)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, what: str = "policy") -> str:
+    """The text of a policy or configuration file, read within the input limits (a FIFO or
+    an endless file named as a policy must not hang the gate)."""
+    from mlops_guard.loaders.limits import read_text
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(
-            f"cannot read policy: {error.__class__.__name__}", file=str(path)
-        ) from None
+        return read_text(path, str(path))
+    except InputError as error:
+        raise InputError(f"cannot read {what}: {error.message}", file=str(path)) from None
 
 
 def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
@@ -117,7 +139,12 @@ def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
         if resolved in seen:
             raise InputError("extends forms a cycle", file=str(path), where="extends")
         seen.add(resolved)
-        document = _parse(path, text, kind)
+        try:
+            document = _parse(path, text, kind)
+        except ValueError as error:  # a YAML date that is no date: ``expires: 2020-02-30``
+            raise InputError(
+                f"invalid value: {error}", file=str(path), where=_bad_date_line(text)
+            ) from None
         _validate_document(document, path, text, kind)
         parent = document.pop("extends", None)
         chain.append((str(path), document))
@@ -125,6 +152,21 @@ def _read_chain(source: PolicySource, root_text: str) -> list[tuple[str, dict]]:
             return chain
         path = _resolve_extends(parent, path)
         text, kind = _read(path), "yaml"
+
+
+def _bad_date_line(text: str) -> str | None:
+    """The line of the first ``YYYY-MM-DD`` that is no calendar date, if any."""
+    import datetime
+    import re
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in re.finditer(r"\b\d{4}-\d{2}-\d{2}\b", line):
+            try:
+                datetime.date.fromisoformat(match.group())
+            except ValueError:
+                key = line.split(":", 1)[0].strip(" -") if ":" in line else ""
+                return f"{key} (line {number})" if key else f"line {number}"
+    return None
 
 
 def _resolve_extends(value, referrer: Path) -> Path:
@@ -155,8 +197,10 @@ def _parse(path: Path, text: str, kind: str) -> dict:
         return _normalise_keys(section)
     import yaml
 
+    from mlops_guard.loaders import safe_yaml
+
     try:
-        data = yaml.load(text, Loader=_safe_loader())
+        data = safe_yaml.load(text, str(path), _safe_loader())  # aliases bounded
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -173,6 +217,77 @@ def _safe_loader():
     import yaml
 
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def origin_of(loaded: LoadedPolicy, key: str, value=None) -> tuple[str, str]:
+    """``(file, where)`` of the document of the extends chain that sets ``key`` (to a
+    value holding ``value``, when given): for error messages, so a bad setting is named
+    in the file that has it. Reads the chain again; only error paths call it."""
+    source = loaded.source
+    try:
+        documents = _read_chain(source, _read(source.path))
+    except InputError:
+        return str(source.path), key
+    for file, document in documents:
+        if key in document and (value is None or _holds(document[key], value)):
+            path = Path(file)
+            text = _read(path) if path.suffix in (".yaml", ".yml") else None
+            line = _key_line(text, [key]) if text else None
+            return file, f"{key} (line {line})" if line else key
+    return str(source.path), key
+
+
+def _holds(setting, value) -> bool:
+    if isinstance(setting, dict):
+        return value in setting or any(_holds(item, value) for item in setting.values())
+    if isinstance(setting, list):
+        return any(item == value or _holds(item, value) for item in setting)
+    return setting == value
+
+
+def _enforced(documents: list[tuple[str, dict]]) -> list[dict]:
+    """What each policy of the chain that declares ``enforce:`` enforces on the policies
+    that extend it: its own effective settings (it merged with what it extends), and
+    which extending file sets each key (see :mod:`mlops_guard.policy.enforce`)."""
+    enforced = []
+    for index, (file, document) in enumerate(documents):
+        if index == 0 or not document.get("enforce"):
+            continue
+        merged: dict = {}
+        for _path, ancestor in reversed(documents[index:]):
+            merged = _merge(merged, ancestor)
+        central = _validate(merged, file)
+        setters = {}
+        for key in ENFORCEABLE_TOP_KEYS:
+            for below, extending in documents[:index]:
+                if key in extending:
+                    setters[key] = below
+                    break
+        for below, extending in documents[:index]:
+            if "thresholds" in (extending.get("evaluation_thresholds") or {}):
+                setters["evaluation_thresholds.thresholds"] = below
+                break
+        enforced.append(
+            {
+                "file": file,
+                "enforce": central["enforce"],
+                "central": {key: central[key] for key in ENFORCEABLE_TOP_KEYS},
+                "thresholds": central["evaluation_thresholds"]["thresholds"],
+                "set_by": setters,
+            }
+        )
+    return enforced
+
+
+ENFORCEABLE_TOP_KEYS = (
+    "select",
+    "extend_select",
+    "ignore",
+    "per_path_ignores",
+    "severity",
+    "fail_on",
+    "waivers",
+)
 
 
 def _normalise_keys(section: dict) -> dict:
@@ -234,19 +349,23 @@ def _key_line(text: str, loc: tuple) -> int | None:
 
 
 def _cache_file(key: str) -> Path:
-    return cache_dir() / "policies" / f"{key}.json"
+    return cache_dir() / "policies" / f"{key}.cache"
 
 
 def _read_cache(key: str) -> dict | None:
-    if not caching():
-        return None
+    """The cached validated policy, if this user's cache holds one for this key (see
+    ``cache_store``) and every file of its extends chain still has the bytes it had."""
+    entry = cache_store.read_json(_cache_file(key))
     try:
-        entry = json.loads(_cache_file(key).read_text(encoding="utf-8"))
+        if not (isinstance(entry["policy"], dict) and isinstance(entry["files"], list)):
+            return None
         for file, digest in entry["digests"].items():
             if sha256(Path(file).read_bytes()).hexdigest() != digest:
                 return None
+        if sorted(entry["digests"]) != sorted(entry["files"]):
+            return None
         return entry
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -258,4 +377,4 @@ def _write_cache(key: str, policy: dict, files: tuple[str, ...]) -> None:
     except OSError:
         return
     entry = {"policy": policy, "files": list(files), "digests": digests}
-    write_cache_file(_cache_file(key), json.dumps(entry))
+    cache_store.write_json(_cache_file(key), entry)

@@ -19,7 +19,9 @@ Direction = Literal["higher_is_better", "lower_is_better"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # ``allow_inf_nan=False``: a threshold of ``.nan``, ``"nan"`` or ``1e400`` would make
+    # every comparison false and switch its check off; every float must be finite.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _check_regex(value: str | None) -> str | None:
@@ -208,6 +210,25 @@ class PythonModule(Strict):
     path: str = "."
 
 
+ENFORCEABLE = Literal[
+    "select", "ignore", "per_path_ignores", "severity", "fail_on",
+    "evaluation_thresholds.thresholds",
+]  # fmt: skip
+
+
+class Enforce(Strict):
+    """What a central policy forbids the policies extending it to loosen (MG007)."""
+
+    keys: list[ENFORCEABLE] = []
+    """``select`` (with ``extend_select``), ``ignore``, ``per_path_ignores``: no rule this
+    policy enables may be switched off; ``severity``: none lowered; ``fail_on``: not
+    raised; ``evaluation_thresholds.thresholds``: every threshold kept, none laxer."""
+    waivers_require_expiry: bool = False
+    """Every waiver an extending policy adds has an ``expires`` date."""
+    max_waiver_days: int | None = Field(None, ge=1)
+    """Every waiver an extending policy adds expires within this many days of the run."""
+
+
 class Policy(Strict):
     """The whole policy after ``extends`` has been merged."""
 
@@ -228,3 +249,4 @@ class Policy(Strict):
     security: Security = Security()
     operations: Operations = Operations()
     structure: dict = {}
+    enforce: Enforce | None = None

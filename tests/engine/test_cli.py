@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from mlops_guard.cli import main
+from tests.corpus import CORPUS, needs_corpus
 from tests.rules.conftest import REFERENCE_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "real-pipelines"
 HEAVY = ("boto3", "botocore", "pandas", "sagemaker", "mlflow", "pytest", "numpy")
 
 
@@ -71,6 +71,7 @@ def test_json_format_schema(tmp_path, capsys):
     assert document["summary"]["findings"] == 1
 
 
+@needs_corpus
 def test_output_is_byte_identical_across_runs(tmp_path):
     first = cli("check", str(CORPUS), "--format", "json")
     second = cli("check", str(CORPUS), "--format", "json")
@@ -78,6 +79,7 @@ def test_output_is_byte_identical_across_runs(tmp_path):
     assert first.stdout == second.stdout
 
 
+@needs_corpus
 def test_every_corpus_pipeline_checks_without_a_crash(capsys):
     assert main(["check", str(CORPUS), "--format", "json"]) in (0, 1)
     document = json.loads(capsys.readouterr().out)

@@ -151,3 +151,45 @@ def test_cached_policy_is_read_without_pydantic(tmp_path):
     write(tmp_path / "team.yaml", "extends: default\nfail_on: info\n")
     third = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert third.stdout.split() == ["info", "True"]
+
+
+def readme_example_policy() -> str:
+    """The team policy the README's Quick start shows (the first ``.mlops-guard.yaml``)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```yaml\n# .mlops-guard.yaml\n") + len("```yaml\n")
+    return readme[start : readme.index("```", start)]
+
+
+def test_readme_example_policy_passes_the_bundled_reference(tmp_path):
+    """What a new team copies first must pass the compliant reference: same run-date
+    parameter, and a threshold list that keeps the default gate."""
+    import datetime
+
+    import yaml
+
+    from mlops_guard import engine
+    from mlops_guard.loaders import load_paths
+    from mlops_guard.resources import default_policy_path
+    from mlops_guard.session import prepare
+    from tests.rules.conftest import REFERENCE_PATH
+
+    text = readme_example_policy()
+    team = write(tmp_path / ".mlops-guard.yaml", text)
+    session = prepare(str(team), domains=("definition",))
+    default = load_policy(str(default_policy_path())).settings
+    kept = {t["metric"] for t in session.policy.evaluation_thresholds.thresholds}
+    assert {t["metric"] for t in default.evaluation_thresholds.thresholds} <= kept
+    # The waivers are dated: judge on a day they hold (unused waivers are warnings).
+    expiries = [w["expires"] for w in yaml.safe_load(text).get("waivers", []) if "expires" in w]
+    today = min(expiries) - datetime.timedelta(days=1) if expiries else None
+    result = engine.run(
+        load_paths([str(REFERENCE_PATH)]),
+        session.rules,
+        session.policy,
+        session.selection,
+        policy_file=str(team),
+        today=today,
+    )
+    failing = [f for f in result.findings if f.severity == "error"]
+    assert failing == [] and not result.failed(session.policy["fail_on"])
+    assert {f.rule for f in result.findings} <= {"MG002"}  # the example's waiver is unused

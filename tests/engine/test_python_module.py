@@ -124,7 +124,13 @@ def test_json_checks_never_run_modules_unless_asked(repo):
     base = [sys.executable, "-m", "mlops_guard", "check", "--format", "json"]
     subprocess.run([*base, "--no-modules", "cache"], cwd=repo, env=env, capture_output=True)
     assert calls(repo) == 0
-    listed = subprocess.run([*base, "--select", "NM"], cwd=repo, env=env, capture_output=True)
+    # A discovered policy's modules run only with the opt-in: without it, exit 2.
+    refused = subprocess.run([*base, "--select", "NM"], cwd=repo, env=env, capture_output=True)
+    assert refused.returncode == 2 and b"--allow-code" in refused.stderr
+    assert calls(repo) == 0
+    listed = subprocess.run(
+        [*base, "--select", "NM", "--allow-code"], cwd=repo, env=env, capture_output=True
+    )
     assert calls(repo) == 1, listed.stderr
 
 
@@ -135,7 +141,7 @@ def test_modules_only_checks_the_policy_modules_and_no_files(repo):
     )
     (repo / "broken.json").write_text("{")  # would be an input error if files were read
     env = {**os.environ, "MLOPS_GUARD_CACHE_DIR": str(repo / "cache")}
-    base = [sys.executable, "-m", "mlops_guard", "check", "--format", "json"]
+    base = [sys.executable, "-m", "mlops_guard", "check", "--format", "json", "--allow-code"]
     process = subprocess.run(
         [*base, "--modules-only"], cwd=repo, env=env, capture_output=True, text=True
     )

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mlops_guard import cache_store, resources
 from mlops_guard.cli import main
 from tests.engine.test_loaders import json_values
 from tests.engine.test_robustness import POINTERS, mutated
@@ -33,7 +34,14 @@ def run(capsys, *args: str) -> tuple[int, str]:
 
 
 def result_files(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "cache" / "results").glob("*.json"))
+    return sorted((tmp_path / "cache" / "results").glob("*.cache"))
+
+
+def stored_entries(path: Path) -> dict:
+    """A result file's entries, as this user's mlops-guard reads them."""
+    entries = cache_store.read_json(path)
+    assert isinstance(entries, dict), "a result file this user's mlops-guard wrote"
+    return entries
 
 
 def with_unused_parameter(path: Path) -> Path:
@@ -55,18 +63,36 @@ def test_a_second_run_reports_the_same_bytes(tmp_path, capsys, fmt):
 
 
 def test_findings_are_replayed_from_the_cache(tmp_path, capsys):
-    """Proof that the second run reads the cache: a message changed in the stored entry
-    is what it reports (nobody edits the cache; this only shows who answered)."""
+    """Proof that the second run reads the cache: a message changed in the stored entry,
+    and tagged with this user's key, is what it reports (nobody edits the cache; this
+    only shows who answered)."""
     path = with_unused_parameter(tmp_path / "pipeline.json")
     code, out = run(capsys, str(path), "--select", "ST006", "--fail-on", "warning")
     assert code == 1 and "parameter 'Unused' is never used" in out
     (stored,) = result_files(tmp_path)
-    entries = json.loads(stored.read_text())
-    records = entries["pipeline.json"][1]
-    records[0][1][0][3] = "replayed message"
-    stored.write_text(json.dumps(entries))
+    entries = stored_entries(stored)
+    entries["pipeline.json"][1][0][1][0][3] = "replayed message"
+    cache_store.write_json(stored, entries)
     code, out = run(capsys, str(path), "--select", "ST006", "--fail-on", "warning")
     assert code == 1 and "replayed message" in out
+
+
+def test_an_entry_edited_without_the_key_is_not_trusted(tmp_path, capsys):
+    """Whoever can write to the cache directory (or restores it from another branch's CI
+    cache) but does not hold this user's key cannot make a file pass: an entry saying the
+    file has no findings is a miss, and the file is checked again."""
+    path = with_unused_parameter(tmp_path / "pipeline.json")
+    first = run(capsys, str(path), "--fail-on", "warning")
+    assert first[0] == 1
+    (stored,) = result_files(tmp_path)
+    entries = stored_entries(stored)
+    entries["pipeline.json"][1] = [[entries["pipeline.json"][1][0][0], []]]
+    raw = stored.read_bytes()
+    header = raw[: raw.index(b"\n", len(cache_store.MAGIC)) + 1]
+    stored.write_bytes(header + json.dumps(entries, sort_keys=True).encode())
+    assert run(capsys, str(path), "--fail-on", "warning") == first
+    stored.write_text(json.dumps(entries))  # as the format was before entries were tagged
+    assert run(capsys, str(path), "--fail-on", "warning") == first
 
 
 def test_a_changed_file_is_checked_again(tmp_path, capsys):
@@ -122,13 +148,15 @@ def test_a_damaged_cache_is_ignored(tmp_path, capsys):
     path = with_unused_parameter(tmp_path / "pipeline.json")
     first = run(capsys, str(path), "--fail-on", "warning")
     (stored,) = result_files(tmp_path)
+    digest, _ = stored_entries(stored)["pipeline.json"]
     for damage in ("{not json", '{"pipeline.json": [1, 2, 3]}', '{"pipeline.json": ["x", 5]}'):
         stored.write_text(damage)
         assert run(capsys, str(path), "--fail-on", "warning") == first
-    entries = json.loads(stored.read_text())
-    digest, _ = entries["pipeline.json"]
-    entries["pipeline.json"] = [digest, [["name", [["too", "short"]]]]]
-    stored.write_text(json.dumps(entries))
+        # The same damage tagged with this user's key (a bug, not an attacker): still a miss.
+        stored.write_bytes(b"")
+        cache_store.write(stored, damage.encode())
+        assert run(capsys, str(path), "--fail-on", "warning") == first
+    cache_store.write_json(stored, {"pipeline.json": [digest, [["name", [["too", "short"]]]]]})
     assert run(capsys, str(path), "--fail-on", "warning") == first
 
 
@@ -161,7 +189,7 @@ def test_files_without_a_pipeline_are_remembered_but_named_ones_still_fail(tmp_p
     for _ in range(2):
         code, out = run(capsys, ".")
         assert code == 0 and "1 target" in out
-    stored = json.loads(result_files(tmp_path)[0].read_text())
+    stored = stored_entries(result_files(tmp_path)[0])
     assert stored["settings.json"][1] == []
     for _ in range(2):
         assert main(["check", "settings.json"]) == 2
@@ -198,6 +226,7 @@ def subprocess_free_check(arguments: list[str], cache: Path, *, cached: bool):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["check", *arguments, *([] if cached else ["--no-cache"])])
     finally:
+        resources._caching_disabled = False  # --no-cache holds for a whole process
         if saved is None:
             del os.environ["MLOPS_GUARD_CACHE_DIR"]
         else:
@@ -282,4 +311,4 @@ def test_concurrent_runs_keep_each_others_entries(tmp_path):
     processes = [subprocess.Popen([*command, name], stdout=subprocess.DEVNULL) for name in names]
     assert [process.wait() for process in processes] == [0] * len(names)
     (stored,) = result_files(tmp_path)
-    assert sorted(json.loads(stored.read_text())) == names
+    assert sorted(stored_entries(stored)) == names

@@ -40,7 +40,9 @@ def test_finding_in_sub_body_points_at_the_template_line(tmp_path, reference):
 
 def test_unresolved_parameter_is_checked_as_placeholder_and_noted(tmp_path, reference):
     (tmp_path / "pipeline.yaml").write_text(cfn_yaml(reference, role_default=False))
-    report = _json_report(run_cli("check", "pipeline.yaml", "--format", "json", cwd=tmp_path))
+    result = run_cli("check", "pipeline.yaml", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # MG005 is an error: it fails the run
+    report = _json_report(result)
     notes = [f for f in report["findings"] if f["rule"] == "MG005"]
     assert len(notes) == 1 and "${PipelineRoleArn}" in notes[0]["message"]
 
@@ -95,7 +97,9 @@ def test_s3_location_is_reported_as_not_checked(tmp_path):
         },
     }
     (tmp_path / "stack.json").write_text(json.dumps(template, indent=2))
-    report = _json_report(run_cli("check", "stack.json", "--format", "json", cwd=tmp_path))
+    result = run_cli("check", "stack.json", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # what was not checked fails the run
+    report = _json_report(result)
     assert _rules(report) == ["MG005"]
     assert "PipelineDefinitionS3Location" in report["findings"][0]["message"]
 
@@ -153,3 +157,27 @@ def test_body_that_is_not_json_is_exit_2(tmp_path):
     (tmp_path / "bad.yaml").write_text(text)
     result = run_cli("check", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2 and "not valid JSON" in result.stderr
+
+
+def test_unresolved_parameter_waived_passes(tmp_path, reference):
+    """MG005 fails the run unless the team waives it, with a reason and an expiry."""
+    (tmp_path / "pipeline.yaml").write_text(cfn_yaml(reference, role_default=False))
+    (tmp_path / "policy.yaml").write_text(
+        "waivers:\n"
+        "  - rule: MG005\n"
+        "    pipeline: daily-demand-forecast\n"
+        '    reason: "the role is a stack parameter, set per account"\n'
+        "    expires: 2099-12-31\n"
+    )
+    result = run_cli("check", "pipeline.yaml", "--policy", "policy.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alias_bomb_in_metadata_is_exit_2(tmp_path, reference):
+    laughs = "  l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
+        f"  l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 10) + "]\n" for n in range(1, 9)
+    )
+    (tmp_path / "pipeline.yaml").write_text(cfn_yaml(reference) + "Metadata:\n" + laughs)
+    result = run_cli("check", "pipeline.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "YAML aliases" in result.stderr and "pipeline.yaml" in result.stderr

@@ -48,3 +48,52 @@ def test_pyproject_table_only_when_there_is_none(tmp_path):
     again = run_cli("init", "--pyproject", cwd=tmp_path)
     assert again.returncode == 2 and "[tool.mlops-guard]" in again.stderr
     assert (tmp_path / "pyproject.toml").read_text() == text
+
+
+def readme_anchors() -> set[str]:
+    """GitHub's anchors for the README's headings."""
+    import re
+
+    from tests.integrations.conftest import ROOT
+
+    anchors = set()
+    in_code = False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
+def test_every_readme_section_init_points_at_exists(tmp_path):
+    import re
+
+    result = run_cli("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    texts = [
+        result.stdout,
+        (tmp_path / ".mlops-guard.yaml").read_text(),
+        (tmp_path / ".pre-commit-config.yaml").read_text(),
+    ]
+    pointed = {anchor for text in texts for anchor in re.findall(r"README\.md#([\w-]+)", text)}
+    assert pointed >= {"the-policy", "pre-commit", "trust"}
+    assert pointed <= readme_anchors()
+    assert "README" not in re.sub(r"README\.md#[\w-]+", "", "".join(texts))
+
+
+def test_without_a_release_tag_init_explains_pinning_a_commit(tmp_path):
+    result = run_cli("init", cwd=tmp_path)
+    config = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
+    rev = config["repos"][0]["rev"]
+    assert not rev.startswith("v")  # no tag that does not exist
+    assert (
+        "commit sha" in result.stdout
+        and "commit sha" in (tmp_path / ".pre-commit-config.yaml").read_text()
+    )
+    (tmp_path / "pinned").mkdir()
+    pinned = run_cli("init", "pinned", "--rev", "ab12" * 10, cwd=tmp_path)
+    assert pinned.returncode == 0 and "commit sha" not in pinned.stdout
+    text = (tmp_path / "pinned" / ".pre-commit-config.yaml").read_text()
+    assert yaml.safe_load(text)["repos"][0]["rev"] == "ab12" * 10

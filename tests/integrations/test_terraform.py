@@ -22,7 +22,9 @@ def _report(result) -> dict:
 
 def test_heredoc_definition_resolves_variables_and_notes_the_rest(tmp_path, reference):
     (tmp_path / "main.tf").write_text(terraform(reference))
-    report = _report(run_cli("check", "main.tf", "--format", "json", cwd=tmp_path))
+    result = run_cli("check", "main.tf", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # MG005 is an error: what was not checked
+    report = _report(result)
     # var.artifact_bucket has a default; var.role_arn has none and stays a placeholder.
     assert [f["rule"] for f in report["findings"]] == ["MG005"]
     assert "${var.role_arn}" in report["findings"][0]["message"]
@@ -82,6 +84,26 @@ def test_plan_json_with_child_module(tmp_path, reference):
     assert finding["location"]["line"] is not None
 
 
+def test_unreadable_definition_file_or_module_file_is_exit_2(tmp_path, reference):
+    text = (
+        'resource "aws_sagemaker_pipeline" "from_file" {\n'
+        '  pipeline_name       = "daily-demand-forecast"\n'
+        '  role_arn            = "arn:aws:iam::123456789012:role/r"\n'
+        '  pipeline_definition = file("/dev/zero")\n'
+        "}\n"
+    )
+    (tmp_path / "main.tf").write_text(text)
+    result = run_cli("check", "main.tf", cwd=tmp_path)
+    assert result.returncode == 2 and "/dev/zero" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "not a regular file" in result.stderr
+    # A file of the same module that cannot be parsed may hold the pipeline's schedule.
+    (tmp_path / "main.tf").write_text(terraform(reference, schedule=None))
+    (tmp_path / "schedule.tf").write_text('resource "aws_scheduler_schedule" "x" {\n  a = \n')
+    result = run_cli("check", "main.tf", cwd=tmp_path)
+    assert result.returncode == 2 and "schedule.tf" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "invalid HCL" in result.stderr
+
+
 def test_invalid_hcl_is_exit_2(tmp_path):
     (tmp_path / "main.tf").write_text('resource "aws_sagemaker_pipeline" "x" {\n  a = \n')
     result = run_cli("check", "main.tf", cwd=tmp_path)
@@ -93,7 +115,8 @@ def test_invalid_hcl_is_exit_2(tmp_path):
 
 
 def _operations(tmp_path, text: str, name: str = "main.tf") -> list[dict]:
-    """``python -m mlops_guard check FILE --select OP --format json``: the OP findings."""
+    """``python -m mlops_guard check FILE --select OP --format json``: the OP findings
+    (MG005, which no selection switches off, is asserted by the tests about it)."""
     (tmp_path / name).write_text(text)
     result = subprocess.run(
         [sys.executable, "-m", "mlops_guard", "check", name, "--select", "OP", "--format", "json"],
@@ -103,7 +126,7 @@ def _operations(tmp_path, text: str, name: str = "main.tf") -> list[dict]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=120,
     )
-    return _report(result)["findings"]
+    return [f for f in _report(result)["findings"] if f["rule"].startswith("OP")]
 
 
 def test_schedule_and_failure_notification_pass_the_operations_rules(tmp_path, reference):

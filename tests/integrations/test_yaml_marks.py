@@ -139,3 +139,24 @@ def test_missing_pointer_falls_back_to_parent_and_line_of_policy_keys():
     marks = YamlMarks.from_text(text)
     assert marks.locate("/naming/pipeline/nope") == (2, 3)
     assert line_of(text, ["naming", "pipeline", "pattern"]) == 3
+
+
+def test_marks_are_bounded_like_the_data():
+    """The marks walk the composed nodes recursively: they are only built for a document
+    that the safe loader measured (no cycle, bounded aliases and depth)."""
+    import pytest
+
+    from mlops_guard.errors import InputError
+
+    recursive = "a: &a\n  b: *a\n"
+    deep = "a: " + "[" * 500 + "]" * 500 + "\n"
+    for text in (recursive, deep):
+        with pytest.raises(InputError):
+            YamlMarks.from_text(text)
+        with pytest.raises(InputError):
+            load_with_marks(text, CfnLoader)
+        assert line_of(text, ["a"]) is None  # a policy error message never crashes on it
+    shared = "a: &a {x: 1}\nb: *a\n"
+    data, root = load_with_marks(shared, CfnLoader)
+    assert data == {"a": {"x": 1}, "b": {"x": 1}}
+    assert YamlMarks(root).locate("/b/x") == (1, 8)  # the alias's node is the anchor's

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.corpus import CORPUS, CORPUS_FILES, needs_corpus
 from tests.rules.conftest import builtin_rules, find_step, reference_definition, run_check
 
 TRAIN_OUTPUT = "/Steps/2/Arguments/OutputDataConfig/S3OutputPath"
@@ -302,10 +302,6 @@ def test_prefixes_compare_whole_segments(reference, check):
 
 
 # the real-world corpus ---------------------------------------------------------------------
-
-CORPUS = Path("/work/shared/corpus/real-pipelines")
-CORPUS_FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
-needs_corpus = pytest.mark.skipif(not CORPUS_FILES, reason="real-pipelines corpus not here")
 
 
 def corpus_findings(stem: str, select: list[str]) -> list:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.corpus import CORPUS, SKIP_REASON
 from tests.rules.conftest import batch_transform_step, builtin_rules, find_step, rule_ids
 
 DIGEST = "sha256:" + "ab" * 32
@@ -379,7 +379,6 @@ def test_image_pinning_matcher(digest, tag, mode):
 
 # -- real-world corpus ------------------------------------------------------------------
 
-CORPUS = Path("/work/shared/corpus/real-pipelines")
 ALL_OPTIONAL_CHECKS = {
     "security": {
         "require_volume_kms_key": True,
@@ -402,8 +401,8 @@ def corpus_targets():
 
 @pytest.fixture(scope="module")
 def corpus():
-    if not CORPUS.is_dir():
-        pytest.skip("real-pipelines corpus not available")
+    if CORPUS is None:
+        pytest.skip(SKIP_REASON)
     return corpus_targets()
 
 

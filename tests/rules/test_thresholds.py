@@ -350,12 +350,42 @@ def test_metric_without_policy_threshold(reference, check):
     assert finding.location.pointer == COMPARISON
 
 
+NAMED_MAPE = {
+    "evaluation_thresholds": {
+        "thresholds": [
+            {
+                "metric": "mape",
+                "direction": "lower_is_better",
+                "value": 0.2,
+                "pipelines": "daily-*",
+            }
+        ]
+    }
+}
+"""A team's threshold that names the pipelines it applies to."""
+
+
 def test_policy_metric_not_gated(reference, check):
     comparison(reference)["LeftValue"] = mape_with("metrics.rmse.value")
-    finding = only(check(reference, select=["ET006"]), "ET006")
+    finding = only(check(reference, select=["ET006"], policy=NAMED_MAPE), "ET006")
     assert "mape <= 0.2" in finding.message and "metrics.rmse.value only" in finding.message
-    assert "'Predict'" in finding.message
+    assert "'Predict'" in finding.message and "'daily-*'" in finding.message
     assert finding.location.pointer == CONDITION + "/Arguments/Conditions"
+    # Another pipeline is not named, so it need not report mape.
+    assert check(reference, select=["ET006"], policy=NAMED_MAPE, name="churn-classifier") == []
+
+
+def test_catch_all_threshold_requires_no_metric(reference, check):
+    """The default's threshold is for every pipeline: a classifier gated on accuracy is
+    not failed for not reporting mape (ET006), while a gate on mape is still judged."""
+    comparison(reference)["LeftValue"] = mape_with("metrics.accuracy.value")
+    comparison(reference)["Type"] = "GreaterThanOrEqualTo"
+    comparison(reference)["RightValue"] = 0.9
+    assert check(reference, select=["ET006", "ET002"]) == []
+    loose = reference_definition()
+    comparison(loose)["RightValue"] = 0.3
+    finding = only(check(loose, select=["ET006", "ET002"]), "ET002")
+    assert "mape <= 0.2" in finding.message
 
 
 def test_metric_names_match_path_segments():
