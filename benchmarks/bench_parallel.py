@@ -102,7 +102,7 @@ def bench_modules(work: Path, rounds: int, env: dict) -> list[bool]:
         (repo / f"policy-{count}.yaml").write_text(f"extends: default\nmodules:\n{entries}")
     cache = work / "module-cache"
     env = {**env, "MLOPS_GUARD_CACHE_DIR": str(cache)}
-    check = [sys.executable, "-m", "mlops_guard", "check", "--modules-only"]
+    check = [sys.executable, "-m", "mlops_guard", "check", "--modules-only", "--allow-code"]
 
     commands = {}
 
