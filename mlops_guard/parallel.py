@@ -3,8 +3,9 @@
 A monorepo or an organisation's exported definitions can hold thousands of files the
 result cache has not seen (in CI it is usually cold). When a run has at least
 :data:`MIN_FILES` such files and more than one core, the files are split, in order, into
-chunks that worker processes load and check; each worker replays and fills the result
-cache through the cache's own ``targets``/``record``/``save``, as a sequential run does.
+chunks that worker processes (and this one) load and check; each replays and fills the
+result cache through the cache's own ``targets``/``record``/``save``, as a sequential run
+does.
 What comes back for each target is its *raw* findings (before selection, severities,
 waivers and suppressions) and its inline suppressions: the parent turns them into
 replayed targets, in the original order, and the engine finishes the run exactly as it
@@ -125,11 +126,19 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     # scanning (and so copying) the session's objects in every worker.
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        # This process is one of the ``jobs``: the workers take chunks from the front,
+        # it takes them from the back until the two meet (a chunk a worker has not
+        # started can be withdrawn), then the results are reported in order.
+        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
             futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+            done = {}
             try:
-                for future in futures:
-                    yield from _replayed(*future.result())
+                for index in reversed(range(len(chunks))):
+                    if not futures[index].cancel():
+                        break
+                    done[index] = _check_chunk(chunks[index])
+                for index, future in enumerate(futures):
+                    yield from _replayed(*(done.pop(index) if index in done else future.result()))
             finally:
                 for future in futures:
                     future.cancel()

@@ -98,7 +98,9 @@ def test_workers_check_the_files_and_fill_the_result_cache(tree):
     assert len(set(checkers(tree))) == 1
     cold = check(tree, *args, "--jobs", "2")
     pids = checkers(tree)
-    assert len(pids) == FILES and len(set(pids)) == 2, "two workers shared the files"
+    assert len(pids) == FILES and len(set(pids)) == 2, (
+        "two processes (this one and a worker) shared the files"
+    )
     assert (cold.returncode, cold.stdout) == (one.returncode, one.stdout)
     warm = check(tree, *args, "--jobs", "2")
     assert checkers(tree) == [], "every file's findings came from the cache"
