@@ -115,6 +115,7 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     import gc
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     _STATE.update(session=session, cache=cache, debug=debug)
     # several chunks per worker: whoever finishes early takes the next, so no worker
@@ -126,22 +127,32 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     # scanning (and so copying) the session's objects in every worker.
     gc.freeze()
     try:
-        # This process is one of the ``jobs``: the workers take chunks from the front,
-        # it takes them from the back until the two meet (a chunk a worker has not
-        # started can be withdrawn), then the results are reported in order.
-        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
-            futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
-            done = {}
-            try:
-                for index in reversed(range(len(chunks))):
-                    if not futures[index].cancel():
-                        break
-                    done[index] = _check_chunk(chunks[index])
-                for index, future in enumerate(futures):
-                    yield from _replayed(*(done.pop(index) if index in done else future.result()))
-            finally:
-                for future in futures:
-                    future.cancel()
+        # This process is one of the ``jobs``: the workers are handed chunks from the
+        # front, a few ahead, and this process takes them from the back until the two
+        # meet; then the results are reported in order.
+        try:
+            with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+                ahead = 2 * (jobs - 1)
+                front, back = 0, len(chunks)
+                handed: dict = {}
+                done: dict = {}
+                while front < back:
+                    while front < back and sum(not f.done() for f in handed.values()) < ahead:
+                        handed[front] = pool.submit(_check_chunk, chunks[front])
+                        front += 1
+                    if front < back:
+                        back -= 1
+                        done[back] = _check_chunk(chunks[back])
+                results = [handed[index].result() for index in range(front)]
+                results += [done[index] for index in range(front, len(chunks))]
+        except BrokenProcessPool:
+            raise InputError(
+                "a worker process checking files stopped unexpectedly (killed, or out of "
+                "memory): nothing was reported; --jobs 1 checks in this process",
+                where="check",
+            ) from None
+        for checked, error in results:
+            yield from _replayed(checked, error)
     finally:
         _STATE.clear()
         gc.unfreeze()

@@ -148,3 +148,28 @@ def test_jobs_must_be_a_positive_number(tree):
     assert refused.returncode == 2
     (line,) = refused.stderr.strip().splitlines()
     assert "--jobs" in line
+
+
+DIES_IN_A_WORKER = '''
+import multiprocessing
+import os
+
+from mlops_guard import rule
+
+
+@rule(id="TM902", category="naming", summary="Stops a worker process")
+def check_stop(definition):
+    """Kills the process it runs in when that is a worker (a probe)."""
+    if multiprocessing.parent_process() is not None:
+        os._exit(9)
+'''
+
+
+def test_a_worker_that_dies_fails_the_run_in_one_line(tree):
+    rules = tree / "team_rules"
+    rules.mkdir()
+    (rules / "check_stop.py").write_text(textwrap.dedent(DIES_IN_A_WORKER))
+    process = check(tree, "pipelines", "--rules-dir", str(rules), "--jobs", "2", "--no-cache")
+    assert process.returncode == 2
+    (line,) = process.stderr.strip().splitlines()
+    assert "stopped unexpectedly" in line and process.stdout == ""
