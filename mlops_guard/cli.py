@@ -2,17 +2,20 @@
 
 Subcommands import what they need when they run, so ``mlops-guard check`` on a JSON
 definition never imports boto3, pandas, sagemaker, mlflow or pytest. Exit codes:
-0 clean, 1 findings at or above ``--fail-on``, 2 usage or input error.
+0 clean, 1 findings at or above ``--fail-on`` (and nothing else), 2 usage, input or tool
+error (one line on stderr), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
-from pathlib import Path
+from contextlib import contextmanager, suppress
 
 from mlops_guard import __version__
-from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, FILE_NOTE, InputError
 
 EXTERNAL = {
     "reference": ("mlops_guard.reference.cli", "main", "Run or print the reference pipeline."),
@@ -168,49 +171,186 @@ def _csv(value: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code: 0 clean, 1 findings, 2 anything else.
+
+    The guard here is why a crash can never read as "findings": whatever escapes a command
+    (an input error, a missing extra, a bug) is one line on stderr and exit 2; ``--debug``
+    adds the traceback. Standard streams never fail on what the checked files held (see
+    :func:`_tolerant_streams`).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    try:
-        if argv and argv[0] in EXTERNAL:
-            return _external(argv[0], argv[1:])
-        parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_INPUT
-        from mlops_guard import commands
+    command = " ".join(argv[:1] + [word for word in argv[1:2] if not word.startswith("-")])
+    with _tolerant_streams():
+        try:
+            return _run(argv)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            # Output was cut before the command decided its verdict (a reader that stops
+            # early after a complete report is handled in write_report).
+            _drop_stdout()
+            return _tool_error(
+                InputError("standard output was closed before the command finished"), debug
+            )
+        except ModuleNotFoundError as error:
+            return _tool_error(_missing_extra(error, command), debug)
+        except SystemExit as exit_:
+            if exit_.code in (None, EXIT_CLEAN, EXIT_INPUT):
+                return exit_.code or EXIT_CLEAN
+            return _tool_error(exit_, debug)
+        except Exception as error:
+            return _tool_error(error, debug)
 
-        return getattr(commands, args.command)(args)
-    except InputError as error:
-        if debug:
-            raise
-        print(f"mlops-guard: error: {error}", file=sys.stderr)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return EXIT_CLEAN
+
+def _run(argv: list[str]) -> int:
+    if argv and argv[0] in EXTERNAL:
+        return _external(argv[0], argv[1:])
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
+    args = parser.parse_args(argv)
+    if args.command is None:  # the help, and the one line every exit 2 has
+        parser.print_help()
+        raise UsageError("a command is required (see the list above)", where="mlops-guard")
+    from mlops_guard import commands
+
+    return getattr(commands, args.command)(args)
+
+
+def _tool_error(error: BaseException, debug: bool) -> int:
+    """One line on stderr for ``error`` (the traceback before it with ``--debug``), exit 2.
+
+    An :class:`InputError` is the user's to fix and says so itself; anything else is a
+    tool error: the file it concerns when known, the exception's type and message.
+    """
+    from mlops_guard.reporters.safe_text import one_line
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, InputError):
+        line = str(error)
+    else:
+        file = _file_of(error)
+        detail = type(error).__name__ + (f": {error}" if str(error) else "")
+        hint = "" if debug else f" {TOOL_ERROR_HINT}"
+        line = f"{file}: {detail}{hint}" if file else f"{detail}{hint}"
+    with suppress(OSError, ValueError):  # stderr itself gone: the exit code still says it
+        print(f"mlops-guard: error: {one_line(line)}", file=sys.stderr, flush=True)
+    return EXIT_INPUT
+
+
+def _file_of(error: BaseException) -> str | None:
+    """The file an exception concerns, when it says: an ``OSError``'s file name, or a
+    ``file: PATH`` note (PEP 678) added by the code that was reading it."""
+    filename = getattr(error, "filename", None)
+    if isinstance(filename, str | bytes | os.PathLike):
+        return os.fsdecode(filename)
+    for note in getattr(error, "__notes__", ()):
+        if isinstance(note, str) and note.startswith(FILE_NOTE):
+            return note[len(FILE_NOTE) :]
+    return None
+
+
+TOOL_ERROR_HINT = "(run with --debug for the traceback)"
+"""Ends the line of a tool error (an exception no code chose to raise for the user), so it
+is told apart from an input error: the first is a bug to report, the second is for the
+user to fix."""
+
+
+EXTRAS = {
+    "boto3": "aws",
+    "botocore": "aws",
+    "mlflow": "mlflow",
+    "pandas": "report",
+    "pyarrow": "report",
+    "sagemaker": "sdk",
+    "sklearn": "sdk",
+    "numpy": "sdk",
+    "hcl2": "terraform",
+}
+"""The extra that installs each optional top-level module (see pyproject.toml)."""
+
+
+def _missing_extra(error: ModuleNotFoundError, command: str) -> BaseException:
+    """A missing optional module as the one line naming its extra; any other missing
+    module (a broken installation) stays a tool error naming the module."""
+    from mlops_guard.errors import MissingExtra, require_extra
+
+    module = (error.name or "").partition(".")[0]
+    extra = EXTRAS.get(module)
+    if extra is None:
+        return error
+    if command.startswith("reference"):
+        extra = "sdk"  # the reference pipeline's steps need the SDK extra's whole set
+    try:
+        require_extra(module, extra, f"'mlops-guard {command}'")
+    except MissingExtra as missing:
+        return missing
+    return error  # importable after all: the original error is the one to show
 
 
 def _external(name: str, argv: list[str]) -> int:
+    """A subcommand implemented in its own module (imported only when used); a missing
+    optional dependency, at import or later, is turned into the extra to install by
+    :func:`main`."""
     import importlib
 
     module_name, function, _summary = EXTERNAL[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        raise InputError(
-            f"'{name}' needs a component that is not installed ({error.name}); "
-            "install mlops-guard[all]"
-        ) from None
+    module = importlib.import_module(module_name)
     return getattr(module, function)(argv)
 
 
 def write_report(text: str, output: str | None) -> None:
+    """Write a report to ``output`` or stdout; neither can fail on the report's text.
+
+    Reporters already escape what the checked files held; ``backslashreplace`` is the
+    last line of defence (and what a narrow terminal encoding gets). A reader that closes
+    stdout early (``| head``) is normal: the rest of the report is dropped and the command
+    still exits with its verdict.
+    """
     if output:
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            with open(output, "w", encoding="utf-8", errors="backslashreplace") as handle:
+                handle.write(text)
         except OSError as error:
             raise InputError(f"cannot write report: {error.strerror}", file=output) from None
     else:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _drop_stdout()
+
+
+@contextmanager
+def _tolerant_streams():
+    """stdout and stderr that escape what their encoding cannot hold (an ASCII terminal,
+    ``PYTHONIOENCODING=ascii``, a lone surrogate) instead of raising; restored after."""
+    saved = []
+    for stream in (sys.stdout, sys.stderr):
+        errors = getattr(stream, "errors", None)
+        if errors in (None, "backslashreplace") or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (OSError, ValueError):
+            continue
+        saved.append((stream, errors))
+    try:
+        yield
+    finally:
+        for stream, errors in saved:
+            with suppress(OSError, ValueError):
+                stream.reconfigure(errors=errors)
+
+
+def _drop_stdout() -> None:
+    """Send the rest of stdout to the null device, so the interpreter's final flush does
+    not fail again on a closed pipe."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass

@@ -52,3 +52,16 @@ def require_extra(module: str, extra: str, feature: str):
             f"{feature} needs the '{extra}' extra ({missing} is not installed): "
             f"pip install 'mlops-guard[{extra}]'"
         ) from None
+
+
+FILE_NOTE = "file: "
+"""Prefix of the exception note (``error.add_note(FILE_NOTE + path)``, see
+:func:`name_file`) that names the file being read when a crash happened, for the CLI's
+one-line tool error."""
+
+
+def name_file(error: BaseException, file: str) -> None:
+    """Say which file ``error`` happened on, once (the innermost reader knows best)."""
+    notes = getattr(error, "__notes__", ())
+    if not any(isinstance(note, str) and note.startswith(FILE_NOTE) for note in notes):
+        error.add_note(FILE_NOTE + file)

@@ -74,11 +74,17 @@ class Finding(_FindingBase):
 
     def fingerprint(self) -> str:
         """A key that survives reformatting and moved lines: file, target, subject, rule
-        and the message, never line numbers."""
+        and the message, never line numbers.
+
+        Any text hashes, lone surrogates included (a file name that is not UTF-8, a
+        ``"\\ud800"`` in a step name): they are encoded as they are (``surrogatepass``),
+        which leaves every other text's key unchanged.
+        """
         import hashlib
 
-        parts = (self.location.file, self.target, self.subject or "", self.rule, self.message)
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+        parts = (self.location.file, self.target, self.subject, self.rule, self.message)
+        text = "\x1f".join("" if part is None else str(part) for part in parts)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
     def with_severity(self, severity: str) -> Finding:
         return self._replace(severity=severity)

@@ -30,6 +30,7 @@ from mlops_guard import __version__, cache_store
 from mlops_guard.digest import content_digest, sha256
 from mlops_guard.findings import Finding, Location
 from mlops_guard.loaders import display_path, is_checked_kind, iter_files, load_file
+from mlops_guard.loaders.limits import read_bytes
 from mlops_guard.resources import PACKAGE_DIR, cache_dir
 from mlops_guard.targets import REPLAYED, Target
 
@@ -66,11 +67,7 @@ class ResultCache:
                 yield from load_file(path, explicit=explicit and strict)
                 continue
             shown = display_path(path)
-            try:
-                data = path.read_bytes()
-            except OSError:
-                yield from load_file(path, explicit=explicit and strict)  # reports the error
-                continue
+            data = read_bytes(path, shown)  # within the limits: a swapped-in FIFO cannot hang
             digest = content_digest(data)
             replayed = self._replay(shown, digest, must_hold=explicit and strict)
             if replayed is not None:

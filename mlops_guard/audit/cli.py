@@ -21,6 +21,18 @@ from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 from mlops_guard.metadata.cli import parse_moment
 
 OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
+DEFAULT_TIMEOUT = 1800.0  # seconds: a nightly audit of a large account, with room to spare
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,14 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     sources = parser.add_subparsers(
         dest="source", required=True, metavar="SOURCE", parser_class=Parser
     )
-    sagemaker = sources.add_parser("sagemaker", parents=[common], help="SageMaker (boto3)")
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="stop reading after this long; what was not read is MG005 and exit 2 "
+        f"(default {DEFAULT_TIMEOUT:g})",
+    )
+    sagemaker = sources.add_parser("sagemaker", parents=[common, reading], help="SageMaker (boto3)")
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
         "--since", type=parse_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
     )
     sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-    mlflow = sources.add_parser("mlflow", parents=[common], help="an MLflow tracking server")
+    mlflow = sources.add_parser(
+        "mlflow", parents=[common, reading], help="an MLflow tracking store or server"
+    )
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI")
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
     files = sources.add_parser("file", parents=[common], help="metadata export files")
@@ -136,12 +159,23 @@ def _counted(targets, progress):
         progress.advance()
 
 
+# Report types and the modules they need beyond the base install (all in the report extra).
+_OUTPUT_NEEDS = {".html": ("pandas",), ".csv": ("pandas",), ".parquet": ("pandas", "pyarrow")}
+
+
 def _check_outputs(outputs: list[str]) -> None:
+    """Every ``--output`` can be written, checked before the store is read: a missing
+    extra is one line now, not a traceback after a long read."""
+    from mlops_guard.errors import require_extra
+
     for output in outputs:
-        if Path(output).suffix.lower() not in OUTPUT_SUFFIXES:
+        suffix = Path(output).suffix.lower()
+        if suffix not in OUTPUT_SUFFIXES:
             raise InputError(
                 f"unknown report type (use one of {', '.join(OUTPUT_SUFFIXES)})", file=output
             )
+        for module in _OUTPUT_NEEDS.get(suffix, ()):
+            require_extra(module, "report", f"--output {output}")
 
 
 def _write(output: str, result, store, prepared, label: str, context: dict) -> None:
@@ -156,7 +190,8 @@ def _write(output: str, result, store, prepared, label: str, context: dict) -> N
                 prepared.policy,
                 {"source": label, "version": __version__, "policy_file": prepared.policy_file},
             )
-            Path(output).write_text(page, encoding="utf-8")
+            # A lone surrogate from a live source is written escaped, never a crash.
+            Path(output).write_text(page, encoding="utf-8", errors="backslashreplace")
         elif suffix == ".csv":
             from mlops_guard.audit.table import write_csv
 

@@ -11,6 +11,7 @@ Only the standard library is imported: rule files import this on every ``check``
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import namedtuple
@@ -181,6 +182,8 @@ def baseline_problems(value: float, baseline: float, threshold) -> list[str]:
     """Why ``value`` is not enough of a change over ``baseline`` (MLflow MetricThreshold):
     higher is better needs ``value >= baseline + min_absolute_change`` and ``value >=
     baseline + min_relative_change * |baseline|``; lower is better the mirror image."""
+    if math.isnan(value) or math.isnan(baseline):  # every comparison with NaN is false
+        return [f"{value:g} cannot be compared with the previous run's {baseline:g}"]
     sign = 1 if higher_is_better(threshold) else -1
     word = "above" if sign > 0 else "below"
     problems = []
@@ -204,12 +207,16 @@ def baseline_problems(value: float, baseline: float, threshold) -> list[str]:
 def drift_limit(previous: list[float], threshold, tolerance: float) -> tuple[float, float]:
     """``(median, limit)``: a value worse than ``limit`` drifts from the median of
     ``previous`` by more than ``tolerance`` (relative to the median's magnitude)."""
-    median = statistics.median(previous)
+    median = statistics.median([n for n in previous if not math.isnan(n)] or [math.nan])
     sign = 1 if higher_is_better(threshold) else -1
     return median, median - sign * tolerance * abs(median)
 
 
 def drifts(value: float, previous: list[float], threshold, tolerance: float) -> bool:
+    """NaN drifts (it is no value at all); NaN before it is not part of the median."""
+    if math.isnan(value):
+        return True
+    previous = [number for number in previous if not math.isnan(number)]
     if not previous:
         return False
     _median, limit = drift_limit(previous, threshold, tolerance)

@@ -17,8 +17,10 @@ EXPORT_SUFFIXES = (".json", ".yaml", ".yml")
 
 def read_sagemaker(args, session=None, on_call=None):
     """``(store, label)`` from SageMaker; ``on_call`` is told of every API call made."""
+    from mlops_guard.errors import require_extra
     from mlops_guard.metadata.sources import sagemaker
 
+    require_extra("boto3", "aws", "audit sagemaker")
     if session is None:
         session = _session(args.region, args.profile)
     if on_call is not None:
@@ -28,6 +30,7 @@ def read_sagemaker(args, session=None, on_call=None):
         experiment_prefix=args.experiment_prefix,
         series=False,  # no rule reads metric time series; one value per run is plotted
         session=session,
+        timeout=args.timeout,
     )
     region = session.region_name or "default-region"
     return store, f"sagemaker:{region}"
@@ -47,7 +50,9 @@ def read_mlflow(args):
     from mlops_guard.metadata.sources import mlflow
 
     store = mlflow.fetch_store(
-        tracking_uri=args.tracking_uri, experiment_prefix=args.experiment_prefix
+        tracking_uri=args.tracking_uri,
+        experiment_prefix=args.experiment_prefix,
+        timeout=args.timeout,
     )
     return store, f"mlflow:{args.tracking_uri}"
 
@@ -64,21 +69,78 @@ def read_files(paths: list[str]):
 
 
 def export_files(paths: list[str]) -> list[Path]:
+    """The export files named, or under the directories named (sorted). Every one is a
+    regular file: a FIFO or device is never opened (it would hang or never end), and an
+    export-named entry that is not a file, or a directory that cannot be listed, is an
+    error rather than a part of the history quietly left out."""
     files: list[Path] = []
     for text in paths:
         path = Path(text)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES
-            )
+        kind = _kind(path)
+        if kind == "directory":
+            found = sorted(_exports_under(path))
             if not found:
                 raise InputError("no .json/.yaml export files in this directory", file=text)
             files.extend(found)
-        elif path.is_file():
+        elif kind == "file":
             files.append(path)
-        else:
+        elif kind is None:
             raise InputError("no such file or directory", file=text)
+        else:
+            raise InputError(f"not a regular file ({kind}): not read", file=text)
     return files
+
+
+def _kind(path: Path) -> str | None:
+    """``file``, ``directory``, another kind of entry, or None when nothing is there."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", file=str(path)) from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+
+
+def _exports_under(root: Path) -> list[Path]:
+    """Export files under ``root``, without recursion; a directory reached twice (a
+    symlink loop) is listed once."""
+    import os
+
+    found: list[Path] = []
+    pending = [root]
+    listed_dirs: set[tuple[int, int]] = set()
+    while pending:
+        directory = pending.pop()
+        try:
+            info = directory.stat()
+            if (info.st_dev, info.st_ino) in listed_dirs:
+                continue
+            listed_dirs.add((info.st_dev, info.st_ino))
+            with os.scandir(directory) as entries:
+                listed = list(entries)
+        except OSError as error:
+            raise InputError(
+                f"cannot list: {error.strerror or error}", file=str(directory)
+            ) from None
+        for entry in listed:
+            path = Path(entry.path)
+            if path.suffix.lower() not in EXPORT_SUFFIXES and _kind(path) == "directory":
+                pending.append(path)
+            elif path.suffix.lower() in EXPORT_SUFFIXES:
+                kind = _kind(path)
+                if kind is None:
+                    raise InputError("a symlink to nothing: not read", file=entry.path)
+                if kind != "file":
+                    raise InputError(f"not a regular file ({kind}): not read", file=entry.path)
+                found.append(path)
+    return found
 
 
 def merge(stores: list):

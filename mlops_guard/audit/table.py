@@ -23,6 +23,10 @@ COLUMNS = (
 
 
 def rows(result) -> list[dict]:
+    """The findings as rows, their text encodable whatever a live source returned (a lone
+    surrogate from an API response must not break the CSV or Parquet writer)."""
+    from mlops_guard.reporters.safe_text import unicode_only
+
     found = []
     for finding in [*result.findings, *result.suppressed]:
         location = finding.location
@@ -41,6 +45,10 @@ def rows(result) -> list[dict]:
                 "fingerprint": finding.fingerprint(),
             }
         )
+        row = found[-1]
+        for column, value in row.items():
+            if isinstance(value, str):
+                row[column] = unicode_only(value)
     return found
 
 
@@ -60,10 +68,7 @@ def write_csv(result, path) -> None:
 
 
 def write_parquet(result, path) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ModuleNotFoundError:
-        from mlops_guard.errors import InputError
+    from mlops_guard.errors import require_extra
 
-        raise InputError("Parquet output needs pyarrow (install mlops-guard[report])") from None
+    require_extra("pyarrow", "report", "Parquet output")
     findings_frame(result).to_parquet(path, engine="pyarrow", index=False)

@@ -23,6 +23,7 @@ _AFFECTED = (
     ("sagemaker:ListTrialComponents", _RUN_RULES),
     ("sagemaker:DescribeTrialComponent", _RUN_RULES),
     ("sagemaker-metrics:", _RUN_RULES),
+    ("mlflow:", _RUN_RULES),
     ("sagemaker:ListPipelines", _PIPELINE_RULES),
     ("sagemaker:DescribePipeline ", _PIPELINE_RULES),
     ("events:", "operations"),

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from mlops_guard.errors import InputError
+from mlops_guard.errors import InputError, name_file
 from mlops_guard.loaders import limits
 from mlops_guard.targets import Target
 
@@ -187,7 +187,13 @@ def load_file(path: Path, *, explicit: bool, data: bytes | None = None) -> list[
             raise InputError(f"not UTF-8 text (byte {error.start})", file=shown) from None
     for module, function in loaders:
         loader = _resolve(module, function)
-        found = loader(path, text, shown) if loader else None
+        try:
+            found = loader(path, text, shown) if loader else None
+        except InputError:
+            raise
+        except Exception as error:  # a loader's bug: the tool error names the file
+            name_file(error, shown)
+            raise
         if found is not None:
             return found
     if explicit:

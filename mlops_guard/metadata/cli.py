@@ -11,7 +11,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from mlops_guard.metadata.errors import MetadataInputError
+from mlops_guard.errors import InputError
 
 PROG = "mlops-guard export"
 
@@ -77,7 +77,7 @@ def main_export(argv: list[str]) -> int:
             sys.stdout.write(dumps_store(store))
         else:
             dump_store(store, arguments.output)
-    except MetadataInputError as error:
+    except InputError as error:  # also a missing extra (MissingExtra)
         return _fail(str(error))
     except OSError as error:
         return _fail(f"{arguments.output}: cannot write: {error.strerror or error}")

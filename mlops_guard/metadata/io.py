@@ -60,6 +60,7 @@ def store_from_document(document: Any, *, file: str | None = None) -> MetadataSt
     """Validate an already parsed document; errors name ``file`` and a JSON pointer."""
     if not isinstance(document, dict):
         raise MetadataInputError("expected an object at the top level", file=file)
+    _check_text(document, file)
     if document.get("format") != FORMAT:
         raise MetadataInputError(
             f'not an mlops-guard metadata export (expected "format": "{FORMAT}")',
@@ -114,6 +115,43 @@ def _parse(text: str, name: str, *, yaml: bool) -> Any:
         ) from None
     except (RecursionError, ValueError) as error:
         raise MetadataInputError(f"invalid JSON: {error}", file=name) from None
+
+
+def _check_text(document: Any, file: str | None) -> None:
+    """Every key and string is Unicode text that UTF-8 can hold: JSON's ``\\ud800``
+    escapes can spell lone surrogates, which no source writes and no report can print.
+    Each list and object is looked at once, however often YAML aliases repeat it."""
+    pending: list[tuple[Any, tuple]] = [(document, ())]
+    seen: set[int] = set()
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not _is_text(key):
+                    where = pointer.from_path(path) or "/"
+                    raise MetadataInputError(
+                        "a key is not valid Unicode text", file=file, where=where
+                    )
+                pending.append((item, (*path, key)))
+        elif isinstance(value, list):
+            pending.extend((item, (*path, index)) for index, item in enumerate(value))
+        elif isinstance(value, str) and not _is_text(value):
+            where = pointer.from_path(path) or "/"
+            raise MetadataInputError(
+                "not valid Unicode text (a lone surrogate)", file=file, where=where
+            )
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _input_error(error: ValidationError, file: str | None) -> MetadataInputError:

@@ -2,21 +2,34 @@
 
 Exit codes of ``run``: 0 success, 1 the evaluation failed the threshold (nothing published),
 2 bad input (malformed date, missing input, unwritable output), 3 a step failed otherwise.
+Usage errors and a missing extra (``run`` and ``definition --render`` need the ``sdk``
+extra) are one line on stderr and exit 2; anything else escaping is turned into one line
+by the guard of :func:`mlops_guard.cli.main`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 
+from mlops_guard.errors import InputError, require_extra
+
+EXTRA = "sdk"
+RUN_NEEDS = ("numpy", "pandas", "pyarrow", "sklearn")
+"""What the step scripts import (they run in subprocesses, so a missing one is found before
+the run starts, not as a failed step); S3 and Athena also need boto3."""
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from mlops_guard.cli import Parser
+
+    parser = Parser(
         prog="mlops-guard reference",
         description="The reference daily train-and-predict SageMaker pipeline.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     definition = commands.add_parser("definition", help="print the pipeline definition JSON")
     definition.add_argument(
@@ -52,17 +65,49 @@ def _load(path: str | None) -> dict:
         return json.load(handle)
 
 
+def _require_run_extra(args) -> None:
+    """Raise the one line naming the extra when a module the run needs is missing.
+
+    ``find_spec`` probes without importing (pandas and scikit-learn take seconds to
+    import, and the run imports them in its step processes anyway); only a missing module
+    goes through :func:`require_extra`, for the one wording of that error.
+    """
+    needed = list(RUN_NEEDS)
+    if any(str(uri or "").startswith(("s3://", "athena://")) for uri in (args.output, args.input)):
+        needed.append("boto3")
+    for module in needed:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            require_extra(module, EXTRA, "'mlops-guard reference run'")
+
+
 def main(argv: list[str]) -> int:
+    """``mlops-guard reference ARGV`` (also run as ``python -m mlops_guard.reference``)."""
+    try:
+        return _main(argv)
+    except InputError as error:
+        from mlops_guard.reporters.safe_text import one_line
+
+        print(f"mlops-guard: error: {one_line(str(error))}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "definition":
         if args.render:
+            require_extra("sagemaker", EXTRA, "'mlops-guard reference definition --render'")
             try:
                 from mlops_guard.reference.render import render_definition
 
-                sys.stdout.write(render_definition())
-            except ImportError as error:
-                print(f"error: rendering needs the SageMaker SDK ({error.name})", file=sys.stderr)
-                return 2
+                text = render_definition()
+            except ImportError as error:  # a module the SDK itself needs
+                require_extra(error.name or "sagemaker", EXTRA, "rendering the reference")
+                raise
+            sys.stdout.write(text)
             return 0
         from mlops_guard.reference import DEFINITION_PATH
 
@@ -75,12 +120,12 @@ def main(argv: list[str]) -> int:
         try:
             definition = _load(args.definition)
         except (OSError, ValueError) as error:
-            print(f"error: cannot read definition {args.definition}: {error}", file=sys.stderr)
-            return 2
+            raise InputError(f"cannot read definition: {error}", file=args.definition) from None
         render = graph.to_dot if args.format == "dot" else graph.to_mermaid
         sys.stdout.write(render(definition))
         return 0
 
+    _require_run_extra(args)
     from mlops_guard.reference.runner import run_reference
 
     def log(line: str) -> None:

@@ -3,16 +3,20 @@ request's diff, then the text summary line for the log.
 
 ``::error file=F,line=L,col=C,title=ID::message``. GitHub's escaping: in the message
 ``%``, CR and LF become ``%25``, ``%0D``, ``%0A``; in property values also ``:`` and
-``,`` become ``%3A`` and ``%2C``. Severity ``info`` is a ``notice``.
+``,`` become ``%3A`` and ``%2C``. Severity ``info`` is a ``notice``. Other controls and
+surrogates are shown as backslash escapes (:mod:`.safe_text`): a workflow command is one
+line, and the runner's log must not be rewritten by what a checked file held.
 """
 
 from __future__ import annotations
+
+from mlops_guard.reporters.safe_text import printable
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -1,9 +1,16 @@
-"""The stable JSON output (schema documented in the README, "Output formats")."""
+"""The stable JSON output (schema documented in the README, "Output formats").
+
+The output is ASCII (``json`` escapes the rest) and valid Unicode: lone surrogates from
+the checked files are shown as backslash text (:mod:`.safe_text`), since strict JSON
+parsers reject them even escaped.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+
+from mlops_guard.reporters.safe_text import unicode_document
 
 SCHEMA_VERSION = 1
 
@@ -23,4 +30,4 @@ def render(result, context) -> str:
         "findings": [finding.to_dict() for finding in result.findings],
         "suppressed": [finding.to_dict() for finding in result.suppressed],
     }
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    return json.dumps(unicode_document(document), indent=2, sort_keys=False) + "\n"

@@ -4,12 +4,19 @@ Jenkins, Azure DevOps).
 One ``testsuite`` per rule, so a report reads "NM002: 2 failures"; one ``testcase`` per
 finding (a ``failure``) or per suppressed finding (``skipped``, with the reason). A rule
 without findings gets one passing test case, so the report also shows what was checked.
+
+The document is well-formed whatever the findings quote: characters XML 1.0 forbids even
+as references (most C0 controls, lone surrogates) are shown as backslash text
+(:mod:`.safe_text`). ElementTree writes them as they are, and they can only occur inside
+attribute values and text, so the serialized document is cleaned once.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+
+from mlops_guard.reporters.safe_text import xml_text
 
 
 def render(result, context) -> str:
@@ -59,4 +66,5 @@ def render(result, context) -> str:
         root.set(key, str(value))
     root.set("errors", "0")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    document = xml_text(ET.tostring(root, encoding="unicode"))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + document + "\n"

@@ -6,7 +6,8 @@ to a result. Suppressed findings are included with ``suppressions`` (``inSource`
 inline comments, ``external`` for policy waivers and baselines), which is how code
 scanning learns that a result was dismissed on purpose. ``partialFingerprints`` carry
 :meth:`Finding.fingerprint`, which does not depend on line numbers, so alerts survive
-reformatting.
+reformatting. Strings are valid Unicode (lone surrogates shown as backslash text, see
+:mod:`.safe_text`); a file name that is not UTF-8 keeps its bytes in its URI.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from urllib.parse import quote
+
+from mlops_guard.reporters.safe_text import file_name_bytes, unicode_document
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -38,7 +41,7 @@ def render(result, context) -> str:
         "columnKind": "unicodeCodePoints",
     }
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(document, indent=2) + "\n"
+    return json.dumps(unicode_document(document), indent=2) + "\n"
 
 
 def _rules(context) -> tuple[list[dict], dict[str, int]]:
@@ -120,5 +123,8 @@ def _suppression(finding) -> dict:
 def _uri(file: str) -> str:
     path = Path(file)
     if path.is_absolute():
-        return path.as_uri()
-    return quote(file.replace("\\", "/"), safe="/")
+        try:
+            return path.as_uri()
+        except (UnicodeEncodeError, ValueError):
+            return "file://" + quote(file_name_bytes(file), safe="/")
+    return quote(file_name_bytes(file.replace("\\", "/")), safe="/")

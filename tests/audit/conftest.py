@@ -11,8 +11,10 @@ audit rule is silent on it, and each test changes one thing.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,3 +127,30 @@ def component(store, step: str, trial_index: int = -1):
 
 def latest_trial(store):
     return sorted(store.experiments[0].trials, key=lambda t: t.components[0].start_time)[-1]
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback port that accepts connections and never answers (a hung server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(timeout=5)
+    for connection in held:
+        connection.close()
+    listener.close()

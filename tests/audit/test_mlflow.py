@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -92,3 +93,23 @@ def test_unreachable_tracking_uri_is_one_line(tmp_path):
     done = audit(tmp_path, "unknown-scheme://nowhere")
     assert done.returncode == 2
     assert done.stderr.startswith("mlops-guard: error:") and done.stderr.count("\n") == 1
+
+
+def test_what_was_not_read_before_the_timeout_is_mg005(tracking_uri, tmp_path):
+    done = audit(tmp_path, tracking_uri, "--timeout", "0.000001")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "the audit does not pass" in done.stderr
+    messages = [f["message"] for f in json.loads(done.stdout)["findings"] if f["rule"] == "MG005"]
+    assert {m.split(" (")[0] for m in messages} >= {"could not read mlflow:experiment 1"}
+    assert all("the --timeout of 1e-06 s had passed" in m for m in messages), messages
+
+
+def test_a_tracking_server_that_never_answers_is_bounded(silent_port, tmp_path):
+    started = time.monotonic()
+    done = audit(tmp_path, f"http://127.0.0.1:{silent_port}", "--timeout", "2")
+    assert time.monotonic() - started < 60  # MLflow alone retries for many minutes
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"mlops-guard: error: mlflow http://127.0.0.1:{silent_port}: no answer within the "
+        "--timeout of 2 s: the store was not read\n"
+    )

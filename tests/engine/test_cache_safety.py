@@ -89,8 +89,9 @@ def test_an_edited_policy_entry_is_not_trusted(tmp_path, capsys):
     assert check(capsys, "pipeline.json", "--policy", str(policy)) == fresh
     # Tagged with this user's key it would be believed: which is why the key is private,
     # and why --no-cache must not read it.
+    entry["policy"]["ignore"] = ["ET001"]  # (ignoring ALL is a usage error of its own)
     cache_store.write_json(entry_file, entry)
-    assert check(capsys, "pipeline.json", "--policy", str(policy))[0] == 0
+    assert "ET001" not in check(capsys, "pipeline.json", "--policy", str(policy))[1]
     assert check(capsys, "pipeline.json", "--policy", str(policy), "--no-cache") == fresh
 
 

@@ -28,3 +28,13 @@ def test_demo_passes_the_reference_and_fails_the_examples(capsys):
     out = capsys.readouterr().out
     assert "== Reference pipeline (compliant)\nAll checks passed" in out
     assert out.rstrip().endswith("every example shows findings.")
+
+
+def test_demo_with_an_example_that_passes_is_a_tool_error(monkeypatch, capsys):
+    from mlops_guard.examples import reference_definition_path
+
+    # Fault injection: the "non-compliant" examples are the compliant reference.
+    monkeypatch.setattr("mlops_guard.examples.example_paths", lambda: [reference_definition_path()])
+    assert main(["demo"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mlops-guard: error: demo: unexpected result")

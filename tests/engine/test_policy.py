@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -142,7 +143,11 @@ def test_cached_policy_is_read_without_pydantic(tmp_path):
         print(settings.fail_on, "pydantic" in sys.modules)
         """
     )
-    env = {"MLOPS_GUARD_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    env = {
+        "MLOPS_GUARD_CACHE_DIR": str(tmp_path / "cache"),
+        "MLOPS_GUARD_CACHE_KEY_FILE": os.environ["MLOPS_GUARD_CACHE_KEY_FILE"],
+        "PATH": "/usr/bin:/bin",
+    }
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert first.stdout.split() == ["warning", "True"]

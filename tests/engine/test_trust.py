@@ -142,7 +142,7 @@ def test_isolated_ignores_discovered_configuration(repo, capsys):
     # --isolated with --policy uses the named policy only.
     named = write(repo / "named.yaml", "extends: default\nselect: [ST006]\n")
     assert main(["check", "pipelines/daily.json", "--isolated", "--policy", str(named)]) == 0
-    assert capsys.readouterr().out.strip().endswith(", 1 rules.")
+    assert capsys.readouterr().out.strip().endswith(", 1 rule.")
 
 
 def test_checking_definitions_imports_no_repository_code(repo):

@@ -123,3 +123,72 @@ def test_github_annotations_escape_data_and_properties():
     )
     assert lines[1].startswith("::notice file=x.json,title=ST001::")
     assert lines[-1].startswith("Found 2 findings")
+
+
+# -- hostile text: what the checked files hold never breaks a report -------------------------
+
+HOSTILE = "a\ud800b\udcffc\x1b[31md\ne\rf\x00g\x7fh\u202ei\u2028j\ufffek%l,m:né"
+
+
+def _hostile_result() -> RunResult:
+    finding = Finding(
+        "ST001",
+        "structure",
+        "error",
+        f"step {HOSTILE!s} is odd",
+        Location(f"dir/{HOSTILE}.json", f"/Steps/{HOSTILE}", 3, 7),
+        HOSTILE,
+        HOSTILE,
+    )
+    waived = finding._replace(rule="ST006", suppressed=HOSTILE)
+    return RunResult(findings=[finding], suppressed=[waived], targets=1, rules=2)
+
+
+def _no_lone_surrogates(value) -> None:
+    json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def test_fingerprint_of_any_text_and_unchanged_for_plain_text():
+    plain = Finding("ST001", "structure", "error", "m", Location("a.json"), "p", "s")
+    # The key of plain text is what it always was: baselines written before stay valid.
+    assert plain.fingerprint() == "52e6f1950c603b79a9a6aca9"
+    assert len(_hostile_result().findings[0].fingerprint()) == 24
+
+
+def test_text_report_keeps_one_line_per_finding():
+    text = render("text", _hostile_result(), _context())
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Found 1 finding")
+    assert "a\\ud800b\\xffc\\x1b[31md\\ne\\rf\\x00g\\x7fh\\u202ei\\u2028j" in lines[0]
+    assert "\ufffek%l,m:né" in lines[0]  # printable text, non-ASCII included, stays as it is
+    text.encode("utf-8")
+
+
+def test_json_and_sarif_are_valid_unicode():
+    document = json.loads(render("json", _hostile_result(), _context()))
+    _no_lone_surrogates(document)
+    [finding] = document["findings"]
+    assert finding["target"].startswith("a\\ud800b\\xffc\x1b[31md\ne")  # controls kept by JSON
+    sarif = json.loads(render("sarif", _hostile_result(), _context()))
+    _no_lone_surrogates(sarif)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text(encoding="utf-8"))).validate(sarif)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    # The name's own byte 0xFF is kept; the lone surrogate no file system gives is text.
+    assert uri["uri"].startswith("dir/a%5Cud800b%FFc%1B")
+
+
+def test_junit_is_well_formed_whatever_the_messages_hold():
+    text = render("junit", _hostile_result(), _context())
+    root = ET.fromstring(text)
+    failure = root.find(".//failure")
+    assert failure.get("message").startswith("step a\\ud800b\\xffc\\x1b[31md\ne\rf\\x00g")
+    assert root.find(".//skipped") is not None
+    text.encode("utf-8")
+
+
+def test_github_annotations_stay_one_line():
+    text = render("github", _hostile_result(), _context())
+    lines = text.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("::error file=dir/a\\ud800b\\xffc\\x1b[31md%0Ae%0Df\\x00g")
+    assert "%25l%2Cm%3An" in lines[0]  # property escaping still applies

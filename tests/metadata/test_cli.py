@@ -58,7 +58,20 @@ def test_source_failure_is_exit_2_without_traceback(moto_server, tmp_path, capsy
 
 def test_exports_mlflow_as_yaml(tmp_path):
     pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
     output = tmp_path / "export.yaml"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri).search_experiments()  # a new, empty tracking database
     assert main_export(["mlflow", "--tracking-uri", uri, "-o", str(output)]) == 0
     assert [e.name for e in load_store(output).experiments] == ["Default"]
+
+
+def test_export_never_creates_the_store_it_reads(tmp_path, capsys):
+    pytest.importorskip("mlflow")
+    output = tmp_path / "export.yaml"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main_export(["mlflow", "--tracking-uri", uri, "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlops-guard: error: ") and "no such MLflow database" in err
+    assert list(tmp_path.iterdir()) == []

@@ -3,7 +3,9 @@
 boto3 is imported inside functions only, so the model and the file source stay light.
 Access denial is never fatal and never hidden: :meth:`Reader.guard` records what could
 not be read in the store's ``unreadable`` list, and rules about it report "not
-evaluated" instead of passing on missing data.
+evaluated" instead of passing on missing data. The same goes for a response that cannot
+be parsed, paging that does not end, and calls not made because the reader's deadline
+had passed (:mod:`mlops_guard.metadata.sources._aws_responses`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "Unaut
 NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
 MAX_WORKERS = 8
 RETRIES = {"mode": "adaptive", "max_attempts": 10}
+# Per attempt: a call never waits on one socket longer than this (retries are bounded by
+# RETRIES and the whole read by the reader's deadline).
+CONNECT_TIMEOUT, READ_TIMEOUT = 10, 60
+# No listing of ours is near this many pages (100 records each): more means a server
+# handing out fresh NextTokens forever.
+MAX_PAGES = 10_000
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,28 +45,48 @@ def error_code(error: BaseException) -> str | None:
 class Reader:
     """The clients of one export run and the list of things it was not allowed to read."""
 
-    def __init__(self, session, *, max_workers: int = MAX_WORKERS):
+    def __init__(self, session, *, max_workers: int = MAX_WORKERS, timeout: float | None = None):
         from botocore.config import Config
+
+        from mlops_guard.metadata.sources._aws_responses import Deadline
 
         self.session = session
         self.max_workers = max_workers
-        self.config = Config(retries=dict(RETRIES), max_pool_connections=max(10, max_workers + 2))
+        self.deadline = Deadline(timeout)
+        self.config = Config(
+            retries=dict(RETRIES),
+            max_pool_connections=max(10, max_workers + 2),
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+        )
         self.unreadable: list[Unreadable] = []
         self._clients: dict[str, Any] = {}
 
     def client(self, service: str):
-        """One client per service, created on the calling thread (sessions are not thread-safe)."""
+        """One client per service, created on the calling thread (sessions are not
+        thread-safe), whose responses are checked before botocore parses them and whose
+        requests stop at the deadline."""
+        from mlops_guard.metadata.sources._aws_responses import check_body
+
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=self.config)
+            client = self.session.client(service, config=self.config)
+            client.meta.events.register("before-parse", check_body)
+            client.meta.events.register("before-send", self.deadline.check)
+            self._clients[service] = client
         return self._clients[service]
 
     @contextlib.contextmanager
     def guard(self, what: str) -> Iterator[None]:
-        """Record access denial for ``what`` and carry on; let every other error through."""
+        """Record access denial, an unreadable response or the deadline for ``what`` and
+        carry on; let every other error through."""
         from botocore.exceptions import ClientError
+
+        from mlops_guard.metadata.sources._aws_responses import UnreadableResponse
 
         try:
             yield
+        except UnreadableResponse as error:
+            self.unreadable.append(Unreadable(what=what, reason=str(error)))
         except ClientError as error:
             code = error_code(error)
             if code not in ACCESS_DENIED_CODES:
@@ -95,16 +123,28 @@ class Reader:
 
 
 def pages(call: Callable[..., dict], key: str, **params) -> Iterator[dict]:
-    """Every item under ``key`` across NextToken pages of ``call(**params)``."""
+    """Every item under ``key`` across NextToken pages of ``call(**params)``.
+
+    A token given twice, or more than :data:`MAX_PAGES` pages, is a listing that would
+    never end: it raises :class:`UnreadableResponse` (after the items already read),
+    never a quiet stop that passes for the end of the list."""
+    from mlops_guard.metadata.sources._aws_responses import UnreadableResponse
+
     seen: set[str] = set()
-    while True:
+    for _page in range(MAX_PAGES):
         response = call(**params)
         yield from response.get(key) or []
         token = response.get("NextToken")
-        if not token or token in seen:
+        if not token:
             return
+        if token in seen:
+            reason = "paging stopped: the same NextToken came twice"
+            raise UnreadableResponse(what="", reason=reason)
         seen.add(token)
         params["NextToken"] = token
+    raise UnreadableResponse(
+        what="", reason=f"paging stopped: still a NextToken after {MAX_PAGES} pages"
+    )
 
 
 def is_not_found(error: BaseException) -> bool:

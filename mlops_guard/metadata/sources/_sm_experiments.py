@@ -261,18 +261,26 @@ def _series(reader: Reader, metric_queries) -> dict[tuple[str, str], list]:
         return {}
     from botocore.exceptions import ClientError
 
+    from mlops_guard.metadata.sources._aws_responses import UnreadableResponse
+
     metrics = reader.client("sagemaker-metrics")
     batches = [
         queries[start : start + METRIC_QUERIES_PER_CALL]
         for start in range(0, len(queries), METRIC_QUERIES_PER_CALL)
     ]
+    what = "sagemaker-metrics:BatchGetMetrics (metric time series)"
     try:  # one call first: if the API is not there, do not try it hundreds of times
         results = [metrics.batch_get_metrics(MetricQueries=batches[0])]
-    except ClientError as error:
-        what = "sagemaker-metrics:BatchGetMetrics (metric time series)"
+    except (ClientError, UnreadableResponse) as error:
         reader.unreadable.append(Unreadable(what=what, reason=_reason(error)))
         return {}
-    results += reader.map(lambda batch: metrics.batch_get_metrics(MetricQueries=batch), batches[1:])
+
+    def batch_of(batch: list[dict]) -> dict:
+        with reader.guard(f"{what} batch"):
+            return metrics.batch_get_metrics(MetricQueries=batch)
+        return {}
+
+    results += reader.map(batch_of, batches[1:])
     series: dict[tuple[str, str], list] = {}
     for batch, response in zip(batches, results, strict=True):
         for query, result in zip(batch, response.get("MetricQueryResults") or [], strict=False):
@@ -289,6 +297,10 @@ def _series(reader: Reader, metric_queries) -> dict[tuple[str, str], list]:
 
 
 def _reason(error: BaseException) -> str:
+    from mlops_guard.metadata.sources._aws_responses import UnreadableResponse
+
+    if isinstance(error, UnreadableResponse):
+        return str(error)
     code = error_code(error) or type(error).__name__
     if code.isdigit():  # an HTML error page: the endpoint has no such API (e.g. moto)
         return f"HTTP {code}: operation not available at this endpoint"

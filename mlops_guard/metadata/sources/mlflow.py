@@ -12,14 +12,21 @@ Mapping onto the model (experiment -> trial -> component):
   ``mlflow.source.git.commit`` is ``tags["mlflow.source.git.commit"]``), logged datasets
   as input artifacts and the top-level artifact paths as output artifacts.
 
-``tracking_uri`` is given to ``MlflowClient`` as is: a local ``file:`` store, a
-``sqlite:`` database, an HTTP server, or a SageMaker managed MLflow tracking server ARN
-(with the ``sagemaker-mlflow`` plugin installed).
+``tracking_uri`` may be a local file store, a ``sqlite:`` database, an HTTP server, or
+a SageMaker managed MLflow tracking server ARN (with the ``sagemaker-mlflow`` plugin
+installed). Local stores are opened read-only and must exist
+(:mod:`mlops_guard.metadata.sources._mlflow_store`).
+
+What MLflow cannot read never passes as an empty store: the warnings it logs when it
+skips an entry, an experiment or run whose reading fails, and whatever was not read
+before the ``timeout`` are listed in ``unreadable`` (MG005 in an audit).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 
 from mlops_guard.metadata.errors import MetadataInputError
@@ -31,29 +38,136 @@ from mlops_guard.metadata.model import (
     MetricSummary,
     Trial,
     TrialComponent,
+    Unreadable,
 )
 
 PARENT_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"
 PAGE_SIZE = 1000
+# With a timeout, how long past it a read still waiting on the store is given to finish.
+GRACE_SECONDS = 10.0
 
 
-def fetch_store(*, tracking_uri: str, experiment_prefix: str | None = None) -> MetadataStore:
-    """Read every active experiment (optionally by name prefix) and its active runs."""
+def fetch_store(
+    *, tracking_uri: str, experiment_prefix: str | None = None, timeout: float | None = None
+) -> MetadataStore:
+    """Read every active experiment (optionally by name prefix) and its active runs.
+
+    Raises :class:`MetadataInputError` when the store cannot be opened or listed at all;
+    an experiment or run that cannot be read is listed in the store's ``unreadable``.
+    With a ``timeout``, experiments and runs not started by then are listed as not read,
+    and a read still waiting on the store a grace period later (a server that never
+    answers: MLflow's own HTTP timeouts and retries add up to many minutes) is abandoned
+    on its thread: the store is then an error, not a pass.
+    """
+    from mlops_guard.errors import require_extra
+    from mlops_guard.metadata.sources._mlflow_store import read_only_uri
+
+    require_extra("mlflow", "mlflow", "reading MLflow")
+    uri = read_only_uri(tracking_uri)
+    if timeout is None:
+        return _read(uri, tracking_uri, experiment_prefix, _Reading(None))
+    outcome: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            outcome["store"] = _read(uri, tracking_uri, experiment_prefix, _Reading(timeout))
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=read, name="mlops-guard-mlflow-read", daemon=True)
+    worker.start()
+    worker.join(timeout + GRACE_SECONDS)
+    if worker.is_alive():
+        raise MetadataInputError(
+            f"no answer within the --timeout of {timeout:g} s: the store was not read",
+            where=f"mlflow {tracking_uri}",
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["store"]
+
+
+def _read(uri: str, tracking_uri: str, prefix: str | None, reading: _Reading) -> MetadataStore:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from mlops_guard.metadata.sources._mlflow_store import SkippedEntries, file_store_allowed
+
     try:
-        client = MlflowClient(tracking_uri=tracking_uri)
-        experiments = [
-            _experiment(client, experiment)
-            for experiment in _all_experiments(client)
-            if not experiment_prefix or experiment.name.startswith(experiment_prefix)
-        ]
+        with SkippedEntries() as skipped, file_store_allowed(uri):
+            client = MlflowClient(tracking_uri=uri)
+            experiments = [
+                experiment
+                for found in _all_experiments(client)
+                if (experiment := reading.experiment(client, found, prefix))
+            ]
     except MlflowException as error:
-        message = " ".join(str(error.message).split())[:500]
-        raise MetadataInputError(message, where=f"mlflow {tracking_uri}") from None
-    return MetadataStore(experiments=sorted(experiments, key=lambda e: e.name))
+        raise MetadataInputError(_one_line(error.message), where=f"mlflow {tracking_uri}") from None
+    except Exception as error:  # whatever a corrupt store makes MLflow raise
+        raise MetadataInputError(
+            f"cannot read the store: {type(error).__name__}: {_one_line(error)}",
+            where=f"mlflow {tracking_uri}",
+        ) from None
+    unreadable = reading.unreadable + [
+        Unreadable(what="mlflow:the store (MLflow warned while reading it)", reason=message)
+        for message in skipped.messages
+    ]
+    return MetadataStore(
+        experiments=sorted(experiments, key=lambda e: e.name),
+        unreadable=sorted(unreadable, key=lambda item: (item.what, item.reason)),
+    )
+
+
+class _Reading:
+    """One read of a store: the deadline, and the experiments and runs not read."""
+
+    def __init__(self, timeout: float | None):
+        self.timeout = timeout
+        self.end = None if timeout is None else time.monotonic() + timeout
+        self.unreadable: list[Unreadable] = []
+
+    def late(self, what: str) -> bool:
+        if self.end is None or time.monotonic() < self.end:
+            return False
+        reason = f"not read: the --timeout of {self.timeout:g} s had passed"
+        self.unreadable.append(Unreadable(what=what, reason=reason))
+        return True
+
+    def failed(self, what: str, error: Exception) -> None:
+        message = getattr(error, "message", None) or error
+        reason = f"{type(error).__name__}: {_one_line(message)}"
+        self.unreadable.append(Unreadable(what=what, reason=reason))
+
+    def experiment(self, client, found, prefix: str | None) -> Experiment | None:
+        what = f"mlflow:experiment {found.experiment_id}"
+        try:
+            name = found.name
+            if not isinstance(name, str):
+                raise TypeError(f"its name is {type(name).__name__}, not text")
+            if prefix and not name.startswith(prefix):
+                return None
+            what = f"mlflow:experiment {found.experiment_id} ({name})"
+            if self.late(what):
+                return None
+            return _experiment(client, found, self)
+        except Exception as error:  # a corrupt entry is unreadable, not fatal
+            self.failed(what, error)
+            return None
+
+    def component(self, client, run) -> TrialComponent | None:
+        what = f"mlflow:run {run.info.run_id}"
+        if self.late(what):
+            return None
+        try:
+            return _component(client, run)
+        except Exception as error:  # a corrupt entry is unreadable, not fatal
+            self.failed(what, error)
+            return None
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())[:500]
 
 
 def _all_experiments(client):
@@ -81,7 +195,7 @@ def _all_runs(client, experiment_id: str) -> list:
             return runs
 
 
-def _experiment(client, experiment) -> Experiment:
+def _experiment(client, experiment, reading: _Reading) -> Experiment:
     runs = _all_runs(client, experiment.experiment_id)
     by_id = {run.info.run_id: run for run in runs}
 
@@ -99,12 +213,13 @@ def _experiment(client, experiment) -> Experiment:
     for root_id, members in families.items():
         top = by_id[root_id]
         members.sort(key=lambda run: (run.info.run_id != root_id, run.info.start_time or 0))
+        components = [reading.component(client, run) for run in members]
         trials.append(
             Trial(
                 name=root_id,
                 display_name=top.info.run_name,
                 tags=dict(top.data.tags),
-                components=[_component(client, run) for run in members],
+                components=[component for component in components if component is not None],
             )
         )
     tags = dict(experiment.tags or {})

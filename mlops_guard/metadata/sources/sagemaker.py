@@ -61,17 +61,25 @@ def fetch_store(
     max_workers: int = MAX_WORKERS,
     server_side_since: bool = True,
     session=None,
+    timeout: float | None = None,
 ) -> MetadataStore:
     """Read experiments and pipelines into a store; unreadable parts are listed, not fatal.
 
     ``session`` (a ``boto3.Session``) overrides ``region``/``profile``; tests pass one to
-    observe or inject the HTTP traffic. Raises :class:`MetadataInputError` when AWS
-    cannot be reached at all (no credentials, no region, unknown profile, no endpoint).
+    observe or inject the HTTP traffic. After ``timeout`` seconds no call is made any
+    more: what was not read by then is listed in ``unreadable``. Raises
+    :class:`MetadataInputError` when AWS cannot be reached at all (no credentials, no
+    region, unknown profile, no endpoint).
     """
+    from mlops_guard.errors import require_extra
+
+    require_extra("boto3", "aws", "reading SageMaker")
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        reader = Reader(session or _session(region, profile), max_workers=max_workers)
+        reader = Reader(
+            session or _session(region, profile), max_workers=max_workers, timeout=timeout
+        )
         store = MetadataStore()
         if experiments:
             options = _sm_experiments.Options(
