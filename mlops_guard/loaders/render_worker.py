@@ -138,10 +138,18 @@ def render(request: dict) -> dict:
     except BaseException as error:  # SystemExit from user code is an error too
         import traceback
 
-        return {
-            "error": f"{error.__class__.__name__}: {error}",
-            "traceback": traceback.format_exc(),
-        }
+        return {"error": _described(error), "traceback": traceback.format_exc()}
+
+
+def _described(error: BaseException) -> str:
+    """One line; a missing SDK names the extra that installs it."""
+    missing = getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None
+    if missing and missing.partition(".")[0] == "sagemaker":
+        return (
+            f"rendering Python pipeline modules needs the 'sdk' extra ({missing} is not "
+            "installed): pip install 'mlops-guard[sdk]'"
+        )
+    return f"{error.__class__.__name__}: {error}"
 
 
 def _write(path: str, result: dict) -> None:
