@@ -422,8 +422,13 @@ class Job(namedtuple("Job", "step kind pointer raw")):
 
     @property
     def inputs(self) -> list[tuple[str, str, object]]:
-        """``(name, pointer, value)`` of each S3 location the job reads."""
-        return list(_named_locations(self, _INPUT_PLACES.get(self.kind, ())))
+        """``(name, pointer, value)`` of each S3 location the job reads: processing
+        inputs, training and AutoML channels, a transform job's input, a model's
+        artifacts."""
+        found = list(_named_locations(self, _INPUT_PLACES.get(self.kind, ())))
+        for name, path in _SINGLE_INPUTS.get(self.kind, ()):
+            found.extend((name, pointer, value) for pointer, value in _located(self, (path,)))
+        return found
 
 
 class Output(namedtuple("Output", "step kind name pointer value")):
@@ -449,6 +454,15 @@ _INPUT_PLACES = {
     "automl": (("InputDataConfig", "ChannelType", ("DataSource", "S3DataSource", "S3Uri")),),
 }
 """Job kind -> ``(list, item's name member, path of the URI in an item)`` of its inputs."""
+
+_SINGLE_INPUTS = {
+    "transform": (("input", ("TransformInput", "DataSource", "S3DataSource", "S3Uri")),),
+    "model": (
+        ("model data", ("PrimaryContainer", "ModelDataUrl")),
+        ("model data", ("Containers", "*", "ModelDataUrl")),
+    ),
+}
+"""Job kind -> ``(name, path)`` of the inputs it has outside a list of named inputs."""
 
 
 def _located(job: Job, places) -> Iterator[tuple[str, object]]:
