@@ -126,10 +126,9 @@ def _show(value) -> str:
 
 
 def _expected(shape_name: str, shape: dict) -> str:
-    kind = shape["t"]
-    return {"structure": "an object", "list": "a list", "map": "an object"}.get(
-        kind, f"a {_KIND.get(kind, kind)}"
-    )
+    kind = _KIND.get(shape["t"], shape["t"])
+    named = {"structure": "object", "map": "object"}.get(kind, kind)
+    return ("an " if named[0] in "aeiou" else "a ") + named
 
 
 class RequestValidator:
