@@ -231,8 +231,9 @@ def check_cache_expiry(step):
 def _segments(template: str) -> tuple[str, ...]:
     """A location compared by path segments (``s3://b/x/`` and ``s3://b/x`` are one)."""
     scheme, sep, rest = template.partition("://")
-    parts = [part for part in rest.split("/") if part] if sep else [template.rstrip("/")]
-    return (scheme + sep, *parts) if sep else tuple(parts)
+    if not sep:
+        scheme, rest = "", template
+    return (scheme, *(part for part in rest.split("/") if part))
 
 
 def _branches(definition, name: str) -> dict[str, str]:
