@@ -6,7 +6,9 @@ Targets (from the engine issue):
   2. 1,000 definitions in one process      <= 4 x  only reading and json-loading them,
      measured cold (every file parsed and checked) and unchanged (findings replayed from
      the result cache, as on a re-run);
-  3. a cached Python module check          <= 3 x  the JSON check.
+  3. a cached Python module check          <= 3 x  the JSON check;
+  4. the API request and data-race rules (ST008-ST011) add at most 15% to the cold run of
+     1,000 definitions.
 
 Run: ``python benchmarks/bench_check.py [--repeat N] [--definitions N]``. Prints one line
 per measurement and PASS/FAIL per target; exits 1 if a target is missed. Wall times are
@@ -28,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "mlops_guard" / "reference" / "definition.json"
+API_RULES = ("ST008", "ST009", "ST010", "ST011")
+"""The API request and data-race rules: together they may cost the cold run at most 15%."""
 
 
 def median_seconds(command: list[str], repeat: int, env: dict | None = None) -> float:
@@ -112,11 +116,17 @@ def bench_many(work: Path, count: int, rounds: int) -> list[bool]:
             json.loads(path.read_text(encoding="utf-8"))
         return time.perf_counter() - start
 
-    def check(open_cache=None) -> float:
+    selection = session.selection
+    without_api = engine.Selection(
+        selection.select, [*selection.ignore, *API_RULES], selection.severity,
+        selection.per_path_ignores,
+    )  # fmt: skip
+
+    def check(open_cache=None, selection=selection) -> float:
         start = time.perf_counter()
         cache = open_cache() if open_cache else None  # reading the cache file counts
         targets = cache.targets([str(directory)]) if cache else iter_targets([str(directory)])
-        result = engine.run(targets, session.rules, session.policy, session.selection)
+        result = engine.run(targets, session.rules, session.policy, selection)
         elapsed = time.perf_counter() - start
         assert result.targets == count and not result.findings, result.findings[:3]
         return elapsed
@@ -125,15 +135,20 @@ def bench_many(work: Path, count: int, rounds: int) -> list[bool]:
     engine.run(first.targets([str(directory)]), session.rules, session.policy,
                session.selection, record=first.record)  # fmt: skip
     first.save()
-    floor = cold = warm = float("inf")
+    floor = cold = warm = cold_without_api = float("inf")
     for _ in range(rounds):
         floor = min(floor, read_and_load())
         cold = min(cold, check())
         warm = min(warm, check(lambda: ResultCache.open(session)))
+        cold_without_api = min(cold_without_api, check(selection=without_api))
     print(f"read + json.load x{count}  {floor * 1000:8.1f} ms")
     print(f"check x{count}, cold      {cold * 1000:8.1f} ms  (every file parsed and checked)")
     print(f"check x{count}, unchanged {warm * 1000:8.1f} ms  (findings replayed from the cache)")
+    print(f"check x{count}, no {'/'.join(API_RULES)} {cold_without_api * 1000:8.1f} ms")
     return [
+        report(
+            f"{count} definitions, cold / cold without API rules", cold / cold_without_api, 1.15
+        ),
         report(f"{count} definitions, cold / read+json.load", cold / floor, 4),
         report(f"{count} unchanged definitions / read+json.load", warm / floor, 4),
     ]

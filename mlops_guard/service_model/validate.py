@@ -112,14 +112,6 @@ def _kind_of(value) -> str | None:
     return "structure"
 
 
-def is_expression(value) -> bool:
-    """A pipeline expression: ``{"Get": ...}`` or a ``Std:`` function."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    key = next(iter(value))
-    return key == "Get" or key.startswith("Std:")
-
-
 def _show(value) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -138,7 +130,7 @@ class RequestValidator:
     def __init__(self, definition):
         self.definition = definition
         self.model = service_model()
-        self.shapes = self.model["shapes"]
+        self.shapes = _shapes()
         self.problems: list[Problem] = []
         self._seen: set = set()
         self._step = None
@@ -151,8 +143,13 @@ class RequestValidator:
             self._step = step
             request = self.model["requests"][operation]
             excused = FILLED_BY_PIPELINE.get(operation, frozenset())
-            self._value(
-                step.arguments, request, step.arguments_pointer, f"{operation} request", 0, excused
+            self._structure(
+                step.arguments,
+                self.shapes[request],
+                step.arguments_pointer,
+                f"{operation} request",
+                0,
+                excused,
             )
         return self.problems
 
@@ -166,83 +163,121 @@ class RequestValidator:
             self.problems.append(Problem(check, pointer, message, subject))
 
     # -- literals ----------------------------------------------------------------------
+    #
+    # The walk visits every value of every request, so it is written for speed: a value's
+    # pointer and label are built only when it is reported (``parent`` pointer plus
+    # ``key``; ``label`` a member name or ``(name, index)`` for list items).
 
-    def _value(self, value, shape_name, pointer, label, depth, excused=frozenset()) -> None:
-        if value is None or depth > _MAX_DEPTH:
-            return
+    def _value(self, value, shape_name, parent, key, label, depth, excused=frozenset()):
         shape = self.shapes[shape_name]
-        if is_expression(value):
-            self._expression(value, shape_name, pointer, label)
+        kind = shape["t"]
+        vtype = type(value)
+        if vtype is dict:
+            if len(value) == 1:
+                first = next(iter(value))
+                if first == "Get" or first.startswith("Std:"):
+                    self._expression(value, shape_name, join(parent, key), _text(label))
+                    return
+            if kind == "structure":
+                if depth < _MAX_DEPTH:
+                    self._structure(value, shape, join(parent, key), label, depth, excused)
+                return
+            if kind == "map":
+                if depth < _MAX_DEPTH:
+                    self._map(value, shape, join(parent, key), label, depth)
+                return
+        elif vtype is list:
+            if kind == "list":
+                if depth < _MAX_DEPTH:
+                    self._list(value, shape, join(parent, key), label, depth)
+                return
+        elif vtype is str:
+            if kind == "string":
+                if len(shape) > 1:
+                    self._scalar(value, shape, parent, key, label)
+                return
+            if kind == "timestamp" or kind == "blob":
+                return
+        elif value is None:
             return
-        kind = _kind_of(value)
-        if kind not in _ACCEPTS[shape["t"]]:
-            self._report(
-                "types",
-                pointer,
-                f"{label} {_show(value)} is not {_expected(shape_name, shape)}",
-            )
+        elif _kind_of(value) in _ACCEPTS[kind]:
+            if len(shape) > 1:
+                self._scalar(value, shape, parent, key, label)
             return
-        handler = getattr(self, "_" + shape["t"], None)
-        if handler is not None:
-            handler(value, shape, pointer, label, depth, excused)
-        else:
-            self._scalar(value, shape, pointer, label)
+        self._report(
+            "types",
+            join(parent, key),
+            f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
+        )
 
     def _structure(self, value, shape, pointer, label, depth, excused) -> None:
         members = shape["m"]
         for name, item in value.items():
             member = members.get(name)
-            at = join(pointer, name)
             if member is None:
-                self._report("members", at, self._unknown(name, label, members))
-                continue
-            self._value(item, member, at, name, depth + 1)
+                self._report("members", join(pointer, name), self._unknown(name, label, members))
+            elif item is not None:
+                self._value(item, member, pointer, name, name, depth + 1)
         for name in shape.get("r", ()):
             if value.get(name) is None and name not in excused:
-                self._report("members", pointer, f"{label} is missing required member {name!r}")
+                self._report(
+                    "members", pointer, f"{_text(label)} is missing required member {name!r}"
+                )
         if shape.get("u"):
             given = [name for name in value if value[name] is not None]
             if len(given) > 1:
                 self._report(
-                    "values", pointer, f"{label} sets {', '.join(given)}: it takes exactly one"
+                    "values",
+                    pointer,
+                    f"{_text(label)} sets {', '.join(given)}: it takes exactly one",
                 )
 
-    def _unknown(self, name: str, label: str, members: dict) -> str:
+    def _unknown(self, name: str, label, members: dict) -> str:
         close = difflib.get_close_matches(name, list(members), n=3, cutoff=0.6)
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        return f"{label} has no member {name!r}{hint}"
+        return f"{_text(label)} has no member {name!r}{hint}"
 
-    def _list(self, value, shape, pointer, label, depth, excused) -> None:
-        self._size(len(value), shape, pointer, label, "items")
+    def _list(self, value, shape, pointer, label, depth) -> None:
+        if "n" in shape or "x" in shape:
+            self._size(len(value), shape, pointer, label, "items")
+        member = shape["l"]
+        name = label if type(label) is str else _text(label)
         for index, item in enumerate(value):
-            self._value(item, shape["l"], join(pointer, index), f"{label}[{index}]", depth + 1)
+            if item is not None:
+                self._value(item, member, pointer, index, (name, index), depth + 1)
 
-    def _map(self, value, shape, pointer, label, depth, excused) -> None:
-        self._size(len(value), shape, pointer, label, "entries")
+    def _map(self, value, shape, pointer, label, depth) -> None:
+        if "n" in shape or "x" in shape:
+            self._size(len(value), shape, pointer, label, "entries")
+        key_shape, member = self.shapes[shape["k"]], shape["v"]
+        name = _text(label)
         for key, item in value.items():
-            at = join(pointer, key)
-            self._scalar(key, self.shapes[shape["k"]], at, f"{label} key")
-            self._value(item, shape["v"], at, f"{label}[{key!r}]", depth + 1)
+            if len(key_shape) > 1:
+                self._scalar(key, key_shape, pointer, key, f"{name} key")
+            if item is not None:
+                self._value(item, member, pointer, key, f"{name}[{key!r}]", depth + 1)
 
-    def _size(self, size: int, shape: dict, pointer: str, label: str, what: str) -> None:
+    def _size(self, size: int, shape: dict, pointer: str, label, what: str) -> None:
         if "n" in shape and size < shape["n"]:
-            self._report("values", pointer, f"{label} has {size} {what}, fewer than {shape['n']}")
+            message = f"has {size} {what}, fewer than {shape['n']}"
+            self._report("values", pointer, f"{_text(label)} {message}")
         if "x" in shape and size > shape["x"]:
-            self._report("values", pointer, f"{label} has {size} {what}, more than {shape['x']}")
+            message = f"has {size} {what}, more than {shape['x']}"
+            self._report("values", pointer, f"{_text(label)} {message}")
 
-    def _scalar(self, value, shape, pointer, label) -> None:
+    def _scalar(self, value, shape, parent, key, label) -> None:
         message = self.constraint_problem(value, shape)
         if message:
-            self._report("values", pointer, f"{label} {_show(value)} {message}")
+            self._report("values", join(parent, key), f"{_text(label)} {_show(value)} {message}")
 
     def constraint_problem(self, value, shape: dict) -> str | None:
         """What is wrong with a scalar ``value`` for ``shape`` (its kind already
         accepted), or None."""
         kind = shape["t"]
         if kind == "string" and isinstance(value, str):
-            enum = shape.get("e")
+            enum = shape.get("E")
             if enum is not None and value not in enum:
-                return _not_one_of(value, enum)
+                return _not_one_of(value, shape["e"])
             if "n" in shape and len(value) < shape["n"]:
                 return f"is shorter than {shape['n']} characters"
             if "x" in shape and len(value) > shape["x"]:
@@ -350,6 +385,21 @@ class RequestValidator:
             else:
                 return None
         return shape_name
+
+
+def _text(label) -> str:
+    """A label as shown: a member name, or ``name[index]`` for a list item."""
+    return label if type(label) is str else f"{label[0]}[{label[1]}]"
+
+
+@cache
+def _shapes() -> dict[str, dict]:
+    """The shipped shapes, each enum also as a set (``E``) for quick membership tests."""
+    shapes = service_model()["shapes"]
+    return {
+        name: {**shape, "E": frozenset(shape["e"])} if "e" in shape else shape
+        for name, shape in shapes.items()
+    }
 
 
 def _not_one_of(value: str, enum: list[str]) -> str:
