@@ -134,6 +134,8 @@ class RequestValidator:
         self.problems: list[Problem] = []
         self._seen: set = set()
         self._step = None
+        self.excused: frozenset = frozenset()
+        self._judged: set = set()
 
     def run(self) -> list[Problem]:
         for step in self.definition.steps:
@@ -143,14 +145,9 @@ class RequestValidator:
             self._step = step
             request = self.model["requests"][operation]
             excused = FILLED_BY_PIPELINE.get(operation, frozenset())
-            self._structure(
-                step.arguments,
-                self.shapes[request],
-                step.arguments_pointer,
-                f"{operation} request",
-                0,
-                excused,
-            )
+            self.excused = excused
+            check = _checker(request)
+            check(self, step.arguments, step.arguments_pointer, None, f"{operation} request", 0)
         return self.problems
 
     # -- reporting ---------------------------------------------------------------------
@@ -164,60 +161,36 @@ class RequestValidator:
 
     # -- literals ----------------------------------------------------------------------
     #
-    # The walk visits every value of every request, so it is written for speed: a value's
-    # pointer and label are built only when it is reported (``parent`` pointer plus
-    # ``key``; ``label`` a member name or ``(name, index)`` for list items).
+    # The walk visits every value of every request, so it runs on checkers compiled once
+    # per shape (``_checker``), and a value's pointer and label are built only when it is
+    # reported (``parent`` pointer plus ``key``; ``label`` a member name, or
+    # ``(name, index)`` for a list item).
 
-    def _value(self, value, shape_name, parent, key, label, depth, excused=frozenset()):
+    def _other(self, value, shape_name, parent, key, label) -> None:
+        """A value its checker's fast path did not accept: an expression, a null, or a
+        value of the wrong type."""
+        if value is None:
+            return
+        if type(value) is dict and len(value) == 1:
+            first = next(iter(value))
+            if first == "Get" or first.startswith("Std:"):
+                self._expression(value, shape_name, parent, key, label)
+                return
         shape = self.shapes[shape_name]
-        kind = shape["t"]
-        vtype = type(value)
-        if vtype is dict:
-            if len(value) == 1:
-                first = next(iter(value))
-                if first == "Get" or first.startswith("Std:"):
-                    self._expression(value, shape_name, join(parent, key), _text(label))
-                    return
-            if kind == "structure":
-                if depth < _MAX_DEPTH:
-                    self._structure(value, shape, join(parent, key), label, depth, excused)
-                return
-            if kind == "map":
-                if depth < _MAX_DEPTH:
-                    self._map(value, shape, join(parent, key), label, depth)
-                return
-        elif vtype is list:
-            if kind == "list":
-                if depth < _MAX_DEPTH:
-                    self._list(value, shape, join(parent, key), label, depth)
-                return
-        elif vtype is str:
-            if kind == "string":
-                if len(shape) > 1:
-                    self._scalar(value, shape, parent, key, label)
-                return
-            if kind == "timestamp" or kind == "blob":
-                return
-        elif value is None:
-            return
-        elif _kind_of(value) in _ACCEPTS[kind]:
-            if len(shape) > 1:
-                self._scalar(value, shape, parent, key, label)
-            return
+        if _kind_of(value) in _ACCEPTS[shape["t"]]:
+            return  # e.g. an integral float where an integer belongs
         self._report(
             "types",
             join(parent, key),
             f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
         )
 
-    def _structure(self, value, shape, pointer, label, depth, excused) -> None:
+    def _members(self, value: dict, shape: dict, pointer: str, label, excused) -> None:
+        """Unknown, missing and (for unions) surplus members of a structure."""
         members = shape["m"]
-        for name, item in value.items():
-            member = members.get(name)
-            if member is None:
+        for name in value:
+            if name not in members:
                 self._report("members", join(pointer, name), self._unknown(name, label, members))
-            elif item is not None:
-                self._value(item, member, pointer, name, name, depth + 1)
         for name in shape.get("r", ()):
             if value.get(name) is None and name not in excused:
                 self._report(
@@ -236,26 +209,6 @@ class RequestValidator:
         close = difflib.get_close_matches(name, list(members), n=3, cutoff=0.6)
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
         return f"{_text(label)} has no member {name!r}{hint}"
-
-    def _list(self, value, shape, pointer, label, depth) -> None:
-        if "n" in shape or "x" in shape:
-            self._size(len(value), shape, pointer, label, "items")
-        member = shape["l"]
-        name = label if type(label) is str else _text(label)
-        for index, item in enumerate(value):
-            if item is not None:
-                self._value(item, member, pointer, index, (name, index), depth + 1)
-
-    def _map(self, value, shape, pointer, label, depth) -> None:
-        if "n" in shape or "x" in shape:
-            self._size(len(value), shape, pointer, label, "entries")
-        key_shape, member = self.shapes[shape["k"]], shape["v"]
-        name = _text(label)
-        for key, item in value.items():
-            if len(key_shape) > 1:
-                self._scalar(key, key_shape, pointer, key, f"{name} key")
-            if item is not None:
-                self._value(item, member, pointer, key, f"{name}[{key!r}]", depth + 1)
 
     def _size(self, size: int, shape: dict, pointer: str, label, what: str) -> None:
         if "n" in shape and size < shape["n"]:
@@ -293,41 +246,51 @@ class RequestValidator:
 
     # -- expressions -------------------------------------------------------------------
 
-    def _expression(self, value: dict, shape_name: str, pointer: str, label: str) -> None:
+    def _expression(self, value: dict, shape_name: str, parent, key, label) -> None:
         shape = self.shapes[shape_name]
-        key, argument = next(iter(value.items()))
+        function, argument = next(iter(value.items()))
         produced, what = None, None
-        if key == "Std:Join":
+        if function == "Std:Join":
             produced, what = "string", "a Std:Join"
-        elif key == "Get" and isinstance(argument, str):
+        elif function == "Get" and type(argument) is str:
             if argument.startswith("Execution."):
                 produced, what = "string", argument
             elif argument.startswith("Parameters."):
-                self._parameter(argument.split(".", 1)[1], shape_name, pointer, label)
+                name = argument[len("Parameters.") :]
+                self._parameter(name, shape_name, parent, key, label)
                 return
             elif argument.startswith("Steps."):
-                produced = self._property_kind(argument)
+                produced = _property_kind(self.definition, argument)
                 what = f"{argument} ({produced})"
         if produced is None or produced in _ACCEPTS[shape["t"]]:
             return
-        self._report("types", pointer, f"{label} gets {what}, not {_expected(shape_name, shape)}")
+        self._report(
+            "types",
+            _at(parent, key),
+            f"{_text(label)} gets {what}, not {_expected(shape_name, shape)}",
+        )
 
-    def _parameter(self, name: str, shape_name: str, pointer: str, label: str) -> None:
+    def _parameter(self, name: str, shape_name: str, parent, key, label) -> None:
         parameter = self.definition.parameters_by_name.get(name)
         if parameter is None:
             return  # an undeclared parameter is ST002's finding
         shape = self.shapes[shape_name]
+        label = _text(label)
         produced = PARAMETER_TYPES.get(parameter.type)
         if produced is not None and produced not in _ACCEPTS[shape["t"]]:
             self._report(
                 "types",
-                pointer,
+                _at(parent, key),
                 f"{label} gets {parameter.type} parameter {name!r}, "
                 f"not {_expected(shape_name, shape)}",
             )
             return
         if not parameter.has_default or parameter.default is None:
             return
+        judged = (name, shape_name, label, self._step.pointer if self._step else None)
+        if judged in self._judged:
+            return  # its default was already held to this member of this step
+        self._judged.add(judged)
         default = parameter.default
         step = self._step.name if self._step is not None else "?"
         at = join(parameter.pointer, "DefaultValue")
@@ -348,43 +311,54 @@ class RequestValidator:
                 f"{step!r}: {label} {_show(default)} {message}",
             )
 
-    def _property_kind(self, path: str) -> str | None:
-        """The kind of value a step property path names, or None when it is not known."""
-        _, _, rest = path.partition(".")
-        name_end = re.match(r"[^.\[]+", rest)
-        if name_end is None:
-            return None
-        step = self.definition.steps_by_name.get(name_end.group(0))
-        if step is None:
-            return None
-        tail = rest[name_end.end() :]
-        for operation in STEP_PROPERTIES.get(step.type, ()):
-            shape_name = self.model["responses"][operation]
-            found = self._resolve(shape_name, tail)
-            if found is not None:
-                kind = self.shapes[found]["t"]
-                return _KIND.get(kind, kind)
-        return None
 
-    def _resolve(self, shape_name: str, tail: str) -> str | None:
-        position = 0
-        while position < len(tail):
-            match = _PROPERTY_TOKEN.match(tail, position)
-            if match is None:
+def _property_kind(definition, path: str) -> str | None:
+    """The kind of value a step property path names, or None when it is not known."""
+    rest = path[len("Steps.") :]
+    name_end = _STEP_NAME.match(rest)
+    if name_end is None:
+        return None
+    step = definition.steps_by_name.get(name_end.group(0))
+    if step is None:
+        return None
+    return _property_kind_of(step.type, rest[name_end.end() :])
+
+
+_STEP_NAME = re.compile(r"[^.\[]+")
+
+
+@cache
+def _property_kind_of(step_type: str, tail: str) -> str | None:
+    shapes, responses = _shapes(), service_model()["responses"]
+    for operation in STEP_PROPERTIES.get(step_type, ()):
+        found = _resolve(shapes, responses[operation], tail)
+        if found is not None:
+            kind = shapes[found]["t"]
+            return _KIND.get(kind, kind)
+    return None
+
+
+def _resolve(shapes: dict, shape_name: str, tail: str) -> str | None:
+    """The shape a property path's ``tail`` (``.ModelArtifacts.S3ModelArtifacts``,
+    ``.Outputs['train']``) names under ``shape_name``, or None."""
+    position = 0
+    while position < len(tail):
+        match = _PROPERTY_TOKEN.match(tail, position)
+        if match is None:
+            return None
+        position = match.end()
+        shape = shapes[shape_name]
+        if match.group(1) is not None:
+            if shape["t"] != "structure" or match.group(1) not in shape["m"]:
                 return None
-            position = match.end()
-            shape = self.shapes[shape_name]
-            if match.group(1) is not None:
-                if shape["t"] != "structure" or match.group(1) not in shape["m"]:
-                    return None
-                shape_name = shape["m"][match.group(1)]
-            elif shape["t"] == "list":
-                shape_name = shape["l"]
-            elif shape["t"] == "map":
-                shape_name = shape["v"]
-            else:
-                return None
-        return shape_name
+            shape_name = shape["m"][match.group(1)]
+        elif shape["t"] == "list":
+            shape_name = shape["l"]
+        elif shape["t"] == "map":
+            shape_name = shape["v"]
+        else:
+            return None
+    return shape_name
 
 
 def _text(label) -> str:
@@ -408,6 +382,156 @@ def _not_one_of(value: str, enum: list[str]) -> str:
     close = difflib.get_close_matches(value, enum, n=3, cutoff=0.6)
     hint = f" (closest: {', '.join(close)})" if close else ""
     return f"is not one of the {len(enum)} values the API accepts{hint}"
+
+
+# -- checkers compiled per shape ------------------------------------------------------------
+#
+# ``check(ctx, value, parent, key, label, depth)``: ``ctx`` is the RequestValidator that
+# reports; the pointer of ``value`` is ``join(parent, key)`` (``parent`` itself when
+# ``key`` is None, for a step's whole arguments).
+
+_CHECKERS: dict = {}
+
+
+def _checker(shape_name: str):
+    found = _CHECKERS.get(shape_name)
+    if found is None:
+        shape = _shapes()[shape_name]
+        build = _BUILDERS.get(shape["t"], _build_scalar)
+        found = _CHECKERS[shape_name] = build(shape_name, shape)
+    return found
+
+
+def _at(parent: str, key) -> str:
+    return parent if key is None else join(parent, key)
+
+
+def _build_structure(shape_name: str, shape: dict):
+    members = shape["m"]
+    required, union = shape.get("r", ()), shape.get("u", False)
+    resolved: dict = {}
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not dict or (len(value) == 1 and _is_expression_key(value)):
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = _at(parent, key)
+        excused = ctx.excused if depth == 0 else ()
+        clean = True
+        for name, item in value.items():
+            member = resolved.get(name)
+            if member is None:
+                if name not in members:
+                    clean = False
+                    continue
+                member = resolved[name] = _checker(members[name])
+            if item is not None:
+                member(ctx, item, pointer, name, name, depth + 1)
+        if required:
+            for name in required:
+                if value.get(name) is None and name not in excused:
+                    clean = False
+        if not clean or union:
+            ctx._members(value, shape, pointer, label, excused)
+
+    return check
+
+
+def _build_list(shape_name: str, shape: dict):
+    member_name = shape["l"]
+    sized = "n" in shape or "x" in shape
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not list:
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = _at(parent, key)
+        if sized:
+            ctx._size(len(value), shape, pointer, label, "items")
+        member = _checker(member_name)
+        name = _text(label)
+        for index, item in enumerate(value):
+            if item is not None:
+                member(ctx, item, pointer, index, (name, index), depth + 1)
+
+    return check
+
+
+def _build_map(shape_name: str, shape: dict):
+    key_shape_name, value_name = shape["k"], shape["v"]
+    sized = "n" in shape or "x" in shape
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not dict or (len(value) == 1 and _is_expression_key(value)):
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = _at(parent, key)
+        if sized:
+            ctx._size(len(value), shape, pointer, label, "entries")
+        key_check, member = _checker(key_shape_name), _checker(value_name)
+        name = _text(label)
+        for entry, item in value.items():
+            key_check(ctx, entry, pointer, entry, f"{name} key", depth + 1)
+            if item is not None:
+                member(ctx, item, pointer, entry, f"{name}[{entry!r}]", depth + 1)
+
+    return check
+
+
+def _build_string(shape_name: str, shape: dict):
+    enum = shape.get("E")
+    low, high = shape.get("n"), shape.get("x")
+    pattern = _pattern(shape["p"]).fullmatch if "p" in shape else None
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not str:
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if enum is not None:
+            if value not in enum:
+                ctx._scalar(value, shape, parent, key, label)
+            return
+        size = len(value)
+        if (
+            (low is not None and size < low)
+            or (high is not None and size > high)
+            or (pattern is not None and pattern(value) is None)
+        ):
+            ctx._scalar(value, shape, parent, key, label)
+
+    return check
+
+
+def _build_scalar(shape_name: str, shape: dict):
+    accepts = _ACCEPTS[shape["t"]]
+    bounded = "n" in shape or "x" in shape
+
+    def check(ctx, value, parent, key, label, depth):
+        if _kind_of(value) not in accepts:
+            ctx._other(value, shape_name, parent, key, label)
+        elif bounded:
+            ctx._scalar(value, shape, parent, key, label)
+
+    return check
+
+
+_BUILDERS = {
+    "structure": _build_structure,
+    "list": _build_list,
+    "map": _build_map,
+    "string": _build_string,
+}
+
+
+def _is_expression_key(value: dict) -> bool:
+    first = next(iter(value))
+    return first == "Get" or first.startswith("Std:")
 
 
 def validate(definition) -> list[Problem]:
