@@ -362,8 +362,9 @@ def _resolve(shapes: dict, shape_name: str, tail: str) -> str | None:
 
 
 def _text(label) -> str:
-    """A label as shown: a member name, or ``name[index]`` for a list item."""
-    return label if type(label) is str else f"{label[0]}[{label[1]}]"
+    """A label as shown: a member name, ``name[index]`` for a list item or
+    ``name['key']`` for a map entry."""
+    return label if type(label) is str else f"{label[0]}[{label[1]!r}]"
 
 
 @cache
@@ -406,6 +407,37 @@ def _at(parent: str, key) -> str:
     return parent if key is None else join(parent, key)
 
 
+_FAST: dict = {}
+
+
+def _fast(shape_name: str):
+    """``(type, test)`` that accepts most valid leaf values without a call into Python:
+    a value of exactly ``type`` for which ``test`` (a set's ``__contains__`` or a compiled
+    regex's ``fullmatch``, None for "any") is true is valid. None for shapes without a
+    fast path; a value the fast path does not accept goes to the shape's checker, which
+    decides and reports."""
+    if shape_name in _FAST:
+        return _FAST[shape_name]
+    shape = _shapes()[shape_name]
+    found = None
+    if shape["t"] == "string":
+        if "E" in shape:
+            found = (str, shape["E"].__contains__)
+        elif len(shape) == 1:
+            found = (str, None)
+        else:
+            low, high = shape.get("n", 0), shape.get("x", "")
+            body = f"(?:{shape['p']})" if "p" in shape else "(?s:.)*"
+            try:
+                found = (str, re.compile(f"(?=(?s:.){{{low},{high}}}\\Z){body}").fullmatch)
+            except re.error:
+                found = None
+    elif shape["t"] == "boolean":
+        found = (bool, None)
+    _FAST[shape_name] = found
+    return found
+
+
 def _build_structure(shape_name: str, shape: dict):
     members = shape["m"]
     required, union = shape.get("r", ()), shape.get("u", False)
@@ -418,17 +450,20 @@ def _build_structure(shape_name: str, shape: dict):
         if depth > _MAX_DEPTH:
             return
         pointer = _at(parent, key)
-        excused = ctx.excused if depth == 0 else ()
         clean = True
         for name, item in value.items():
-            member = resolved.get(name)
-            if member is None:
+            entry = resolved.get(name)
+            if entry is None:
                 if name not in members:
                     clean = False
                     continue
-                member = resolved[name] = _checker(members[name])
+                entry = resolved[name] = (_fast(members[name]), _checker(members[name]))
+            fast, member = entry
+            if fast is not None and type(item) is fast[0] and (fast[1] is None or fast[1](item)):
+                continue
             if item is not None:
                 member(ctx, item, pointer, name, name, depth + 1)
+        excused = ctx.excused if depth == 0 else ()
         if required:
             for name in required:
                 if value.get(name) is None and name not in excused:
@@ -452,9 +487,12 @@ def _build_list(shape_name: str, shape: dict):
         pointer = _at(parent, key)
         if sized:
             ctx._size(len(value), shape, pointer, label, "items")
-        member = _checker(member_name)
+        member, fast = _checker(member_name), _fast(member_name)
+        kind, test = fast if fast is not None else (None, None)
         name = _text(label)
         for index, item in enumerate(value):
+            if type(item) is kind and (test is None or test(item)):
+                continue
             if item is not None:
                 member(ctx, item, pointer, index, (name, index), depth + 1)
 
@@ -475,11 +513,16 @@ def _build_map(shape_name: str, shape: dict):
         if sized:
             ctx._size(len(value), shape, pointer, label, "entries")
         key_check, member = _checker(key_shape_name), _checker(value_name)
+        key_fast = _fast(key_shape_name) or (None, None)
+        kind, test = _fast(value_name) or (None, None)
         name = _text(label)
         for entry, item in value.items():
-            key_check(ctx, entry, pointer, entry, f"{name} key", depth + 1)
+            if key_fast[1] is not None and not key_fast[1](entry):
+                key_check(ctx, entry, pointer, entry, f"{name} key", depth + 1)
+            if type(item) is kind and (test is None or test(item)):
+                continue
             if item is not None:
-                member(ctx, item, pointer, entry, f"{name}[{entry!r}]", depth + 1)
+                member(ctx, item, pointer, entry, (name, entry), depth + 1)
 
     return check
 
