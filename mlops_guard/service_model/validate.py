@@ -136,6 +136,7 @@ class RequestValidator:
         self._step = None
         self.excused: frozenset = frozenset()
         self._judged: set = set()
+        self._fine: dict = {}
 
     def run(self) -> list[Problem]:
         for step in self.definition.steps:
@@ -271,6 +272,11 @@ class RequestValidator:
         )
 
     def _parameter(self, name: str, shape_name: str, parent, key, label) -> None:
+        fine = self._fine.get((name, shape_name))
+        if fine is None:
+            fine = self._fine[name, shape_name] = self._parameter_fits(name, shape_name)
+        if fine:
+            return  # the common case, decided once per parameter and member shape
         parameter = self.definition.parameters_by_name.get(name)
         if parameter is None:
             return  # an undeclared parameter is ST002's finding
@@ -310,6 +316,23 @@ class RequestValidator:
                 f"default {_show(default)} of parameter {name!r} flows into {label} of step "
                 f"{step!r}: {label} {_show(default)} {message}",
             )
+
+    def _parameter_fits(self, name: str, shape_name: str) -> bool:
+        """Whether parameter ``name`` (type and default) fits the shape without a
+        finding: an undeclared parameter does (ST002 reports it)."""
+        parameter = self.definition.parameters_by_name.get(name)
+        if parameter is None:
+            return True
+        shape = self.shapes[shape_name]
+        produced = PARAMETER_TYPES.get(parameter.type)
+        if produced is not None and produced not in _ACCEPTS[shape["t"]]:
+            return False
+        default = parameter.default
+        if not parameter.has_default or default is None:
+            return True
+        if _kind_of(default) not in _ACCEPTS[shape["t"]]:
+            return False
+        return self.constraint_problem(default, shape) is None
 
 
 def _property_kind(definition, path: str) -> str | None:
@@ -534,6 +557,8 @@ def _build_string(shape_name: str, shape: dict):
 
     def check(ctx, value, parent, key, label, depth):
         if type(value) is not str:
+            if type(value) is dict and len(value) == 1 and _makes_a_string(value):
+                return
             ctx._other(value, shape_name, parent, key, label)
             return
         if enum is not None:
@@ -570,6 +595,14 @@ _BUILDERS = {
     "map": _build_map,
     "string": _build_string,
 }
+
+
+def _makes_a_string(value: dict) -> bool:
+    """A ``Std:Join`` or an ``Execution`` variable: a string, whatever it holds."""
+    if "Std:Join" in value:
+        return True
+    path = value.get("Get")
+    return type(path) is str and path.startswith("Execution.")
 
 
 def _is_expression_key(value: dict) -> bool:
