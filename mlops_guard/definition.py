@@ -470,16 +470,26 @@ def _located(job: Job, places) -> Iterator[tuple[str, object]]:
         yield from _walk_path(job.raw, job.pointer, path)
 
 
-def _walk_path(node, pointer: str, path: tuple) -> Iterator[tuple[str, object]]:
-    if not path:
-        yield pointer, node
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        for index, item in _objects(node):
-            yield from _walk_path(item, join(pointer, index), rest)
-    elif isinstance(node, dict) and head in node:
-        yield from _walk_path(node[head], join(pointer, head), rest)
+def _walk_path(node, pointer: str, path: tuple) -> list[tuple[str, object]]:
+    """``(pointer, value)`` at ``path`` below ``node`` (``*`` is every object of a list).
+    Pointers are joined only for what is found."""
+    found = [(pointer, node)]
+    for head in path:
+        step = []
+        for at, value in found:
+            if head == "*":
+                if type(value) is list:
+                    step.extend(
+                        (join(at, index), item)
+                        for index, item in enumerate(value)
+                        if type(item) is dict
+                    )
+            elif type(value) is dict and head in value:
+                step.append((join(at, head), value[head]))
+        if not step:
+            return step
+        found = step
+    return found
 
 
 def _named_locations(job: Job, places) -> Iterator[tuple[str, str, object]]:

@@ -279,33 +279,26 @@ def check_data_races(definition):
     """
     from mlops_guard.definition import render_expression
 
-    writes = []
+    writes: dict[tuple, list] = {}
     for output in definition.outputs:
         template = render_expression(output.value)
         if "{?}" not in template and "{JsonGet" not in template:
-            writes.append((output, _segments(template), template))
+            written = _segments(template)
+            writes.setdefault(written[:2], []).append((output, written, template))
     if not writes:
         return
     for step in definition.steps:
-        ancestors = None
         for job in step.jobs:
             for name, pointer, value in job.inputs:
-                template = render_expression(value)
-                if "{?}" in template or "{JsonGet" in template:
-                    continue
+                template = value if type(value) is str else render_expression(value)
                 read = _segments(template)
-                for output, written, shown in writes:
+                candidates = writes.get(read[:2])
+                if candidates is None or "{?}" in template or "{JsonGet" in template:
+                    continue
+                for output, written, shown in candidates:
+                    if not _unordered_read(definition, step, output, read, written):
+                        continue
                     writer = output.step.name
-                    if writer == step.name or read[: len(written)] != written:
-                        continue
-                    if output.kind in _JOB_FOLDER_KINDS and read != written:
-                        continue  # it writes into a folder named by its generated job name
-                    if ancestors is None:
-                        ancestors = definition.ancestors(step.name)
-                    if writer in ancestors or step.name in definition.ancestors(writer):
-                        continue
-                    if _exclusive(definition, step.name, writer):
-                        continue
                     yield Violation(
                         f"step {step.name!r} reads {template} (input {name!r}), which step "
                         f"{writer!r} writes (output {output.name!r}: {shown}), and nothing "
@@ -314,3 +307,16 @@ def check_data_races(definition):
                         at=pointer,
                         subject=step.name,
                     )
+
+
+def _unordered_read(definition, step, output, read: tuple, written: tuple) -> bool:
+    """``step`` reads (``read``) what ``output`` writes (``written``), and nothing orders
+    the two steps."""
+    writer = output.step.name
+    if writer == step.name or read[: len(written)] != written:
+        return False
+    if output.kind in _JOB_FOLDER_KINDS and read != written:
+        return False  # it writes into a folder named by its generated job name
+    if writer in definition.ancestors(step.name) or step.name in definition.ancestors(writer):
+        return False
+    return not _exclusive(definition, step.name, writer)
