@@ -153,7 +153,9 @@ class RequestValidator:
 
     # -- reporting ---------------------------------------------------------------------
 
-    def _report(self, check: str, pointer: str, message: str) -> None:
+    def _report(self, check: str, pointer, message: str) -> None:
+        if type(pointer) is tuple:
+            pointer = _pointer(pointer)
         key = (check, pointer, message)
         if key not in self._seen:
             self._seen.add(key)
@@ -182,7 +184,7 @@ class RequestValidator:
             return  # e.g. an integral float where an integer belongs
         self._report(
             "types",
-            join(parent, key),
+            _pointer(parent, key),
             f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
         )
 
@@ -191,7 +193,9 @@ class RequestValidator:
         members = shape["m"]
         for name in value:
             if name not in members:
-                self._report("members", join(pointer, name), self._unknown(name, label, members))
+                self._report(
+                    "members", _pointer(pointer, name), self._unknown(name, label, members)
+                )
         for name in shape.get("r", ()):
             if value.get(name) is None and name not in excused:
                 self._report(
@@ -222,7 +226,9 @@ class RequestValidator:
     def _scalar(self, value, shape, parent, key, label) -> None:
         message = self.constraint_problem(value, shape)
         if message:
-            self._report("values", join(parent, key), f"{_text(label)} {_show(value)} {message}")
+            self._report(
+                "values", _pointer(parent, key), f"{_text(label)} {_show(value)} {message}"
+            )
 
     def constraint_problem(self, value, shape: dict) -> str | None:
         """What is wrong with a scalar ``value`` for ``shape`` (its kind already
@@ -267,7 +273,7 @@ class RequestValidator:
             return
         self._report(
             "types",
-            _at(parent, key),
+            _pointer(parent, key),
             f"{_text(label)} gets {what}, not {_expected(shape_name, shape)}",
         )
 
@@ -286,7 +292,7 @@ class RequestValidator:
         if produced is not None and produced not in _ACCEPTS[shape["t"]]:
             self._report(
                 "types",
-                _at(parent, key),
+                _pointer(parent, key),
                 f"{label} gets {parameter.type} parameter {name!r}, "
                 f"not {_expected(shape_name, shape)}",
             )
@@ -426,8 +432,19 @@ def _checker(shape_name: str):
     return found
 
 
-def _at(parent: str, key) -> str:
-    return parent if key is None else join(parent, key)
+def _at(parent, key):
+    """The location of a container, for its members: a pointer string is built only
+    when something is reported (``_pointer``), so locations are chained tuples."""
+    return parent if key is None else (parent, key)
+
+
+def _pointer(location, key=None) -> str:
+    """The JSON pointer of ``key`` under ``location`` (a pointer or a chained tuple)."""
+    keys = [] if key is None else [key]
+    while type(location) is tuple:
+        location, part = location
+        keys.append(part)
+    return join(location, *reversed(keys))
 
 
 _FAST: dict = {}
