@@ -287,7 +287,15 @@ def check_data_races(definition):
             writes.setdefault(written[:2], []).append((output, written, template))
     if not writes:
         return
+    before = _all_ancestors(definition)
+    writers = {output.step.name for output in definition.outputs}
     for step in definition.steps:
+        mine = before.get(step.name, ())
+        if all(
+            writer == step.name or writer in mine or step.name in before.get(writer, ())
+            for writer in writers
+        ):
+            continue  # every writer runs before or after it: nothing to race with
         for job in step.jobs:
             for name, pointer, value in job.inputs:
                 template = value if type(value) is str else render_expression(value)
@@ -309,6 +317,30 @@ def check_data_races(definition):
                     )
 
 
+def _all_ancestors(definition) -> dict[str, set[str]]:
+    """Step name -> every step that must run before it (memoised per definition)."""
+
+    def build() -> dict[str, set[str]]:
+        graph, found = definition.upstream, {}
+
+        def visit(name: str, trail: frozenset) -> set[str]:
+            if name in found:
+                return found[name]
+            result: set[str] = set()
+            for needed in graph.get(name, ()):
+                result.add(needed)
+                if needed not in trail:  # a cycle is ST004's finding
+                    result |= visit(needed, trail | {needed})
+            found[name] = result
+            return result
+
+        for name in graph:
+            visit(name, frozenset({name}))
+        return found
+
+    return definition.memo("check_structure.ancestors", build)
+
+
 def _unordered_read(definition, step, output, read: tuple, written: tuple) -> bool:
     """``step`` reads (``read``) what ``output`` writes (``written``), and nothing orders
     the two steps."""
@@ -317,6 +349,7 @@ def _unordered_read(definition, step, output, read: tuple, written: tuple) -> bo
         return False
     if output.kind in _JOB_FOLDER_KINDS and read != written:
         return False  # it writes into a folder named by its generated job name
-    if writer in definition.ancestors(step.name) or step.name in definition.ancestors(writer):
+    before = _all_ancestors(definition)
+    if writer in before.get(step.name, ()) or step.name in before.get(writer, ()):
         return False
     return not _exclusive(definition, step.name, writer)

@@ -452,8 +452,8 @@ _FAST: dict = {}
 
 def _fast(shape_name: str):
     """``(type, test)`` that accepts most valid leaf values without a call into Python:
-    a value of exactly ``type`` for which ``test`` (a set's ``__contains__`` or a compiled
-    regex's ``fullmatch``, None for "any") is true is valid. None for shapes without a
+    a value of exactly ``type`` for which ``test`` (a set's or a range's ``__contains__``,
+    a compiled regex's ``fullmatch``, None for "any") is true is valid. None for shapes without a
     fast path; a value the fast path does not accept goes to the shape's checker, which
     decides and reports."""
     if shape_name in _FAST:
@@ -474,6 +474,12 @@ def _fast(shape_name: str):
                 found = None
     elif shape["t"] == "boolean":
         found = (bool, None)
+    elif shape["t"] in ("integer", "long"):
+        low, high = shape.get("n"), shape.get("x")
+        if low is None and high is None:
+            found = (int, None)
+        elif low is not None and high is not None:
+            found = (int, range(int(low), int(high) + 1).__contains__)
     _FAST[shape_name] = found
     return found
 
