@@ -16,7 +16,8 @@ Expressions are judged by what they can produce: a parameter by its ``Type`` and
 default (a default that breaks a member is reported at the default, naming the member it
 flows into), an ``Execution`` variable or ``Std:Join`` as a string, a step property by the
 type of the response member its path names; anything else (``Std:JsonGet``, Lambda and
-Callback outputs) is accepted.
+Callback outputs) is accepted, and so is a string holding a ``${...}`` placeholder (what
+the CloudFormation and Terraform loaders leave for a value known only at deploy time).
 """
 
 from __future__ import annotations

@@ -85,6 +85,10 @@ _ACCEPTS = {
 _KIND = {"long": "integer", "double": "float", "timestamp": "timestamp"}
 _PROPERTY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[(?:'([^']*)'|\"([^\"]*)\"|(\d+))\]")
 _MAX_DEPTH = 64
+_PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
+"""``${Name}``: what the CloudFormation and Terraform loaders leave where a value is known
+only at deploy or plan time (they name it in an MG005 note). A string holding one could
+be anything once deployed, so it is not judged."""
 
 Problem = namedtuple("Problem", "check pointer message subject")
 """One problem: ``check`` is ``members`` (unknown or missing), ``types`` or ``values``."""
@@ -172,7 +176,7 @@ class RequestValidator:
     def _other(self, value, shape_name, parent, key, label) -> None:
         """A value its checker's fast path did not accept: an expression, a null, or a
         value of the wrong type."""
-        if value is None:
+        if value is None or (type(value) is str and _PLACEHOLDER.search(value)):
             return
         if type(value) is dict and len(value) == 1:
             first = next(iter(value))
@@ -235,6 +239,8 @@ class RequestValidator:
         accepted), or None."""
         kind = shape["t"]
         if kind == "string" and isinstance(value, str):
+            if _PLACEHOLDER.search(value):
+                return None
             enum = shape.get("E")
             if enum is not None and value not in enum:
                 return _not_one_of(value, shape["e"])
@@ -335,6 +341,8 @@ class RequestValidator:
             return False
         default = parameter.default
         if not parameter.has_default or default is None:
+            return True
+        if type(default) is str and _PLACEHOLDER.search(default):
             return True
         if _kind_of(default) not in _ACCEPTS[shape["t"]]:
             return False

@@ -162,6 +162,15 @@ def test_unknowable_expressions_are_accepted(reference, check, expression):
     assert check(reference, select=API) == []
 
 
+def test_deploy_time_placeholders_are_not_judged(reference, check):
+    """``${...}`` is what the CloudFormation and Terraform loaders leave where a value is
+    known only at deploy or plan time: it could be anything once deployed."""
+    arguments = find_step(reference, "PreProc")["Arguments"]
+    arguments["RoleArn"] = "${PipelineRole.Arn}"
+    arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = "${var.count}"
+    assert check(reference, select=API) == []
+
+
 def test_patterns_are_translated_or_counted():
     """Every shipped pattern compiles; those the translator cannot express faithfully
     (Unicode property classes) are left out and listed, never guessed."""
