@@ -279,23 +279,31 @@ def check_data_races(definition):
     """
     from mlops_guard.definition import render_expression
 
+    outputs = definition.outputs
+    if not outputs:
+        return
+    before = _all_ancestors(definition)
+    writers = {output.step.name for output in outputs}
+    readers = []
+    for step in definition.steps:
+        mine = before.get(step.name, ())
+        if (
+            not all(
+                writer == step.name or writer in mine or step.name in before.get(writer, ())
+                for writer in writers
+            )
+            and step.jobs
+        ):
+            readers.append(step)  # a job step some writer is not ordered with
+    if not readers:
+        return
     writes: dict[tuple, list] = {}
-    for output in definition.outputs:
+    for output in outputs:
         template = render_expression(output.value)
         if "{?}" not in template and "{JsonGet" not in template:
             written = _segments(template)
             writes.setdefault(written[:2], []).append((output, written, template))
-    if not writes:
-        return
-    before = _all_ancestors(definition)
-    writers = {output.step.name for output in definition.outputs}
-    for step in definition.steps:
-        mine = before.get(step.name, ())
-        if all(
-            writer == step.name or writer in mine or step.name in before.get(writer, ())
-            for writer in writers
-        ):
-            continue  # every writer runs before or after it: nothing to race with
+    for step in readers:
         for job in step.jobs:
             for name, pointer, value in job.inputs:
                 template = value if type(value) is str else render_expression(value)

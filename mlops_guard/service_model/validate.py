@@ -503,7 +503,7 @@ def _build_structure(shape_name: str, shape: dict):
             return
         if depth > _MAX_DEPTH:
             return
-        pointer = _at(parent, key)
+        pointer = parent if key is None else (parent, key)
         clean = True
         for name, item in value.items():
             entry = resolved.get(name)
@@ -511,19 +511,20 @@ def _build_structure(shape_name: str, shape: dict):
                 if name not in members:
                     clean = False
                     continue
-                entry = resolved[name] = (_fast(members[name]), _checker(members[name]))
-            fast, member = entry
-            if fast is not None and type(item) is fast[0] and (fast[1] is None or fast[1](item)):
+                fast = _fast(members[name]) or (None, None)
+                entry = resolved[name] = (*fast, _checker(members[name]))
+            kind, test, member = entry
+            if type(item) is kind and (test is None or test(item)):
                 continue
             if item is not None:
                 member(ctx, item, pointer, name, name, depth + 1)
-        excused = ctx.excused if depth == 0 else ()
         if required:
+            excused = ctx.excused if depth == 0 else ()
             for name in required:
                 if value.get(name) is None and name not in excused:
                     clean = False
         if not clean or union:
-            ctx._members(value, shape, pointer, label, excused)
+            ctx._members(value, shape, pointer, label, ctx.excused if depth == 0 else ())
 
     return check
 
@@ -538,7 +539,7 @@ def _build_list(shape_name: str, shape: dict):
             return
         if depth > _MAX_DEPTH:
             return
-        pointer = _at(parent, key)
+        pointer = parent if key is None else (parent, key)
         if sized:
             ctx._size(len(value), shape, pointer, label, "items")
         member, fast = _checker(member_name), _fast(member_name)
