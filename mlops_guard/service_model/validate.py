@@ -401,7 +401,9 @@ def _resolve(shapes: dict, shape_name: str, tail: str) -> str | None:
 def _text(label) -> str:
     """A label as shown: a member name, ``name[index]`` for a list item or
     ``name['key']`` for a map entry."""
-    return label if type(label) is str else f"{label[0]}[{label[1]!r}]"
+    if type(label) is str:
+        return label
+    return f"{_text(label[0])}[{label[1]!r}]"
 
 
 @cache
@@ -486,8 +488,10 @@ def _fast(shape_name: str):
         low, high = shape.get("n"), shape.get("x")
         if low is None and high is None:
             found = (int, None)
-        elif low is not None and high is not None:
-            found = (int, range(int(low), int(high) + 1).__contains__)
+        else:
+            low = -(2**63) if low is None else int(low)
+            high = 2**63 if high is None else int(high)
+            found = (int, range(low, high + 1).__contains__)
     _FAST[shape_name] = found
     return found
 
@@ -544,12 +548,11 @@ def _build_list(shape_name: str, shape: dict):
             ctx._size(len(value), shape, pointer, label, "items")
         member, fast = _checker(member_name), _fast(member_name)
         kind, test = fast if fast is not None else (None, None)
-        name = _text(label)
         for index, item in enumerate(value):
             if type(item) is kind and (test is None or test(item)):
                 continue
             if item is not None:
-                member(ctx, item, pointer, index, (name, index), depth + 1)
+                member(ctx, item, pointer, index, (label, index), depth + 1)
 
     return check
 
@@ -570,14 +573,13 @@ def _build_map(shape_name: str, shape: dict):
         key_check, member = _checker(key_shape_name), _checker(value_name)
         key_fast = _fast(key_shape_name) or (None, None)
         kind, test = _fast(value_name) or (None, None)
-        name = _text(label)
         for entry, item in value.items():
             if key_fast[1] is not None and not key_fast[1](entry):
-                key_check(ctx, entry, pointer, entry, f"{name} key", depth + 1)
+                key_check(ctx, entry, pointer, entry, f"{_text(label)} key", depth + 1)
             if type(item) is kind and (test is None or test(item)):
                 continue
             if item is not None:
-                member(ctx, item, pointer, entry, (name, entry), depth + 1)
+                member(ctx, item, pointer, entry, (label, entry), depth + 1)
 
     return check
 
