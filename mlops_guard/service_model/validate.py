@@ -498,7 +498,7 @@ def _fast(shape_name: str):
 
 def _build_structure(shape_name: str, shape: dict):
     members = shape["m"]
-    required, union = shape.get("r", ()), shape.get("u", False)
+    required, union = frozenset(shape.get("r", ())), shape.get("u", False)
     resolved: dict = {}
 
     def check(ctx, value, parent, key, label, depth):
@@ -510,22 +510,22 @@ def _build_structure(shape_name: str, shape: dict):
         pointer = parent if key is None else (parent, key)
         clean = True
         for name, item in value.items():
-            entry = resolved.get(name)
-            if entry is None:
+            try:
+                kind, test, member = resolved[name]
+            except KeyError:
                 if name not in members:
                     clean = False
                     continue
                 fast = _fast(members[name]) or (None, None)
-                entry = resolved[name] = (*fast, _checker(members[name]))
-            kind, test, member = entry
+                kind, test, member = resolved[name] = (*fast, _checker(members[name]))
             if type(item) is kind and (test is None or test(item)):
                 continue
             if item is not None:
                 member(ctx, item, pointer, name, name, depth + 1)
-        if required:
+        if required and not value.keys() >= required:
             excused = ctx.excused if depth == 0 else ()
             for name in required:
-                if value.get(name) is None and name not in excused:
+                if name not in value and name not in excused:
                     clean = False
         if not clean or union:
             ctx._members(value, shape, pointer, label, ctx.excused if depth == 0 else ())
