@@ -181,7 +181,17 @@ class RequestValidator:
         if type(value) is dict and len(value) == 1:
             first = next(iter(value))
             if first == "Get" or first.startswith("Std:"):
+                path = value.get("Get")
+                if type(path) is not str:
+                    self._expression(value, shape_name, parent, key, label)
+                    return
+                fine = (path, shape_name)
+                if fine in self._fine:
+                    return  # the same expression in a member of the same shape: judged
+                found = len(self.problems)
                 self._expression(value, shape_name, parent, key, label)
+                if len(self.problems) == found and not path.startswith("Parameters."):
+                    self._fine[fine] = True
                 return
         shape = self.shapes[shape_name]
         if _kind_of(value) in _ACCEPTS[shape["t"]]:
@@ -591,8 +601,14 @@ def _build_string(shape_name: str, shape: dict):
 
     def check(ctx, value, parent, key, label, depth):
         if type(value) is not str:
-            if type(value) is dict and len(value) == 1 and _makes_a_string(value):
-                return
+            if type(value) is dict and len(value) == 1:
+                if "Std:Join" in value:
+                    return  # a string, whatever it joins
+                path = value.get("Get")
+                if type(path) is str and (
+                    path.startswith("Execution.") or (path, shape_name) in ctx._fine
+                ):
+                    return
             ctx._other(value, shape_name, parent, key, label)
             return
         if enum is not None:
@@ -629,14 +645,6 @@ _BUILDERS = {
     "map": _build_map,
     "string": _build_string,
 }
-
-
-def _makes_a_string(value: dict) -> bool:
-    """A ``Std:Join`` or an ``Execution`` variable: a string, whatever it holds."""
-    if "Std:Join" in value:
-        return True
-    path = value.get("Get")
-    return type(path) is str and path.startswith("Execution.")
 
 
 def _is_expression_key(value: dict) -> bool:
