@@ -202,7 +202,7 @@ class RequestValidator:
             f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
         )
 
-    def _members(self, value: dict, shape: dict, pointer: str, label, excused) -> None:
+    def _members(self, value: dict, shape: dict, pointer, label, excused) -> None:
         """Unknown, missing and (for unions) surplus members of a structure."""
         members = shape["m"]
         for name in value:
@@ -229,7 +229,7 @@ class RequestValidator:
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
         return f"{_text(label)} has no member {name!r}{hint}"
 
-    def _size(self, size: int, shape: dict, pointer: str, label, what: str) -> None:
+    def _size(self, size: int, shape: dict, pointer, label, what: str) -> None:
         if "n" in shape and size < shape["n"]:
             message = f"has {size} {what}, fewer than {shape['n']}"
             self._report("values", pointer, f"{_text(label)} {message}")
@@ -437,8 +437,9 @@ def _not_one_of(value: str, enum: list[str]) -> str:
 # -- checkers compiled per shape ------------------------------------------------------------
 #
 # ``check(ctx, value, parent, key, label, depth)``: ``ctx`` is the RequestValidator that
-# reports; the pointer of ``value`` is ``join(parent, key)`` (``parent`` itself when
-# ``key`` is None, for a step's whole arguments).
+# reports; ``value`` sits at ``key`` under the location ``parent`` (``parent`` itself when
+# ``key`` is None: a step's whole arguments), a pointer or a chained ``(location, key)``
+# tuple that ``_pointer`` turns into a JSON pointer when something is reported.
 
 _CHECKERS: dict = {}
 
