@@ -114,7 +114,7 @@ class IdempotentOutputs(Strict):
     run_date_parameter: str = "ExecutionDate"
     run_date_format: str = r"^\d{4}-\d{2}-\d{2}$"
     partition_key: str = "dt"
-    output_kinds: list[str] = ["processing", "transform", "training", "tuning"]
+    output_kinds: list[str] = ["processing", "transform", "training", "tuning", "automl"]
     extra_outputs: dict[str, list[str]] = {}
     """Step type -> JSON pointers (relative to the step's Arguments) of other outputs."""
     forbidden_variables: list[str] = [
