@@ -109,7 +109,7 @@ def audit(args, *, session=None) -> int:
     prepared = prepare(args.policy, args.rules_dir, args.select, args.ignore)
     _check_outputs(args.output)
     with Progress() as progress:
-        store, label = _read(args, session, progress)
+        store, label = _read(args, session, progress, prepared.policy)
         targets = build_targets(store, label)
         progress.phase("checking", "targets", total=len(targets))
         result = engine.run(
@@ -140,12 +140,12 @@ def audit(args, *, session=None) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-def _read(args, session, progress):
+def _read(args, session, progress, policy):
     from mlops_guard.audit import sources
 
     if args.source == "sagemaker":
         progress.phase("reading SageMaker", "API calls")
-        return sources.read_sagemaker(args, session, on_call=progress.advance)
+        return sources.read_sagemaker(args, session, on_call=progress.advance, policy=policy)
     if args.source == "mlflow":
         progress.phase("reading MLflow", "experiments")
         return sources.read_mlflow(args)
