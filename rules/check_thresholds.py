@@ -24,7 +24,7 @@ import re
 import sys
 from collections import namedtuple
 
-from mlops_guard import Violation, rule
+from mlops_guard import Violation, compiled, rule
 from mlops_guard.definition import render_expression
 from mlops_guard.pointer import join
 
@@ -227,10 +227,19 @@ def _promotes_by_code(step) -> bool:
 
 
 def _named_promotion(step, settings) -> bool:
-    name = step.name.lower()
-    return any(
-        fnmatch.fnmatchcase(name, pattern.lower()) for pattern in settings.promotion_step_names
-    )
+    """Whether the step's name matches a ``promotion_step_names`` glob, ignoring case
+    (the globs as one expression, compiled once per run: this runs for every step)."""
+    globs = tuple(settings.promotion_step_names)
+    if not globs:
+        return False
+    pattern = _NAME_GLOBS.get(globs)
+    if pattern is None:
+        either = "|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs)
+        pattern = _NAME_GLOBS[globs] = compiled(f"(?i:{either})")
+    return pattern.match(step.name) is not None
+
+
+_NAME_GLOBS: dict[tuple, re.Pattern] = {}
 
 
 def _is_promotion(definition, step, settings) -> bool:

@@ -25,7 +25,7 @@ def parse_json(text: str, shown: str, pointer: str = ""):
     except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, deep nesting
         message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise InputError(f"invalid JSON: {message}", file=shown) from None
-    check_document(document, shown, pointer)
+    check_document(document, shown, pointer, text_length=len(text))
     return document
 
 
@@ -120,7 +120,7 @@ def _described(document: dict, text: str, shown: str) -> Target:
             file=shown,
             where="/PipelineDefinition",
         ) from None
-    check_document(definition, shown, "/PipelineDefinition")
+    check_document(definition, shown, "/PipelineDefinition", text_length=len(inner))
     if not is_definition(definition):
         raise InputError(
             "PipelineDefinition is not a pipeline definition (no 'Steps' list)",
