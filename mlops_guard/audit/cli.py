@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=parse_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
     )
     sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+    from mlops_guard.audit import accounts
+
+    accounts.add_options(sagemaker)  # many accounts and regions, or a shard of them
     mlflow = sources.add_parser(
         "mlflow", parents=[common, reading], help="an MLflow tracking store or server"
     )
@@ -80,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
     files = sources.add_parser("file", parents=[common], help="metadata export files")
     files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
+    from mlops_guard.audit import merge
+
+    merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
     return parser
 
 
@@ -107,6 +113,16 @@ def audit(args, *, session=None) -> int:
     from mlops_guard.session import prepare
 
     prepared = prepare(args.policy, args.rules_dir, args.select, args.ignore)
+    if args.source == "merge":
+        from mlops_guard.audit import merge
+
+        _check_outputs(args.output)
+        return merge.merge(args, prepared)
+    if args.source == "sagemaker":
+        from mlops_guard.audit import accounts, organisation
+
+        if accounts.wanted(args):
+            return organisation.audit(args, prepared, _check_outputs, session=session)
     _check_outputs(args.output)
     with Progress() as progress:
         store, label = _read(args, session, progress)

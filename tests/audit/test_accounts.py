@@ -1,0 +1,257 @@
+"""Organisation-wide ``audit sagemaker``: three accounts x two regions on one moto server.
+
+moto keeps the accounts of assumed roles apart (a role assumed in account X reads and
+writes X's resources only) and regions apart, so each pair here is a real, separate
+account/region. Violations are planted in one pair only; the compliant reference is
+recorded in another; the rest are empty. Assume-role denial is answered at botocore's
+``before-send`` with STS's own XML error, so botocore's parser and error path run.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from mlops_guard.audit import cli
+from tests.audit.aws import deploy_pipeline, put_experiments
+from tests.metadata.botocore_traffic import _Body
+
+pytest.importorskip("boto3")
+
+ACCOUNTS = ("111111111111", "222222222222", "333333333333")
+REGIONS = ("eu-west-1", "us-east-1")
+ROLE = "mlops-guard-audit"
+COMPLIANT = ("111111111111", "us-east-1")
+PLANTED = ("222222222222", "eu-west-1")
+
+
+class AssumedAccount:
+    """What ``tests.audit.aws`` writes through: clients of one account and region,
+    reached by assuming the audit role there, as a person deploying into it would."""
+
+    def __init__(self, endpoint: str, account: str, region: str):
+        import boto3
+
+        sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
+        arn = f"arn:aws:iam::{account}:role/deployer"
+        credentials = sts.assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
+        self.session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+        self.endpoint = endpoint
+
+    def client(self, service: str):
+        return self.session.client(service, endpoint_url=self.endpoint)
+
+
+@pytest.fixture
+def organisation(moto_server, compliant_store, tmp_path):
+    """The accounts file; the compliant reference in one pair, violations in another."""
+    compliant = AssumedAccount(moto_server.endpoint_url, *COMPLIANT)
+    put_experiments(compliant, compliant_store)
+    deploy_pipeline(compliant)
+    planted = AssumedAccount(moto_server.endpoint_url, *PLANTED)
+    put_experiments(planted, compliant_store, drop={"Predict": ["instance_type"]})
+    deploy_pipeline(planted, schedule=False)
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("# production and staging\n" + "\n".join(ACCOUNTS) + "  # last\n")
+    return accounts
+
+
+def _audit(capsys, accounts, *args: str, session=None) -> tuple[int, dict, str]:
+    argv = ["sagemaker", "--format", "json", "--accounts", str(accounts), "--role-name", ROLE]
+    argv += ["--regions", ",".join(REGIONS), *args]
+    code = cli.main(argv, session=session)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def _label(account: str, region: str) -> str:
+    return f"sagemaker:{account}:{region}"
+
+
+def _pair_of(finding: dict) -> str:
+    return finding["location"]["file"].split("/", 1)[0]
+
+
+def test_findings_carry_their_account_and_region_and_nothing_leaks(organisation, capsys):
+    code, report, err = _audit(capsys, organisation)
+    assert (code, err) == (1, "")
+    found = {(f["rule"], f["location"]["file"]) for f in report["findings"]}
+    assert found == {("RF105", _label(*PLANTED)), ("OP101", _label(*PLANTED))}
+    pairs = report["accounts"]["pairs"]
+    assert [(p["account"], p["region"]) for p in pairs] == [
+        (account, region) for account in ACCOUNTS for region in REGIONS
+    ]
+    assert all(p["read"] and p["unreadable"] == 0 for p in pairs)
+    by_pair = {(p["account"], p["region"]): p for p in pairs}
+    assert by_pair[COMPLIANT]["pipelines"] == by_pair[PLANTED]["pipelines"] == 1
+    assert by_pair[COMPLIANT]["runs"] == by_pair[PLANTED]["runs"] > 0
+    empty = [p for key, p in by_pair.items() if key not in (COMPLIANT, PLANTED)]
+    assert all(p["experiments"] == p["runs"] == p["pipelines"] == 0 for p in empty)
+    # The store of each pair and each deployed definition are targets of their own.
+    assert report["summary"]["targets"] == len(ACCOUNTS) * len(REGIONS) + 2
+
+
+def test_every_output_format_names_the_pair(organisation, capsys, tmp_path):
+    html, csv = tmp_path / "report.html", tmp_path / "report.csv"
+    code = cli.main(
+        ["sagemaker", "--format", "sarif", "--accounts", str(organisation), "--role-name", ROLE,
+         "--regions", ",".join(REGIONS), "-o", str(html), "-o", str(csv)]
+    )  # fmt: skip
+    sarif = json.loads(capsys.readouterr().out)
+    assert code == 1
+    uris = {
+        urllib.parse.unquote(location["physicalLocation"]["artifactLocation"]["uri"])
+        for result in sarif["runs"][0]["results"]
+        for location in result["locations"]
+    }
+    assert uris == {_label(*PLANTED)}
+    assert set(csv.read_text().splitlines()[1:]) and all(
+        _label(*PLANTED) in line for line in csv.read_text().splitlines()[1:]
+    )
+    page = html.read_text()
+    assert page.count('<h3 id="pair-') == len(ACCOUNTS) * len(REGIONS)
+    planted_section = page.split(f'id="pair-{PLANTED[0]}-{PLANTED[1]}"')[1].split("<h3")[0]
+    assert "RF105" in planted_section and "OP101" in planted_section
+    compliant_section = page.split(f'id="pair-{COMPLIANT[0]}-{COMPLIANT[1]}"')[1].split("<h3")[0]
+    assert "No findings" in compliant_section
+
+
+def test_shards_merged_equal_one_run(organisation, capsys, tmp_path):
+    code, whole, _ = _audit(capsys, organisation)
+    reports = []
+    for k in (1, 2):
+        shard_code, report, _ = _audit(capsys, organisation, "--shard", f"{k}/2")
+        path = tmp_path / f"shard-{k}.json"
+        path.write_text(json.dumps(report))
+        reports.append((shard_code, report, path))
+    pairs = [{(p["account"], p["region"]) for p in r["accounts"]["pairs"]} for _, r, _ in reports]
+    assert pairs[0] and pairs[1] and not pairs[0] & pairs[1]
+    assert len(pairs[0] | pairs[1]) == len(ACCOUNTS) * len(REGIONS)
+    for order in ([1, 0], [0, 1]):
+        paths = [str(reports[i][2]) for i in order]
+        merged_code = cli.main(["merge", "--format", "json", *paths])
+        merged = json.loads(capsys.readouterr().out)
+        assert merged_code == code == 1
+        assert merged["findings"] == whole["findings"]
+        assert merged["summary"] == whole["summary"]
+        assert merged["accounts"]["pairs"] == whole["accounts"]["pairs"]
+
+
+def test_merging_a_shard_twice_is_refused(organisation, capsys, tmp_path):
+    _code, report, _ = _audit(capsys, organisation, "--shard", "1/2")
+    path = tmp_path / "shard.json"
+    path.write_text(json.dumps(report))
+    assert cli.main(["merge", str(path), str(path)]) == 2
+    assert "more than once" in capsys.readouterr().err
+
+
+def _deny_assume_role(account: str):
+    """STS's answer when the role's trust policy does not let the auditor in."""
+
+    def answer(request, **_):
+        from botocore.awsrequest import AWSResponse, HeadersDict
+
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        role = urllib.parse.parse_qs(body).get("RoleArn", [""])[0]
+        if f"::{account}:" not in role:
+            return None
+        xml = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+            "<Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: "
+            f"sts:AssumeRole on resource: {role}</Message></Error><RequestId>1</RequestId>"
+            "</ErrorResponse>"
+        )
+        headers = HeadersDict({"Content-Type": "text/xml"})
+        return AWSResponse(request.url, 403, headers, _Body(xml.encode()))
+
+    return answer
+
+
+def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(organisation, capsys):
+    import boto3
+
+    session = boto3.session.Session()
+    session.events.register("before-send.sts.AssumeRole", _deny_assume_role(PLANTED[0]))
+    code, report, err = _audit(capsys, organisation, session=session)
+    assert code == 2
+    assert "2 account/region pair(s) could not be fully read" in err
+    mg005 = [f for f in report["findings"] if f["rule"] == "MG005"]
+    assert {f["location"]["file"] for f in mg005} == {
+        _label(PLANTED[0], region) for region in REGIONS
+    }
+    assert all(
+        f"sts:AssumeRole arn:aws:iam::{PLANTED[0]}:role/{ROLE}" in f["message"]
+        and "AccessDenied" in f["message"]
+        for f in mg005
+    )
+    assert all(f["severity"] == "error" for f in mg005)
+    # The other accounts are still audited: nothing of theirs is missing.
+    unread = {(p["account"], p["region"]) for p in report["accounts"]["pairs"] if p["unreadable"]}
+    assert unread == {(PLANTED[0], region) for region in REGIONS}
+    assert {_pair_of(f) for f in report["findings"]} == {
+        _label(PLANTED[0], region) for region in REGIONS
+    }
+    compliant = next(
+        p for p in report["accounts"]["pairs"] if (p["account"], p["region"]) == COMPLIANT
+    )
+    assert compliant["read"] and compliant["runs"] > 0
+
+
+def test_access_denied_in_one_pair_is_that_pairs_mg005(organisation, capsys, monkeypatch):
+    """A read denied in one account/region: MG005 there, exit 2, the others unchanged."""
+    from mlops_guard.audit import accounts
+
+    real_session = accounts.Sessions.session
+
+    def session(self, pair):
+        made = real_session(self, pair)
+        if (pair.account, pair.region) == COMPLIANT:
+            made.events.register("before-send.sagemaker.Search", _deny_search)
+        return made
+
+    def _deny_search(request, **_):
+        from tests.metadata.botocore_traffic import error_response
+
+        return error_response(request, "AccessDeniedException", "no sagemaker:Search", 400)
+
+    monkeypatch.setattr(accounts.Sessions, "session", session)
+    code, report, _err = _audit(capsys, organisation)
+    assert code == 2
+    mg005 = {f["location"]["file"] for f in report["findings"] if f["rule"] == "MG005"}
+    assert mg005 == {_label(*COMPLIANT)}
+    others = {
+        (f["rule"], f["location"]["file"]) for f in report["findings"] if f["rule"] != "MG005"
+    }
+    assert others == {("RF105", _label(*PLANTED)), ("OP101", _label(*PLANTED))}
+
+
+def test_accounts_file_errors_are_one_line(tmp_path, capsys, moto_server):
+    bad = tmp_path / "accounts.txt"
+    bad.write_text("111111111111\n12345\n")
+    code = cli.main(["sagemaker", "--accounts", str(bad), "--role-name", ROLE])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "not a 12-digit AWS account id" in err and "line 2" in err
+    assert cli.main(["sagemaker", "--accounts", str(bad)]) == 2
+    assert "--role-name" in capsys.readouterr().err
+
+
+def test_organization_lists_the_accounts(moto_server, capsys):
+    organizations = moto_server.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    organizations.create_account(Email="dev@example.com", AccountName="dev")
+    listed = [a["Id"] for a in organizations.list_accounts()["Accounts"]]
+    code = cli.main(
+        ["sagemaker", "--format", "json", "--organization", "--role-name", ROLE,
+         "--regions", "eu-west-1"]
+    )  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [p["account"] for p in report["accounts"]["pairs"]] == sorted(listed)
