@@ -278,9 +278,12 @@ class Sessions:
 # -- reading and checking the pairs ---------------------------------------------------------
 
 
+_WHOLE_PAIR = ("sts:AssumeRole ", "sagemaker in ")  # what an unread pair's one item names
+
+
 def read_pair(pair: Pair, sessions: Sessions, read):
-    """``pair``'s store, read by ``read(session)``; a pair that cannot be read at all is a
-    store holding one unreadable item that says why."""
+    """``pair``'s store, read by ``read(session)`` and marked with its account and region;
+    a pair that cannot be read at all is a store holding one unreadable item saying why."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from mlops_guard.metadata.model import MetadataStore, Unreadable
@@ -292,10 +295,17 @@ def read_pair(pair: Pair, sessions: Sessions, read):
         except (BotoCoreError, ClientError):
             what = f"sts:AssumeRole {sessions.role_arn(pair.account)}"
             raise
-        return read(session), True
+        store = read(session)
     except (InputError, BotoCoreError, ClientError) as error:
         reason = " ".join(str(error).split())[:500] or type(error).__name__
-        return MetadataStore(unreadable=[Unreadable(what=what, reason=reason)]), False
+        store = MetadataStore(unreadable=[Unreadable(what=what, reason=reason)])
+    store.account, store.region = pair.account, pair.region
+    return store
+
+
+def was_read(store) -> bool:
+    """Whether the pair was read at all (parts of it may still be unreadable)."""
+    return not any(item.what.startswith(_WHOLE_PAIR) for item in store.unreadable)
 
 
 def pair_targets(store, pair: Pair) -> list:
@@ -312,11 +322,11 @@ def pair_targets(store, pair: Pair) -> list:
     return targets
 
 
-def summary_of(pair: Pair, store, read: bool) -> PairSummary:
+def summary_of(pair: Pair, store) -> PairSummary:
     return PairSummary(
         account=pair.account,
         region=pair.region,
-        read=read,
+        read=was_read(store),
         unreadable=len(store.unreadable),
         experiments=len(store.experiments),
         runs=sum(len(trial.components) for e in store.experiments for trial in e.trials),
@@ -324,23 +334,28 @@ def summary_of(pair: Pair, store, read: bool) -> PairSummary:
     )
 
 
-def audited_targets(pairs: list[Pair], sessions: Sessions, read, concurrency: int, summaries):
-    """Targets of every pair, yielded as pairs finish (in whatever order they finish),
-    with at most ``concurrency`` pairs read at once. ``summaries`` receives each pair's
-    :class:`PairSummary`; its store is not kept once its targets are yielded."""
+def read_concurrently(pairs: list[Pair], load, concurrency: int):
+    """``(pair, load(pair))`` for every pair, yielded as pairs finish (whatever order they
+    finish in), with at most ``concurrency`` pairs loaded or waiting at once: a store is
+    handed on as soon as it is read, never held while slower pairs are read."""
     remaining = list(reversed(pairs))
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         running = {}
         while remaining or running:
             while remaining and len(running) < concurrency:
                 pair = remaining.pop()
-                running[pool.submit(read_pair, pair, sessions, read)] = pair
+                running[pool.submit(load, pair)] = pair
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: running[f]):
-                pair = running.pop(future)
-                store, was_read = future.result()
-                summaries.append(summary_of(pair, store, was_read))
-                yield from pair_targets(store, pair)
+                yield running.pop(future), future.result()
+
+
+def targets_of(pair_stores, summaries: list):
+    """The targets of each ``(pair, store)``; ``summaries`` receives each pair's
+    :class:`PairSummary`. A store is not kept once its targets are yielded."""
+    for pair, store in pair_stores:
+        summaries.append(summary_of(pair, store))
+        yield from pair_targets(store, pair)
 
 
 def accounts_section(summaries: list[PairSummary], rule_ids, fail_on: str, shard_) -> dict:

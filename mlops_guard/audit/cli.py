@@ -124,8 +124,15 @@ def audit(args, *, session=None) -> int:
         if accounts.wanted(args):
             return organisation.audit(args, prepared, _check_outputs, session=session)
     _check_outputs(args.output)
+    loaded = None
+    if args.source == "file":
+        from mlops_guard.audit import organisation, sources
+
+        loaded = sources.load_files(args.paths)
+        if organisation.names_pairs(loaded):  # the files of an organisation-wide export
+            return organisation.audit_exports(args, prepared, loaded)
     with Progress() as progress:
-        store, label = _read(args, session, progress)
+        store, label = _read(args, session, progress, loaded)
         targets = build_targets(store, label)
         progress.phase("checking", "targets", total=len(targets))
         result = engine.run(
@@ -156,7 +163,7 @@ def audit(args, *, session=None) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-def _read(args, session, progress):
+def _read(args, session, progress, loaded=None):
     from mlops_guard.audit import sources
 
     if args.source == "sagemaker":
@@ -166,7 +173,7 @@ def _read(args, session, progress):
         progress.phase("reading MLflow", "experiments")
         return sources.read_mlflow(args)
     progress.phase("reading exports", "files")
-    return sources.read_files(args.paths)
+    return sources.read_files(args.paths, loaded)
 
 
 def _counted(targets, progress):

@@ -255,3 +255,40 @@ def test_organization_lists_the_accounts(moto_server, capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [p["account"] for p in report["accounts"]["pairs"]] == sorted(listed)
+
+
+def test_audit_of_sharded_exports_equals_the_live_audit(organisation, capsys, tmp_path):
+    from mlops_guard.metadata.cli import main_export
+    from mlops_guard.metadata.io import load_store
+
+    _code, live, _ = _audit(capsys, organisation)
+    directories = []
+    for k in (1, 2):
+        directory = tmp_path / f"export-{k}"
+        code = main_export(
+            ["sagemaker", "--accounts", str(organisation), "--role-name", ROLE,
+             "--regions", ",".join(REGIONS), "--shard", f"{k}/2", "-o", str(directory)]
+        )  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        directories.append(directory)
+    files = sorted(path.name for d in directories for path in d.iterdir())
+    assert files == sorted(f"{a}-{r}.json" for a in ACCOUNTS for r in REGIONS)
+    name = f"{PLANTED[0]}-{PLANTED[1]}.json"
+    planted = load_store(next(d / name for d in directories if (d / name).exists()))
+    assert (planted.account, planted.region) == PLANTED and planted.experiments
+    code = cli.main(["file", "--format", "json", *map(str, reversed(directories))])
+    captured = capsys.readouterr()
+    audited = json.loads(captured.out)
+    assert code == 1, captured.err
+    assert audited["findings"] == live["findings"]
+    assert audited["accounts"]["pairs"] == live["accounts"]["pairs"]
+
+
+def test_exports_of_pairs_and_of_no_pair_are_not_mixed(moto_server, capsys, tmp_path):
+    from mlops_guard.metadata.io import dump_store
+    from mlops_guard.metadata.model import MetadataStore
+
+    dump_store(MetadataStore(account="111111111111", region="eu-west-1"), tmp_path / "a.json")
+    dump_store(MetadataStore(), tmp_path / "b.json")
+    assert cli.main(["file", str(tmp_path)]) == 2
+    assert "names no account and region" in capsys.readouterr().err
