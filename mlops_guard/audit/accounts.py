@@ -228,6 +228,9 @@ class Sessions:
         self.external_id = external_id
         # Clients are thread-safe, sessions are not: STS is built here, on one thread.
         self.sts = base_session.client("sts") if role_name else None
+        # One loader of service models for every pair: a session of its own would parse
+        # the SageMaker model again (a third of a second and tens of MB per pair).
+        self.loader = base_session._session.get_component("data_loader")
         self._credentials: dict[str, dict] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -238,26 +241,37 @@ class Sessions:
     def session(self, pair: Pair):
         """A new session for ``pair``; raises botocore's errors when the role cannot be
         assumed (the caller reports them as the pair's MG005)."""
-        import boto3
-
         if self.role_name is None:
             credentials = self.base.get_credentials()
             frozen = credentials.get_frozen_credentials() if credentials else None
             if frozen is None:
-                return boto3.session.Session(region_name=pair.region)
-            return boto3.session.Session(
+                return self._new_session(region_name=pair.region)
+            return self._new_session(
                 aws_access_key_id=frozen.access_key,
                 aws_secret_access_key=frozen.secret_key,
                 aws_session_token=frozen.token,
                 region_name=pair.region,
             )
         credentials = self._assumed(pair.account)
-        return boto3.session.Session(
+        return self._new_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=pair.region,
         )
+
+    def _new_session(self, **options):
+        import boto3
+        import botocore.session
+
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self.loader)
+        with self._guard:
+            session = boto3.session.Session(botocore_session=core, **options)
+            # boto3 adds its data path to the loader each time: keep it there once.
+            paths = self.loader.search_paths
+            paths[:] = list(dict.fromkeys(paths))
+        return session
 
     def _assumed(self, account: str) -> dict:
         with self._guard:
