@@ -292,3 +292,34 @@ def test_exports_of_pairs_and_of_no_pair_are_not_mixed(moto_server, capsys, tmp_
     dump_store(MetadataStore(), tmp_path / "b.json")
     assert cli.main(["file", str(tmp_path)]) == 2
     assert "names no account and region" in capsys.readouterr().err
+
+
+def test_regions_alone_audit_the_callers_account_in_each(moto_server, compliant_store, capsys):
+    east = moto_server  # the caller's own account, 123456789012
+    put_experiments(east, compliant_store, drop={"Predict": ["instance_type"]})
+    code = cli.main(["sagemaker", "--format", "json", "--regions", "eu-west-1,us-east-1"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {f["location"]["file"] for f in report["findings"]} == {
+        "sagemaker:123456789012:us-east-1"
+    }
+    assert [(p["account"], p["region"]) for p in report["accounts"]["pairs"]] == [
+        ("123456789012", "eu-west-1"),
+        ("123456789012", "us-east-1"),
+    ]
+
+
+def test_shards_are_disjoint_and_cover_every_pair():
+    from mlops_guard.audit.accounts import Pair, shard
+
+    pairs = [Pair(f"{n:012d}", region) for n in range(7) for region in REGIONS]
+    for count in (1, 2, 3, 5, 20):
+        slices = [shard(list(reversed(pairs)), k, count) for k in range(1, count + 1)]
+        assert sorted(p for s in slices for p in s) == sorted(pairs)
+        assert max(map(len, slices)) - min(map(len, slices)) <= 1
+
+
+@pytest.mark.parametrize("spec", ["0/2", "3/2", "1", "a/b", "1/0"])
+def test_a_bad_shard_is_a_usage_error(spec, capsys):
+    assert cli.main(["sagemaker", "--regions", "eu-west-1", "--shard", spec]) == 2
+    assert "K/N" in capsys.readouterr().err
