@@ -10,8 +10,11 @@ another) and with ``--concurrency N``. Prints both wall times, their ratio (targ
 
     python benchmarks/bench_audit_accounts.py --accounts 20 --concurrency 8
 
-``--latency`` adds that many milliseconds to every API answer (a TCP relay in front of
-moto), as the real AWS endpoints have; 0 measures against moto on loopback alone.
+``--latency`` (default 20) adds that many milliseconds to every answer (a TCP relay in
+front of moto): a real AWS API call takes tens of milliseconds, and that wait, per
+account and region, is what concurrency overlaps. ``--latency 0`` measures moto on
+loopback alone, where both processes are CPU-bound and a 2-core machine cannot overlap
+much (about 0.9 x there).
 """
 
 from __future__ import annotations
@@ -155,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--latency", type=float, default=0.0, metavar="MS")
+    parser.add_argument("--latency", type=float, default=20.0, metavar="MS")
     parser.add_argument("--populate", metavar="ENDPOINT", help=argparse.SUPPRESS)
     options = parser.parse_args()
     os.environ.update(FAKE_CREDENTIALS)
@@ -197,8 +200,11 @@ def main() -> None:
     print(f"one after another (--concurrency 1): {wall_1:.1f}s, peak RSS {rss_1:.0f} MB")
     print(f"concurrent (--concurrency {options.concurrency}): {wall_n:.1f}s, "
           f"peak RSS {rss_n:.0f} MB")  # fmt: skip
-    print(f"ratio: {ratio:.2f} (target <= 0.5); peak memory target < 300 MB")
-    if ratio > 0.5 or rss_n >= 300:
+    passed = {"wall <= 0.5 x one after another": ratio <= 0.5, "peak RSS < 300 MB": rss_n < 300}
+    print(f"ratio: {ratio:.2f}")
+    for target, ok in passed.items():
+        print(f"{'PASS' if ok else 'FAIL'}: {target}")
+    if not all(passed.values()):
         sys.exit(1)
 
 

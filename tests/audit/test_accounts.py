@@ -204,32 +204,46 @@ def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(orga
     assert compliant["read"] and compliant["runs"] > 0
 
 
-def test_access_denied_in_one_pair_is_that_pairs_mg005(organisation, capsys, monkeypatch):
-    """A read denied in one account/region: MG005 there, exit 2, the others unchanged."""
+@pytest.mark.parametrize(
+    ("code", "status", "whole_pair"),
+    [
+        ("AccessDeniedException", 400, False),  # one read denied: the rest of the pair is read
+        # What a region not enabled for the account answers: nothing of the pair is read.
+        ("UnrecognizedClientException", 403, True),
+    ],
+)
+def test_a_pair_not_read_is_that_pairs_mg005(
+    organisation, capsys, monkeypatch, code, status, whole_pair
+):
+    """A read denied, or a region not enabled, in one account/region: MG005 there with
+    the reason, exit 2, every other pair's findings unchanged."""
     from mlops_guard.audit import accounts
+    from tests.metadata.botocore_traffic import error_response
 
     real_session = accounts.Sessions.session
+
+    def refuse(request, **_):
+        return error_response(request, code, "refused in this pair", status)
 
     def session(self, pair):
         made = real_session(self, pair)
         if (pair.account, pair.region) == COMPLIANT:
-            made.events.register("before-send.sagemaker.Search", _deny_search)
+            made.events.register("before-send.sagemaker.Search", refuse)
         return made
 
-    def _deny_search(request, **_):
-        from tests.metadata.botocore_traffic import error_response
-
-        return error_response(request, "AccessDeniedException", "no sagemaker:Search", 400)
-
     monkeypatch.setattr(accounts.Sessions, "session", session)
-    code, report, _err = _audit(capsys, organisation)
-    assert code == 2
-    mg005 = {f["location"]["file"] for f in report["findings"] if f["rule"] == "MG005"}
-    assert mg005 == {_label(*COMPLIANT)}
+    exit_code, report, err = _audit(capsys, organisation)
+    assert exit_code == 2 and "1 account/region pair(s) could not be fully read" in err
+    mg005 = [f for f in report["findings"] if f["rule"] == "MG005"]
+    assert {f["location"]["file"] for f in mg005} == {_label(*COMPLIANT)}
+    assert all(code in f["message"] for f in mg005)
     others = {
         (f["rule"], f["location"]["file"]) for f in report["findings"] if f["rule"] != "MG005"
     }
     assert others == {("RF105", _label(*PLANTED)), ("OP101", _label(*PLANTED))}
+    pairs = {(p["account"], p["region"]): p for p in report["accounts"]["pairs"]}
+    assert pairs[COMPLIANT]["read"] is not whole_pair and pairs[COMPLIANT]["unreadable"] >= 1
+    assert sum(1 for p in pairs.values() if p["unreadable"]) == 1
 
 
 def test_accounts_file_errors_are_one_line(tmp_path, capsys, moto_server):
