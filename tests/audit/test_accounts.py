@@ -136,12 +136,26 @@ def test_shards_merged_equal_one_run(organisation, capsys, tmp_path):
     assert len(pairs[0] | pairs[1]) == len(ACCOUNTS) * len(REGIONS)
     for order in ([1, 0], [0, 1]):
         paths = [str(reports[i][2]) for i in order]
-        merged_code = cli.main(["merge", "--format", "json", *paths])
+        html = tmp_path / "merged.html"
+        merged_code = cli.main(["merge", "--format", "json", "-o", str(html), *paths])
         merged = json.loads(capsys.readouterr().out)
         assert merged_code == code == 1
         assert merged["findings"] == whole["findings"]
         assert merged["summary"] == whole["summary"]
         assert merged["accounts"]["pairs"] == whole["accounts"]["pairs"]
+        assert html.read_text().count('<h3 id="pair-') == len(ACCOUNTS) * len(REGIONS)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"[]", b'{"findings": []}', b"\xff", b'{"accounts": {"pairs": [{"account": 1}]}}'],
+)
+def test_merge_refuses_what_is_not_a_shard_report(content, capsys, tmp_path):
+    path = tmp_path / "report.json"
+    path.write_bytes(content)
+    assert cli.main(["merge", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlops-guard: error:") and str(path) in err and len(err.splitlines()) == 1
 
 
 def test_merging_a_shard_twice_is_refused(organisation, capsys, tmp_path):
@@ -174,6 +188,26 @@ def _deny_assume_role(account: str):
     return answer
 
 
+def test_the_role_is_assumed_once_per_account_with_the_external_id(organisation, capsys):
+    import boto3
+
+    session = boto3.session.Session()
+    sent = []
+
+    def record(request, **_):
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        sent.append(urllib.parse.parse_qs(body))
+
+    session.events.register("before-send.sts.AssumeRole", record)
+    code, _report, _ = _audit(capsys, organisation, "--external-id", "xyz", session=session)
+    assert code == 1
+    assert sorted(request["RoleArn"][0] for request in sent) == [
+        f"arn:aws:iam::{account}:role/{ROLE}" for account in ACCOUNTS
+    ]
+    assert all(request["ExternalId"] == ["xyz"] for request in sent)
+    assert all("mlops-guard" in request["RoleSessionName"][0] for request in sent)
+
+
 def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(organisation, capsys):
     import boto3
 
@@ -202,6 +236,11 @@ def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(orga
         p for p in report["accounts"]["pairs"] if (p["account"], p["region"]) == COMPLIANT
     )
     assert compliant["read"] and compliant["runs"] > 0
+    # Merged, the report still does not pass.
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    assert cli.main(["merge", "--format", "json", str(path)]) == 2
+    assert "could not be fully read" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
