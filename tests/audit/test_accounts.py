@@ -208,7 +208,9 @@ def test_the_role_is_assumed_once_per_account_with_the_external_id(organisation,
     assert all("mlops-guard" in request["RoleSessionName"][0] for request in sent)
 
 
-def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(organisation, capsys):
+def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(
+    organisation, capsys, tmp_path
+):
     import boto3
 
     session = boto3.session.Session()
