@@ -30,7 +30,8 @@ from mlops_guard.errors import InputError
 
 DEFAULT_CONCURRENCY = 8
 SESSION_NAME = "mlops-guard-audit"
-# Whole hours an assumed role's credentials last: more than the default --timeout.
+# How long assumed-role credentials are asked for: every role allows an hour, more than
+# the default --timeout; a pair starting later assumes the role again.
 ROLE_SECONDS = 3600
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -222,8 +223,17 @@ class Sessions:
     """A boto3 session per pair: the assumed role's credentials (one AssumeRole per
     account, shared by its regions) or, without ``--role-name``, the caller's own."""
 
-    def __init__(self, base_session, role_name: str | None, external_id: str | None):
+    def __init__(
+        self,
+        base_session,
+        role_name: str | None,
+        external_id: str | None,
+        needed_seconds: float = 0.0,
+    ):
         self.base = base_session
+        # A pair starting late must not get credentials that expire while it is read:
+        # cached ones are reused only while they last this long (a pair's --timeout).
+        self.needed_seconds = needed_seconds
         self.role_name = role_name
         self.external_id = external_id
         # Clients are thread-safe, sessions are not: STS is built here, on one thread.
@@ -277,7 +287,8 @@ class Sessions:
         with self._guard:
             lock = self._locks.setdefault(account, threading.Lock())
         with lock:
-            if account not in self._credentials:
+            cached = self._credentials.get(account)
+            if cached is None or not _lasts(cached, self.needed_seconds):
                 request = {
                     "RoleArn": self.role_arn(account),
                     "RoleSessionName": SESSION_NAME,
@@ -287,6 +298,18 @@ class Sessions:
                     request["ExternalId"] = self.external_id
                 self._credentials[account] = self.sts.assume_role(**request)["Credentials"]
             return self._credentials[account]
+
+
+def _lasts(credentials: dict, seconds: float) -> bool:
+    """Whether assumed-role credentials are valid for ``seconds`` more (and a minute)."""
+    from datetime import UTC, datetime
+
+    expiration = credentials.get("Expiration")
+    if not isinstance(expiration, datetime):
+        return False
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=UTC)
+    return (expiration - datetime.now(UTC)).total_seconds() > seconds + 60
 
 
 # -- reading and checking the pairs ---------------------------------------------------------

@@ -25,7 +25,7 @@ def audit(args, prepared, check_outputs, session=None) -> int:
     check_outputs(args.output)
     base = session if session is not None else sources._session(args.region, args.profile)
     pairs = accounts.pairs_of(args, base)
-    sessions = accounts.Sessions(base, args.role_name, args.external_id)
+    sessions = accounts.Sessions(base, args.role_name, args.external_id, args.timeout)
 
     def read(pair_session):
         # The single-account reader: whatever it reads, every pair reads.

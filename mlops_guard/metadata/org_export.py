@@ -36,7 +36,10 @@ def export(arguments, session=None) -> int:
                          file=arguments.output)  # fmt: skip
     base = session if session is not None else _session(arguments.region, arguments.profile)
     pairs = accounts.pairs_of(arguments, base)
-    sessions = accounts.Sessions(base, arguments.role_name, arguments.external_id)
+    from mlops_guard.audit.cli import DEFAULT_TIMEOUT
+
+    # export has no --timeout: a pair's credentials must last as long as an audit's may.
+    sessions = accounts.Sessions(base, arguments.role_name, arguments.external_id, DEFAULT_TIMEOUT)
 
     def read(pair_session):
         return sagemaker.fetch_store(

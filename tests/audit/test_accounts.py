@@ -208,6 +208,18 @@ def test_the_role_is_assumed_once_per_account_with_the_external_id(organisation,
     assert all("mlops-guard" in request["RoleSessionName"][0] for request in sent)
 
 
+def test_credentials_that_would_expire_during_a_pair_are_not_reused(organisation, capsys):
+    """With a --timeout longer than the role's hour, each pair assumes the role afresh."""
+    import boto3
+
+    session = boto3.session.Session()
+    sent = []
+    session.events.register("before-send.sts.AssumeRole", lambda **_: sent.append(1))
+    code, _report, _ = _audit(capsys, organisation, "--timeout", "4000", session=session)
+    assert code == 1
+    assert len(sent) == len(ACCOUNTS) * len(REGIONS)
+
+
 def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(
     organisation, capsys, tmp_path
 ):
