@@ -121,6 +121,13 @@ def test_every_output_format_names_the_pair(organisation, capsys, tmp_path):
     assert "RF105" in planted_section and "OP101" in planted_section
     compliant_section = page.split(f'id="pair-{COMPLIANT[0]}-{COMPLIANT[1]}"')[1].split("<h3")[0]
     assert "No findings" in compliant_section
+    for format_name in ("text", "junit", "github"):
+        argv = ["sagemaker", "--format", format_name, "--accounts", str(organisation)]
+        argv += ["--role-name", ROLE, "--regions", ",".join(REGIONS)]
+        assert cli.main(argv) == 1
+        out = urllib.parse.unquote(capsys.readouterr().out)  # github escapes ":" as %3A
+        assert _label(*PLANTED) in out
+        assert not any(_label(a, r) in out for a in ACCOUNTS for r in REGIONS if (a, r) != PLANTED)
 
 
 def test_shards_merged_equal_one_run(organisation, capsys, tmp_path):
