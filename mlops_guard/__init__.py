@@ -6,7 +6,15 @@ Importing this package stays cheap on purpose: it runs on every commit as a pre-
 hook.
 """
 
-from mlops_guard.api import CATEGORIES, SEVERITIES, Violation, compiled, rule
+from mlops_guard.api import CATEGORIES, PIPELINE_NAME, SEVERITIES, Violation, compiled, rule
 
-__all__ = ["CATEGORIES", "SEVERITIES", "Violation", "__version__", "compiled", "rule"]
+__all__ = [
+    "CATEGORIES",
+    "PIPELINE_NAME",
+    "SEVERITIES",
+    "Violation",
+    "__version__",
+    "compiled",
+    "rule",
+]
 __version__ = "0.1.0"

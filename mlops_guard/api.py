@@ -33,13 +33,20 @@ class RuleInfo(namedtuple("RuleInfo", "id category severity summary")):
     __slots__ = ()
 
 
+PIPELINE_NAME = "#pipeline-name"
+"""``Violation(at=PIPELINE_NAME)``: the finding is about the pipeline's name, which is
+written outside the definition (``PipelineName`` of a describe-pipeline document or a
+template resource); the engine points at it there, or at the definition when the name
+was not written in the file."""
+
+
 class Violation:
     """One finding a rule yields.
 
     ``at`` is a JSON pointer into the checked document (the pipeline definition, or the
-    metadata record); empty means "the item the rule is looking at". ``subject``
-    optionally names what the finding is about (a step, a parameter, a run) when that
-    differs from the item.
+    metadata record), or :data:`PIPELINE_NAME`; empty means "the item the rule is
+    looking at". ``subject`` optionally names what the finding is about (a step, a
+    parameter, a run) when that differs from the item.
     """
 
     __slots__ = ("at", "extra", "message", "subject")

@@ -111,6 +111,13 @@ def _check_options(check) -> None:
         action="store_true",
         help="check every file again (default: replay findings of unchanged definition files)",
     )
+    check.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        metavar="N",
+        help="render modules and check big trees in up to N processes (default: the cores)",
+    )
     check.add_argument("--baseline", help="report only findings not in this baseline file")
     check.add_argument("--write-baseline", help="write current findings to this baseline file")
 
@@ -151,6 +158,12 @@ def add_output_options(parser) -> None:
     parser.add_argument(
         "--fail-on", choices=["info", "warning", "error"], help="lowest failing severity"
     )
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def _csv(value: str) -> list[str]:

@@ -13,7 +13,6 @@ def check(args) -> int:
     import itertools
 
     from mlops_guard import engine
-    from mlops_guard.loaders import iter_targets
     from mlops_guard.resources import caching, disable_caching
     from mlops_guard.session import prepare, require_code_opt_in
 
@@ -39,9 +38,10 @@ def check(args) -> int:
 
         cache = ResultCache.open(session)
     strict = not args.skip_unrecognized
-    files = cache.targets(paths, strict=strict) if cache else iter_targets(paths, strict=strict)
+    files = _file_targets(args, paths, strict, cache, session)
     # Files stream through the engine one at a time; modules render after them.
-    targets = itertools.chain(files, _lazy_module_targets(args, session))
+    module_errors: list[InputError] = []
+    targets = itertools.chain(files, _lazy_module_targets(args, session, module_errors))
     result = engine.run(
         targets,
         session.rules,
@@ -62,8 +62,19 @@ def check(args) -> int:
     from mlops_guard.reporters import render
 
     write_report(render(args.format, result, context), args.output)
+    if module_errors:
+        return _module_failures(module_errors, args.debug)
     fail_on = args.fail_on or session.policy["fail_on"]
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
+
+
+def _file_targets(args, paths, strict, cache, session):
+    """The files' targets, checked on every core when the run is big (see parallel)."""
+    from mlops_guard.parallel import file_targets
+
+    return file_targets(
+        paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
+    )
 
 
 def _ran(session, result) -> list:
@@ -72,12 +83,25 @@ def _ran(session, result) -> list:
     return [rule for rule in session.rules if rule.id in ran]
 
 
-def _lazy_module_targets(args, session):
-    """Module targets, rendered only when the engine reaches them."""
-    yield from _module_targets(args, session)
+def _lazy_module_targets(args, session, errors):
+    """Module targets, rendered only when the engine reaches them; a module that cannot
+    be rendered goes to ``errors`` and the others are still checked."""
+    yield from _module_targets(args, session, errors)
 
 
-def _module_targets(args, session) -> list:
+def _module_failures(errors: list[InputError], debug: bool) -> int:
+    """After the report of what could be checked: one line per module that could not be
+    rendered, and exit 2 (what was not read never passes)."""
+    import sys
+
+    if debug:
+        raise errors[0]
+    for error in errors:
+        print(f"mlops-guard: error: {error}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _module_targets(args, session, errors=None) -> list:
     specs = [{"entry": entry, "kwargs": _kwargs(args.kwargs), "path": "."} for entry in args.module]
     if not args.no_modules:
         base = session.loaded.base_dir
@@ -87,7 +111,7 @@ def _module_targets(args, session) -> list:
         return []
     from mlops_guard.loaders.python_module import render_modules
 
-    return render_modules(specs, debug=args.debug)
+    return render_modules(specs, debug=args.debug, jobs=args.jobs, errors=errors)
 
 
 def _kwargs(text: str) -> dict:

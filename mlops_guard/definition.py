@@ -81,11 +81,20 @@ class Step(namedtuple("Step", "name type pointer raw condition branch", defaults
         value = self.raw.get("PropertyFiles")
         return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
+    @property
+    def jobs(self) -> list[Job]:
+        """The SageMaker jobs this step runs (see ``step_jobs``)."""
+        return list(step_jobs(self))
 
-class Output(namedtuple("Output", "step kind name pointer value")):
-    """A place a step writes data to, with the expression that builds its URI."""
+    @property
+    def images(self) -> list[tuple[str, object]]:
+        """``(pointer, value)`` of the images this step runs or registers."""
+        return step_images(self)
 
-    __slots__ = ()
+    @property
+    def outputs(self) -> list[Output]:
+        """The data output locations this step writes (see ``step_outputs``)."""
+        return list(step_outputs(self))
 
 
 class Definition:
@@ -269,6 +278,7 @@ class Definition:
 
     @cached_property
     def outputs(self) -> list[Output]:
+        """Every step's data output locations, in document order."""
         return [output for step in self.steps for output in step_outputs(step)]
 
 
@@ -368,39 +378,189 @@ def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _objects(value) -> Iterator[tuple[int, dict]]:
+    """``(index, item)`` for the objects of a list (nothing for anything else)."""
+    for index, item in enumerate(value if isinstance(value, list) else ()):
+        if isinstance(item, dict):
+            yield index, item
+
+
+# -- step shapes -------------------------------------------------------------------------
+#
+# Where each step type keeps its jobs, and where each kind of job keeps its images, its
+# inputs and its outputs, in one place: the security, output, provenance and API rules all
+# read steps through these, so a step kind added here is seen by every family at once.
+
+PROCESSING_STEP_TYPES = ("Processing", "QualityCheck", "ClarifyCheck")
+"""Step types whose ``Arguments`` are a ``CreateProcessingJob`` request: the check steps
+run SageMaker's model-monitor and Clarify containers as processing jobs."""
+
+JOB_KINDS = {
+    "Processing": "processing",
+    "QualityCheck": "processing",
+    "ClarifyCheck": "processing",
+    "Training": "training",
+    "Transform": "transform",
+    "Model": "model",
+    "AutoML": "automl",
+}
+"""Step type -> the kind of job its ``Arguments`` describe as a whole (Tuning steps hold
+their training jobs one level down)."""
+
+
+class Job(namedtuple("Job", "step kind pointer raw")):
+    """A job a step runs: its ``kind`` (processing, training, transform, model, automl),
+    the ``pointer`` of the object that describes it and that object (``raw``). A Tuning
+    step runs training jobs described by ``TrainingJobDefinition(s)``."""
+
+    __slots__ = ()
+
+    @property
+    def images(self) -> list[tuple[str, object]]:
+        """``(pointer, value)`` of each container image the job runs."""
+        return list(_located(self, _IMAGE_PLACES.get(self.kind, ())))
+
+    @property
+    def inputs(self) -> list[tuple[str, str, object]]:
+        """``(name, pointer, value)`` of each S3 location the job reads: processing
+        inputs, training and AutoML channels, a transform job's input, a model's
+        artifacts."""
+        found = list(_named_locations(self, _INPUT_PLACES.get(self.kind, ())))
+        for name, path in _SINGLE_INPUTS.get(self.kind, ()):
+            found.extend((name, pointer, value) for pointer, value in _located(self, (path,)))
+        return found
+
+
+class Output(namedtuple("Output", "step kind name pointer value")):
+    """A place a step writes data to, with the expression that builds its URI."""
+
+    __slots__ = ()
+
+
+_IMAGE_PLACES = {
+    "processing": (("AppSpecification", "ImageUri"),),
+    "training": (
+        ("AlgorithmSpecification", "TrainingImage"),
+        ("DebugRuleConfigurations", "*", "RuleEvaluatorImage"),
+        ("ProfilerRuleConfigurations", "*", "RuleEvaluatorImage"),
+    ),
+    "model": (("PrimaryContainer", "Image"), ("Containers", "*", "Image")),
+}
+"""Job kind -> paths of its image URIs (``*`` is every item of a list)."""
+
+_INPUT_PLACES = {
+    "processing": (("ProcessingInputs", "InputName", ("S3Input", "S3Uri")),),
+    "training": (("InputDataConfig", "ChannelName", ("DataSource", "S3DataSource", "S3Uri")),),
+    "automl": (("InputDataConfig", "ChannelType", ("DataSource", "S3DataSource", "S3Uri")),),
+}
+"""Job kind -> ``(list, item's name member, path of the URI in an item)`` of its inputs."""
+
+_SINGLE_INPUTS = {
+    "transform": (("input", ("TransformInput", "DataSource", "S3DataSource", "S3Uri")),),
+    "model": (
+        ("model data", ("PrimaryContainer", "ModelDataUrl")),
+        ("model data", ("Containers", "*", "ModelDataUrl")),
+    ),
+}
+"""Job kind -> ``(name, path)`` of the inputs it has outside a list of named inputs."""
+
+
+def _located(job: Job, places) -> Iterator[tuple[str, object]]:
+    for path in places:
+        yield from _walk_path(job.raw, job.pointer, path)
+
+
+def _walk_path(node, pointer: str, path: tuple) -> list[tuple[str, object]]:
+    """``(pointer, value)`` at ``path`` below ``node`` (``*`` is every object of a list).
+    Pointers are joined only for what is found."""
+    found = [(pointer, node)]
+    for head in path:
+        step = []
+        for at, value in found:
+            if head == "*":
+                if type(value) is list:
+                    step.extend(
+                        (join(at, index), item)
+                        for index, item in enumerate(value)
+                        if type(item) is dict
+                    )
+            elif type(value) is dict and head in value:
+                step.append((join(at, head), value[head]))
+        if not step:
+            return step
+        found = step
+    return found
+
+
+def _named_locations(job: Job, places) -> Iterator[tuple[str, str, object]]:
+    for key, name_key, path in places:
+        for index, item in _objects(job.raw.get(key)):
+            for pointer, value in _walk_path(item, join(job.pointer, key, index), path):
+                yield str(item.get(name_key, index)), pointer, value
+
+
+def step_jobs(step: Step) -> Iterator[Job]:
+    """The jobs a step runs, by the step types SageMaker defines (none for steps that run
+    no SageMaker job: Condition, Lambda, Callback, Fail, EMR, RegisterModel...)."""
+    arguments = step.arguments
+    base = step.arguments_pointer
+    kind = JOB_KINDS.get(step.type)
+    if kind is not None:
+        yield Job(step, kind, base, arguments)
+    elif step.type == "Tuning":
+        single = arguments.get("TrainingJobDefinition")
+        if isinstance(single, dict):
+            yield Job(step, "training", join(base, "TrainingJobDefinition"), single)
+        for index, item in _objects(arguments.get("TrainingJobDefinitions")):
+            yield Job(step, "training", join(base, "TrainingJobDefinitions", index), item)
+
+
+def step_images(step: Step) -> list[tuple[str, object]]:
+    """``(pointer, value)`` of every image a step runs or registers (a RegisterModel
+    step's inference containers included)."""
+    found = [image for job in step_jobs(step) for image in job.images]
+    if step.type == "RegisterModel":
+        spec = _mapping(step.arguments.get("InferenceSpecification"))
+        pointer = join(step.arguments_pointer, "InferenceSpecification")
+        found.extend(_walk_path(spec, pointer, ("Containers", "*", "Image")))
+    return found
+
+
 def step_outputs(step: Step) -> Iterator[Output]:
-    """The data output locations of a step, by the step types SageMaker defines.
+    """The data output locations of a step: a processing job's S3 outputs (check steps
+    included), a training job's ``OutputDataConfig.S3OutputPath`` (kind ``tuning`` for the
+    training jobs of a Tuning step, named by their ``DefinitionName``), a transform job's
+    ``TransformOutput.S3OutputPath`` and an AutoML job's ``OutputDataConfig.S3OutputPath``.
 
     Hand-edited definitions may hold anything anywhere; shapes that are not what
     SageMaker expects simply hold no output (structure rules report the shape).
     """
-    arguments = step.arguments
-    base = step.arguments_pointer
-    if step.type == "Processing":
-        outputs = _mapping(arguments.get("ProcessingOutputConfig")).get("Outputs")
-        for index, item in enumerate(outputs if isinstance(outputs, list) else []):
-            s3 = _mapping(item).get("S3Output")
-            if isinstance(s3, dict) and "S3Uri" in s3:
-                pointer = join(
-                    base, "ProcessingOutputConfig", "Outputs", index, "S3Output", "S3Uri"
-                )
-                name = str(_mapping(item).get("OutputName", index))
-                yield Output(step, "processing", name, pointer, s3["S3Uri"])
-    elif step.type == "Training":
-        config = _mapping(arguments.get("OutputDataConfig"))
-        if "S3OutputPath" in config:
-            pointer = join(base, "OutputDataConfig", "S3OutputPath")
-            yield Output(step, "training", "model", pointer, config["S3OutputPath"])
-    elif step.type == "Transform":
-        config = _mapping(arguments.get("TransformOutput"))
-        if "S3OutputPath" in config:
-            pointer = join(base, "TransformOutput", "S3OutputPath")
-            yield Output(step, "transform", "output", pointer, config["S3OutputPath"])
-    elif step.type == "Tuning":
-        config = _mapping(_mapping(arguments.get("TrainingJobDefinition")).get("OutputDataConfig"))
-        if "S3OutputPath" in config:
-            pointer = join(base, "TrainingJobDefinition", "OutputDataConfig", "S3OutputPath")
-            yield Output(step, "tuning", "model", pointer, config["S3OutputPath"])
+    for job in step_jobs(step):
+        raw, base = job.raw, job.pointer
+        if job.kind == "processing":
+            outputs = _mapping(raw.get("ProcessingOutputConfig")).get("Outputs")
+            for index, item in _objects(outputs):
+                s3 = item.get("S3Output")
+                if isinstance(s3, dict) and "S3Uri" in s3:
+                    pointer = join(
+                        base, "ProcessingOutputConfig", "Outputs", index, "S3Output", "S3Uri"
+                    )
+                    name = str(item.get("OutputName", index))
+                    yield Output(step, "processing", name, pointer, s3["S3Uri"])
+        elif job.kind in ("training", "automl"):
+            config = _mapping(raw.get("OutputDataConfig"))
+            if "S3OutputPath" in config:
+                pointer = join(base, "OutputDataConfig", "S3OutputPath")
+                if step.type == "Tuning":
+                    kind, name = "tuning", raw.get("DefinitionName", "model")
+                else:
+                    kind, name = job.kind, "model" if job.kind == "training" else "output"
+                yield Output(step, kind, str(name), pointer, config["S3OutputPath"])
+        elif job.kind == "transform":
+            config = _mapping(raw.get("TransformOutput"))
+            if "S3OutputPath" in config:
+                pointer = join(base, "TransformOutput", "S3OutputPath")
+                yield Output(step, "transform", "output", pointer, config["S3OutputPath"])
 
 
 def render_expression(value) -> str:

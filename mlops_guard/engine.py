@@ -12,7 +12,7 @@ import itertools
 from collections import namedtuple
 from collections.abc import Iterable
 
-from mlops_guard.api import Violation
+from mlops_guard.api import PIPELINE_NAME, Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta import META_RULES, NOT_EVALUATED
@@ -299,8 +299,15 @@ def _finding(info, target: Target, pointer: str, message: str) -> Finding:
 
 
 def _location(target: Target, pointer: str) -> Location:
-    position = target.position(pointer)
-    full = target.base_pointer + pointer
+    if pointer == PIPELINE_NAME:
+        if target.name_pointer is not None and target.locate is not None:
+            full = target.name_pointer
+            position = target.locate(full)
+        else:  # the name is not written in the file (or not apart from the definition)
+            full, position = target.base_pointer, target.position("")
+    else:
+        position = target.position(pointer)
+        full = target.base_pointer + pointer
     if position is None:
         return Location(target.file, full)
     return Location(target.file, full, position[0], position[1])

@@ -47,6 +47,9 @@ class Target:
         self.notes = notes if notes is not None else []
         self.facts = facts if facts is not None else {}
         self.suppressions = suppressions if suppressions is not None else []
+        self.name_pointer: str | None = None
+        """Where in the *file* the pipeline's name is written, when outside the definition
+        (``/PipelineName``); findings about the name point there."""
         self.fixture_cache: dict = {}
         """Fixture values computed for this target, shared by every rule (see engine)."""
         self.standalone = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mlops_guard import Violation, compiled, rule
+from mlops_guard import PIPELINE_NAME, Violation, compiled, rule
 
 # SageMaker's limits, from the API reference and the pipeline definition JSON schema.
 PIPELINE_LIMIT = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
@@ -105,7 +105,7 @@ def check_pipeline_name_limit(definition):
         return
     problem = limit_problem("pipeline", name)
     if problem:
-        yield Violation(f"pipeline name {name!r} {problem}", subject=name)
+        yield Violation(f"pipeline name {name!r} {problem}", at=PIPELINE_NAME, subject=name)
 
 
 @rule(
@@ -130,7 +130,7 @@ def check_pipeline_name_convention(definition, settings):
         return
     problem = convention_problem(settings, "pipeline", name)
     if problem:
-        yield Violation(f"pipeline name {name!r} {problem}", subject=name)
+        yield Violation(f"pipeline name {name!r} {problem}", at=PIPELINE_NAME, subject=name)
 
 
 @rule(id="NM003", category="naming", summary="Step names are ones SageMaker accepts")

@@ -255,7 +255,6 @@ def check_secrets(step, definition, settings):
 
 # -- encryption and isolation ----------------------------------------------------------
 
-PROCESSING_LIKE = ("Processing", "QualityCheck", "ClarifyCheck")
 _LOCAL_STORAGE = re.compile(
     r"^ml\.(?:[a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|p5en|trn1|trn1n|trn2)\."
 )
@@ -264,24 +263,11 @@ module and rejects a ``VolumeKmsKeyId`` for them."""
 
 
 def _jobs(step):
-    """``(pointer, job arguments, kind)`` for each job a step runs."""
-    arguments, base = step.arguments, step.arguments_pointer
-    if step.type in PROCESSING_LIKE:
-        yield base, arguments, "processing"
-    elif step.type == "Training":
-        yield base, arguments, "training"
-    elif step.type == "Tuning":
-        job = arguments.get("TrainingJobDefinition")
-        if isinstance(job, dict):
-            yield join(base, "TrainingJobDefinition"), job, "training"
-        jobs = arguments.get("TrainingJobDefinitions")
-        for index, item in enumerate(jobs if isinstance(jobs, list) else []):
-            if isinstance(item, dict):
-                yield join(base, "TrainingJobDefinitions", index), item, "training"
-    elif step.type == "Transform":
-        yield base, arguments, "transform"
-    elif step.type == "Model":
-        yield base, arguments, "model"
+    """``(pointer, job arguments, kind)`` for each job a step runs (the definition model
+    knows where each step type keeps its jobs; AutoML jobs have no settings judged here)."""
+    for job in step.jobs:
+        if job.kind != "automl":
+            yield job.pointer, job.raw, job.kind
 
 
 def _get(node, *keys):

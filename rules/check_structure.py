@@ -226,3 +226,138 @@ def check_cache_expiry(step):
         yield Violation(
             f"ExpireAfter {expiry!r} is zero: the cache never hits", at=f"{at}/ExpireAfter"
         )
+
+
+def _segments(template: str) -> tuple[str, ...]:
+    """A location compared by path segments (``s3://b/x/`` and ``s3://b/x`` are one)."""
+    scheme, sep, rest = template.partition("://")
+    if not sep:
+        scheme, rest = "", template
+    return (scheme, *(part for part in rest.split("/") if part))
+
+
+def _branches(definition, name: str) -> dict[str, str]:
+    """Condition name -> the branch (``IfSteps``/``ElseSteps``) holding step ``name``,
+    for every condition it is nested in."""
+    found, step = {}, definition.steps_by_name.get(name)
+    while step is not None and step.condition:
+        found.setdefault(step.condition, step.branch)
+        step = definition.steps_by_name.get(step.condition)
+    return found
+
+
+def _exclusive(definition, first: str, second: str) -> bool:
+    """The two steps sit in different branches of one condition: never both run."""
+    a, b = _branches(definition, first), _branches(definition, second)
+    return any(b.get(condition) not in (None, branch) for condition, branch in a.items())
+
+
+_JOB_FOLDER_KINDS = ("training", "tuning", "automl")
+"""Outputs SageMaker writes under a folder named by the job (``<path>/<job name>/...``):
+a literal location under the path cannot name what the job writes, only the path itself
+(read as a whole prefix) contains it."""
+
+
+@rule(id="ST011", category="structure", summary="No step reads what an unordered step writes")
+def check_data_races(definition):
+    """What it checks: a step that reads a location (a processing input, a training or
+    AutoML channel, a transform input, a model's artifacts) by the same expression as
+    another step's output location, or a location under it (for training, tuning and
+    AutoML outputs, which SageMaker writes under a folder named by the generated job name,
+    only the location itself), waits for that step: through
+    ``DependsOn``, a property reference, or a condition, directly or through a chain of
+    other steps. Steps in different branches of one condition never both run and are not
+    compared; locations built from an expression the model cannot read are not compared.
+
+    Why it matters: SageMaker starts every step whose dependencies are met at once; a
+    reader that nothing orders after the writer can start first and read yesterday's
+    data, or nothing, and the run still succeeds.
+
+    How to fix: read the writer's output through its property
+    (``{"Get": "Steps.PreProc.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}``),
+    which also orders the steps, or add the writer to the reader's ``DependsOn``.
+    """
+    from mlops_guard.definition import render_expression
+
+    outputs = definition.outputs
+    if not outputs:
+        return
+    before = _all_ancestors(definition)
+    writers = {output.step.name for output in outputs}
+    readers = []
+    for step in definition.steps:
+        mine = before.get(step.name, ())
+        if (
+            not all(
+                writer == step.name or writer in mine or step.name in before.get(writer, ())
+                for writer in writers
+            )
+            and step.jobs
+        ):
+            readers.append(step)  # a job step some writer is not ordered with
+    if not readers:
+        return
+    writes: dict[tuple, list] = {}
+    for output in outputs:
+        template = render_expression(output.value)
+        if "{?}" not in template and "{JsonGet" not in template:
+            written = _segments(template)
+            writes.setdefault(written[:2], []).append((output, written, template))
+    for step in readers:
+        for job in step.jobs:
+            for name, pointer, value in job.inputs:
+                template = value if type(value) is str else render_expression(value)
+                read = _segments(template)
+                candidates = writes.get(read[:2])
+                if candidates is None or "{?}" in template or "{JsonGet" in template:
+                    continue
+                for output, written, shown in candidates:
+                    if not _unordered_read(definition, step, output, read, written):
+                        continue
+                    writer = output.step.name
+                    yield Violation(
+                        f"step {step.name!r} reads {template} (input {name!r}), which step "
+                        f"{writer!r} writes (output {output.name!r}: {shown}), and nothing "
+                        f"orders the two: {step.name!r} can start before {writer!r} has "
+                        "written it",
+                        at=pointer,
+                        subject=step.name,
+                    )
+
+
+def _all_ancestors(definition) -> dict[str, set[str]]:
+    """Step name -> every step that must run before it (memoised per definition)."""
+
+    def build() -> dict[str, set[str]]:
+        graph, found = definition.upstream, {}
+
+        def visit(name: str, trail: frozenset) -> set[str]:
+            if name in found:
+                return found[name]
+            result: set[str] = set()
+            for needed in graph.get(name, ()):
+                result.add(needed)
+                if needed not in trail:  # a cycle is ST004's finding
+                    result |= visit(needed, trail | {needed})
+            found[name] = result
+            return result
+
+        for name in graph:
+            visit(name, frozenset({name}))
+        return found
+
+    return definition.memo("check_structure.ancestors", build)
+
+
+def _unordered_read(definition, step, output, read: tuple, written: tuple) -> bool:
+    """``step`` reads (``read``) what ``output`` writes (``written``), and nothing orders
+    the two steps."""
+    writer = output.step.name
+    if writer == step.name or read[: len(written)] != written:
+        return False
+    if output.kind in _JOB_FOLDER_KINDS and read != written:
+        return False  # it writes into a folder named by its generated job name
+    before = _all_ancestors(definition)
+    if writer in before.get(step.name, ()) or step.name in before.get(writer, ()):
+        return False
+    return not _exclusive(definition, step.name, writer)

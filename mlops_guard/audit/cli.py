@@ -132,7 +132,7 @@ def audit(args, *, session=None) -> int:
         if organisation.names_pairs(loaded):  # the files of an organisation-wide export
             return organisation.audit_exports(args, prepared, loaded)
     with Progress() as progress:
-        store, label = _read(args, session, progress, loaded)
+        store, label = _read(args, session, progress, prepared.policy, loaded)
         targets = build_targets(store, label)
         progress.phase("checking", "targets", total=len(targets))
         result = engine.run(
@@ -163,12 +163,12 @@ def audit(args, *, session=None) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-def _read(args, session, progress, loaded=None):
+def _read(args, session, progress, policy, loaded=None):
     from mlops_guard.audit import sources
 
     if args.source == "sagemaker":
         progress.phase("reading SageMaker", "API calls")
-        return sources.read_sagemaker(args, session, on_call=progress.advance)
+        return sources.read_sagemaker(args, session, on_call=progress.advance, policy=policy)
     if args.source == "mlflow":
         progress.phase("reading MLflow", "experiments")
         return sources.read_mlflow(args)

@@ -178,12 +178,15 @@ def meets(value: float, threshold) -> bool:
     return value >= threshold.value if higher_is_better(threshold) else value <= threshold.value
 
 
-def baseline_problems(value: float, baseline: float, threshold) -> list[str]:
+def baseline_problems(
+    value: float, baseline: float, threshold, previous: str = "the previous run's"
+) -> list[str]:
     """Why ``value`` is not enough of a change over ``baseline`` (MLflow MetricThreshold):
     higher is better needs ``value >= baseline + min_absolute_change`` and ``value >=
-    baseline + min_relative_change * |baseline|``; lower is better the mirror image."""
+    baseline + min_relative_change * |baseline|``; lower is better the mirror image.
+    ``previous`` names what the baseline is in the messages."""
     if math.isnan(value) or math.isnan(baseline):  # every comparison with NaN is false
-        return [f"{value:g} cannot be compared with the previous run's {baseline:g}"]
+        return [f"{value:g} cannot be compared with {previous} {baseline:g}"]
     sign = 1 if higher_is_better(threshold) else -1
     word = "above" if sign > 0 else "below"
     problems = []
@@ -191,15 +194,15 @@ def baseline_problems(value: float, baseline: float, threshold) -> list[str]:
         needed = baseline + sign * threshold.min_absolute_change
         if sign * (value - needed) < 0:
             problems.append(
-                f"{value:g} is not at least {threshold.min_absolute_change:g} {word} the previous "
-                f"run's {baseline:g} (needs {needed:g})"
+                f"{value:g} is not at least {threshold.min_absolute_change:g} {word} {previous} "
+                f"{baseline:g} (needs {needed:g})"
             )
     if threshold.min_relative_change is not None:
         needed = baseline + sign * threshold.min_relative_change * abs(baseline)
         if sign * (value - needed) < 0:
             problems.append(
-                f"{value:g} is not at least {threshold.min_relative_change:.0%} {word} the "
-                f"previous run's {baseline:g} (needs {needed:g})"
+                f"{value:g} is not at least {threshold.min_relative_change:.0%} {word} {previous} "
+                f"{baseline:g} (needs {needed:g})"
             )
     return problems
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from mlops_guard.audit import facts
+from mlops_guard.audit import facts, html_produced
 from mlops_guard.audit.svg import ChartPoint, line_chart
 
 CSS = """
@@ -49,13 +49,14 @@ def render(result, store, policy, context: dict) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>mlops-guard audit: {escape(context['source'])}</title>",
-        f"<style>{CSS}</style></head><body>",
+        f"<style>{CSS}\n{html_produced.CSS}</style></head><body>",
         "<h1>mlops-guard audit</h1>",
         f'<p class="meta">source <b>{escape(context["source"])}</b> &middot; policy '
         f"{escape(context['policy_file'])} &middot; mlops-guard {escape(context['version'])}</p>",
         _summary(result, store),
         _unreadable(store),
         _charts(store, policy),
+        html_produced.sections(store, policy),
         "<h2>Findings</h2>",
         _findings(result),
         "</body></html>",

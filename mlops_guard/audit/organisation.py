@@ -29,7 +29,7 @@ def audit(args, prepared, check_outputs, session=None) -> int:
 
     def read(pair_session):
         # The single-account reader: whatever it reads, every pair reads.
-        return sources.read_sagemaker(args, pair_session)[0]
+        return sources.read_sagemaker(args, pair_session, policy=prepared.policy)[0]
 
     stores = accounts.read_concurrently(
         pairs, lambda pair: accounts.read_pair(pair, sessions, read), args.concurrency

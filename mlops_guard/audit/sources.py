@@ -15,8 +15,9 @@ from mlops_guard.errors import InputError
 EXPORT_SUFFIXES = (".json", ".yaml", ".yml")
 
 
-def read_sagemaker(args, session=None, on_call=None):
-    """``(store, label)`` from SageMaker; ``on_call`` is told of every API call made."""
+def read_sagemaker(args, session=None, on_call=None, policy=None):
+    """``(store, label)`` from SageMaker; ``on_call`` is told of every API call made.
+    ``policy`` limits the model package groups read and the keys listed per output."""
     from mlops_guard.errors import require_extra
     from mlops_guard.metadata.sources import sagemaker
 
@@ -31,9 +32,19 @@ def read_sagemaker(args, session=None, on_call=None):
         series=False,  # no rule reads metric time series; one value per run is plotted
         session=session,
         timeout=args.timeout,
+        **_produced_options(policy),
     )
     region = session.region_name or "default-region"
     return store, f"sagemaker:{region}"
+
+
+def _produced_options(policy) -> dict:
+    if policy is None:
+        return {}
+    return {
+        "model_package_groups": policy.evaluation_thresholds.model_registry.groups,
+        "max_keys_per_prefix": policy.idempotent_outputs.max_keys_per_prefix,
+    }
 
 
 def _session(region: str | None, profile: str | None):
@@ -157,6 +168,8 @@ def merge(stores: list):
         return stores[0]
     experiments: dict[str, object] = {}
     pipelines: dict[str, object] = {}
+    groups: dict[str, object] = {}
+    outputs: dict[tuple, object] = {}
     unreadable = []
     for store in stores:
         for experiment in store.experiments:
@@ -167,10 +180,15 @@ def merge(stores: list):
             merged.trials = _merge_trials(merged.trials, experiment.trials)
         for pipeline in store.pipelines:
             pipelines[pipeline.name] = pipeline
+        # What was produced is a snapshot of the account: the latest file's view wins.
+        groups.update((group.name, group) for group in store.model_package_groups)
+        outputs.update(((o.pipeline, o.step, o.output, o.base_uri), o) for o in store.outputs)
         unreadable.extend(store.unreadable)
     return MetadataStore(
         experiments=[experiments[name] for name in sorted(experiments)],
         pipelines=[pipelines[name] for name in sorted(pipelines)],
+        model_package_groups=[groups[name] for name in sorted(groups)],
+        outputs=[outputs[key] for key in sorted(outputs)],
         unreadable=unreadable,
     )
 

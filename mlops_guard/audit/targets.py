@@ -17,6 +17,8 @@ from mlops_guard.targets import Target
 
 _RUN_RULES = "naming, recorded-fields and evaluation-thresholds"
 _PIPELINE_RULES = "operations (and, for the definition, every definition rule)"
+_REGISTRY_RULES = "evaluation-thresholds (model registry)"
+_OUTPUT_RULES = "idempotent-outputs (partitions and Glue tables)"
 # Prefix of an unreadable item's ``what`` -> the rules that depend on it.
 _AFFECTED = (
     ("sagemaker:Search", _RUN_RULES),
@@ -26,6 +28,11 @@ _AFFECTED = (
     ("mlflow:", _RUN_RULES),
     ("sagemaker:ListPipelines", _PIPELINE_RULES),
     ("sagemaker:DescribePipeline ", _PIPELINE_RULES),
+    ("sagemaker:ListModelPackage", _REGISTRY_RULES),
+    ("sagemaker:DescribeModelPackage", _REGISTRY_RULES),
+    ("s3:GetObject", _REGISTRY_RULES),
+    ("s3:ListObjectsV2", _OUTPUT_RULES),
+    ("glue:", _OUTPUT_RULES),
     ("events:", "operations"),
     ("scheduler:", "operations"),
     ("sagemaker:", "operations"),

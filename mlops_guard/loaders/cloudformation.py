@@ -195,7 +195,7 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
             f"pipeline resource {logical_id}: values known only at deploy time were checked "
             f"as placeholders: {shown_names}{more}"
         )
-    return Target(
+    target = Target(
         file=shown,
         kind="definition",
         name=target_name,
@@ -205,6 +205,9 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
         notes=notes,
         facts=facts,
     )
+    if "PipelineName" in properties:
+        target.name_pointer = join(resource_pointer, "Properties", "PipelineName")
+    return target
 
 
 def _pipeline_facts(properties: dict, resolver, shown: str, pointer: str) -> dict:

@@ -132,8 +132,10 @@ def _described(document: dict, text: str, shown: str) -> Target:
     name = document.get("PipelineName") if isinstance(document.get("PipelineName"), str) else None
 
     def locate(pointer: str) -> tuple[int, int] | None:
-        # The definition is an escaped string: point at the string itself.
-        return outer.locate("/PipelineDefinition")
+        if pointer == "/PipelineDefinition" or pointer.startswith("/PipelineDefinition/"):
+            # The definition is an escaped string: point at the string itself.
+            return outer.locate("/PipelineDefinition")
+        return outer.locate(pointer)  # the wrapper's own members (PipelineName)
 
     listed = document.get("Tags")
     if listed is not None and not isinstance(listed, list):
@@ -145,7 +147,7 @@ def _described(document: dict, text: str, shown: str) -> Target:
     role = document.get("RoleArn")
     if role is not None and not isinstance(role, str):
         raise InputError("expected RoleArn to be a string", file=shown, where="/RoleArn")
-    return Target(
+    target = Target(
         file=shown,
         kind="definition",
         name=name or Path(shown).stem,
@@ -154,3 +156,6 @@ def _described(document: dict, text: str, shown: str) -> Target:
         locate=locate,
         facts={"role_arn": role, "tags": tags} if name else {},
     )
+    if name is not None:
+        target.name_pointer = "/PipelineName"
+    return target

@@ -1,10 +1,13 @@
 """Render Python pipeline modules (``pkg.module:get_pipeline``) into definitions.
 
 This executes the user's code, so it only happens when asked: ``--module`` on the
-command line or ``modules:`` in the policy. Rendering runs in a subprocess (the user's
-SDK, their ``sys.path``, no state leaking into the checker) and its result is cached by
-a hash of the module's source tree, the function, its arguments and the SDK version,
-so an unchanged module is never rendered twice.
+command line or ``modules:`` in the policy. Rendering runs outside the checker (the
+user's SDK, their ``sys.path``, no state leaking into the checker): every module of a run
+that the cache does not hold is rendered by one :mod:`render_worker` process, which
+imports the SDK once and renders the modules in parallel, each in a fresh fork of itself.
+Results are cached by a hash of the module's source tree, the function, its arguments
+and the SDK version, so an unchanged module is never rendered twice, and a run whose
+modules are all cached starts no renderer at all.
 """
 
 from __future__ import annotations
@@ -27,11 +30,121 @@ from mlops_guard.targets import Target
 SKIP_PARTS = {"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache"}
 
 
-def render_modules(specs: list[dict], *, debug: bool = False) -> list[Target]:
-    return [
-        render_module(spec["entry"], spec.get("kwargs") or {}, spec.get("path", "."), debug)
-        for spec in specs
+def render_modules(
+    specs: list[dict], *, debug: bool = False, jobs: int | None = None, errors: list | None = None
+) -> list[Target]:
+    """The targets of ``specs`` (``{"entry", "kwargs", "path"}``), in their order.
+
+    A module that cannot be found is an input error at once (nothing ran). One that fails
+    to render (its code raised, or it returned no pipeline) is an :class:`InputError`
+    naming it: appended to ``errors`` when given, the other modules still rendered and
+    returned, else raised. ``jobs`` bounds how many render at once (default: the cores
+    available)."""
+    prepared = [
+        _Module(spec["entry"], spec.get("kwargs") or {}, spec.get("path", ".")) for spec in specs
     ]
+    missing = [module for module in prepared if module.rendered is None]
+    if missing:
+        # the same module and arguments listed twice are rendered once
+        unique = list({module.cached: module for module in missing}.values())
+        _render_missing(unique, debug, jobs)
+        for module in missing:
+            same = next(other for other in unique if other.cached == module.cached)
+            module.rendered, module.error = same.rendered, same.error
+    targets = []
+    for module in prepared:
+        try:
+            targets.append(module.target())
+        except InputError as error:
+            if errors is None:
+                raise
+            errors.append(error)
+    return targets
+
+
+class _Module:
+    """One module to check: where its source is, its cache entry, and once known what
+    rendering it gave (``rendered``; ``None`` until rendered or read from the cache)."""
+
+    def __init__(self, entry: str, kwargs: dict, path: str):
+        if ":" not in entry:
+            raise InputError(
+                "expected MODULE:FUNCTION, e.g. pipelines.abalone.pipeline:get_pipeline",
+                file=entry,
+            )
+        self.entry, self.kwargs = entry, kwargs
+        self.module, self.function = entry.split(":", 1)
+        self.root = module_root(Path(path).resolve(), self.module)
+        self.source = module_file(self.root, self.module)
+        self.cached = cache_dir() / "renders" / f"{cache_key(self.root, entry, kwargs)}.cache"
+        self.rendered: dict | None = _read_cached(self.cached)
+        self.error: str | None = None
+
+    def request(self, output: Path) -> dict:
+        return {
+            "root": str(self.root),
+            "module": self.module,
+            "function": self.function,
+            "kwargs": self.kwargs,
+            "output": str(output),
+        }
+
+    def target(self) -> Target:
+        if self.rendered is None:
+            raise InputError(self.error or "renderer printed no definition", file=self.entry)
+        definition = self.rendered["definition"]
+        shown = display_path(self.source)
+        if not is_definition(definition):
+            raise InputError(f"{self.entry} did not return a pipeline definition", file=shown)
+        check_shape(definition, shown)
+        name = self.rendered.get("name")
+        text = self.source.read_text(encoding="utf-8")
+        return Target(
+            file=shown,
+            kind="definition",
+            name=name or self.module,
+            definition=Definition(definition, name=name),
+            locate=_step_locator(text, definition, self.function),
+            facts={"module": self.entry},
+            suppressions=_inline_suppressions(text),
+        )
+
+
+def _render_missing(modules: list[_Module], debug: bool, jobs: int | None) -> None:
+    """Render ``modules`` in one :mod:`render_worker` run and cache what rendered."""
+    import tempfile
+
+    from mlops_guard.parallel import default_jobs
+
+    with tempfile.TemporaryDirectory(prefix="mlops-guard-render-") as temporary:
+        outputs = [Path(temporary) / f"{index}.json" for index in range(len(modules))]
+        requests = [module.request(output) for module, output in zip(modules, outputs, strict=True)]
+        command = [sys.executable, "-m", "mlops_guard.loaders.render_worker"]
+        command.append(str(min(jobs or default_jobs(), len(modules))))
+        process = subprocess.run(
+            command,
+            input=json.dumps(requests),
+            capture_output=True,
+            text=True,
+            cwd=temporary,
+            env=_renderer_environment(),
+        )
+        if debug:
+            sys.stderr.write(process.stdout + process.stderr)
+        for module, output in zip(modules, outputs, strict=True):
+            try:
+                result = json.loads(output.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                lines = [line for line in process.stderr.splitlines() if line.strip()]
+                module.error = lines[-1] if lines else f"renderer exited with {process.returncode}"
+                continue
+            if "error" in result:
+                module.error = result["error"]
+                if debug:
+                    sys.stderr.write(result.get("traceback") or "")
+            else:
+                module.rendered = result
+                _write_cached(module.cached, result)
 
 
 def module_root(root: Path, module: str) -> Path:
@@ -91,35 +204,8 @@ def cache_key(root: Path, entry: str, kwargs: dict) -> str:
 
 
 def render_module(entry: str, kwargs: dict, path: str = ".", debug: bool = False) -> Target:
-    if ":" not in entry:
-        raise InputError(
-            "expected MODULE:FUNCTION, e.g. pipelines.abalone.pipeline:get_pipeline", file=entry
-        )
-    module, function = entry.split(":", 1)
-    root = module_root(Path(path).resolve(), module)
-    source = module_file(root, module)
-    key = cache_key(root, entry, kwargs)
-    cached = cache_dir() / "renders" / f"{key}.cache"
-    rendered = _read_cached(cached)
-    if rendered is None:
-        rendered = _render(root, module, function, kwargs, debug)
-        _write_cached(cached, rendered)
-    definition = rendered["definition"]
-    shown = display_path(source)
-    if not is_definition(definition):
-        raise InputError(f"{entry} did not return a pipeline definition", file=shown)
-    check_shape(definition, shown)
-    name = rendered.get("name")
-    text = source.read_text(encoding="utf-8")
-    return Target(
-        file=shown,
-        kind="definition",
-        name=name or module,
-        definition=Definition(definition, name=name),
-        locate=_step_locator(text, definition, function),
-        facts={"module": entry},
-        suppressions=_inline_suppressions(text),
-    )
+    """One module's target (see :func:`render_modules`)."""
+    return render_modules([{"entry": entry, "kwargs": kwargs, "path": path}], debug=debug)[0]
 
 
 def _inline_suppressions(text: str) -> list:
@@ -139,27 +225,21 @@ def _write_cached(path: Path, rendered: dict) -> None:
     cache_store.write_json(path, rendered)
 
 
-def _render(root: Path, module: str, function: str, kwargs: dict, debug: bool) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        "mlops_guard.loaders.render_worker",
-        str(root),
-        module,
-        function,
-        json.dumps(kwargs),
-    ]
-    process = subprocess.run(command, capture_output=True, text=True, cwd=root)
-    if process.returncode != 0:
-        lines = [line for line in process.stderr.strip().splitlines() if line.strip()]
-        message = lines[-1] if lines else f"renderer exited with {process.returncode}"
-        if debug:
-            sys.stderr.write(process.stderr)
-        raise InputError(message.removeprefix("render-error: "), file=f"{module}:{function}")
-    try:
-        return json.loads(process.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise InputError("renderer printed no definition", file=f"{module}:{function}") from None
+def _renderer_environment() -> dict:
+    """The environment for the renderer: this one, and when this mlops_guard is not an
+    installed package (a source checkout run from its directory), its directory on
+    ``PYTHONPATH`` so that the renderer runs the same code as the checker."""
+    import os
+    import site
+
+    home = Path(__file__).resolve().parents[2]
+    installed = {Path(path).resolve() for path in site.getsitepackages()}
+    installed.add(Path(site.getusersitepackages()).resolve())
+    environment = dict(os.environ)
+    if home not in installed:
+        paths = [str(home), environment.get("PYTHONPATH")]
+        environment["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
+    return environment
 
 
 def _step_locator(text: str, definition: dict, function: str):

@@ -26,7 +26,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 FORMAT = "mlops-guard-metadata"
-VERSION = 1
+VERSION = 2
+# Version 1 files (no model packages, no output listings) still load: 2 only added keys.
+VERSIONS = (1, 2)
 
 
 def _parameter_value(value: Any) -> str | float | int | bool:
@@ -168,6 +170,80 @@ class Pipeline(_Record):
     executions: list[Execution] = Field(default_factory=list)
 
 
+class ModelReport(_Record):
+    """One report slot of a model package (``ModelQuality.Statistics``, ...): where it is
+    and, when it was read, every number in it by dotted path (``metrics.mape.value``)."""
+
+    uri: str
+    values: dict[str, float] | None = None
+    """None when the report was not read (packages that are not approved)."""
+
+
+class ModelPackage(_Record):
+    """One version of a model package group in the SageMaker Model Registry."""
+
+    arn: str
+    version: int | None = None
+    approval_status: str | None = None
+    creation_time: Timestamp | None = None
+    generated_by: str | None = None
+    """``MetadataProperties.GeneratedBy``: the pipeline execution ARN that registered it."""
+    approval_description: str | None = None
+    reports: dict[str, ModelReport] = Field(default_factory=dict)
+
+
+class ModelPackageGroup(_Record):
+    """A model package group and its versions, oldest first."""
+
+    name: str
+    arn: str | None = None
+    packages: list[ModelPackage] = Field(default_factory=list)
+
+
+class ExecutionPartition(_Record):
+    """The partition one execution wrote to, its location resolved with its parameters."""
+
+    execution_arn: str
+    status: str | None = None
+    partition: str
+    """The partition folder, ``dt=2026-11-20`` (no slash)."""
+
+
+class GluePartition(_Record):
+    values: list[str] = Field(default_factory=list)
+    location: str | None = None
+
+
+class GlueTable(_Record):
+    """A Glue table whose location is an output's base prefix, with its partitions."""
+
+    database: str
+    name: str
+    location: str
+    partition_keys: list[str] = Field(default_factory=list)
+    partitions: list[GluePartition] = Field(default_factory=list)
+
+
+class OutputListing(_Record):
+    """What is under one data output's base prefix (the location up to its partition
+    segment), read with one ``/``-delimited listing."""
+
+    pipeline: str
+    step: str
+    output: str
+    base_uri: str
+    """``s3://bucket/prefix/``, ending with a slash."""
+    partition_key: str
+    folders: list[str] = Field(default_factory=list)
+    """Sub-folders directly under the base, ``dt=2026-11-20/``."""
+    objects: list[str] = Field(default_factory=list)
+    """Objects directly under the base (relative keys)."""
+    empty_partitions: list[str] = Field(default_factory=list)
+    """Folders of executions' partitions that hold no object (only a folder marker)."""
+    executions: list[ExecutionPartition] = Field(default_factory=list)
+    tables: list[GlueTable] = Field(default_factory=list)
+
+
 class Unreadable(_Record):
     """Something a source was not allowed to read, so rules about it cannot be evaluated."""
 
@@ -179,11 +255,13 @@ class MetadataStore(_Record):
     """Everything one export holds; the root of the JSON/YAML export format."""
 
     format: Literal["mlops-guard-metadata"] = FORMAT
-    version: Literal[1] = VERSION
+    version: Literal[1, 2] = VERSION
     # Where an organisation-wide export read this store (``export sagemaker --accounts``);
     # ``audit file`` places the findings of such exports in ``sagemaker:<account>:<region>``.
     account: str | None = None
     region: str | None = None
     experiments: list[Experiment] = Field(default_factory=list)
     pipelines: list[Pipeline] = Field(default_factory=list)
+    model_package_groups: list[ModelPackageGroup] = Field(default_factory=list)
+    outputs: list[OutputListing] = Field(default_factory=list)
     unreadable: list[Unreadable] = Field(default_factory=list)

@@ -14,7 +14,7 @@ from typing import Any
 from mlops_guard.metadata.model import MetadataStore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
-SCHEMA_ID = "https://mlops-guard.dev/schemas/metadata-v1.json"
+SCHEMA_ID = "https://mlops-guard.dev/schemas/metadata-v2.json"
 
 
 def json_schema() -> dict[str, Any]:
@@ -24,7 +24,7 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **schema,
-        "title": "mlops-guard metadata export, version 1",
+        "title": "mlops-guard metadata export, version 2",
     }
 
 

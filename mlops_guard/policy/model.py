@@ -114,7 +114,7 @@ class IdempotentOutputs(Strict):
     run_date_parameter: str = "ExecutionDate"
     run_date_format: str = r"^\d{4}-\d{2}-\d{2}$"
     partition_key: str = "dt"
-    output_kinds: list[str] = ["processing", "transform", "training", "tuning"]
+    output_kinds: list[str] = ["processing", "transform", "training", "tuning", "automl"]
     extra_outputs: dict[str, list[str]] = {}
     """Step type -> JSON pointers (relative to the step's Arguments) of other outputs."""
     forbidden_variables: list[str] = [
@@ -130,6 +130,8 @@ class IdempotentOutputs(Strict):
     """Regexes on literal output text that changes per render (timestamps, epoch seconds)."""
     exempt_steps: list[str] = []
     """Step names or globs whose outputs need no run-date partition."""
+    max_keys_per_prefix: int = Field(5000, ge=1)
+    """Audits: keys and folders read per output base prefix; more is "not evaluated"."""
 
     _valid = field_validator("run_date_format")(_check_regex)
 
@@ -155,6 +157,24 @@ class Threshold(Strict):
     when several runs of one execution match, the one that started last."""
 
 
+class ModelRegistry(Strict):
+    """How audits judge approved model packages (ET104-ET107)."""
+
+    groups: str = "*"
+    """Glob on the model package group names that are read and judged."""
+    evaluation_reports: list[str] = ["ModelQuality.Statistics"]
+    """``ModelMetrics`` slots accepted as the evaluation report, ``Section.Slot``."""
+    metric_paths: list[str] = [
+        "metrics.{metric}.value",
+        "regression_metrics.{metric}.value",
+        "binary_classification_metrics.{metric}.value",
+        "multiclass_classification_metrics.{metric}.value",
+    ]
+    """Where a threshold's metric is in a report (first match wins), ``{metric}`` its name."""
+    allow_manual_registration: bool = False
+    require_approval_description: bool = False
+
+
 class Drift(Strict):
     window: int = Field(7, ge=1)
     tolerance: float = Field(0.1, ge=0)
@@ -168,6 +188,7 @@ class EvaluationThresholds(Strict):
     """Globs on step names that also count as promotion (e.g. ``Predict*``)."""
     require_fail_step: bool = True
     drift: Drift = Drift()
+    model_registry: ModelRegistry = ModelRegistry()
 
 
 class Security(Strict):

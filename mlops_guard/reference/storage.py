@@ -69,7 +69,10 @@ class Storage:
     # -- checks ---------------------------------------------------------------------------
     def check_writable(self, base: str) -> None:
         """Fail early (StorageError) if nothing can be written under ``base``."""
-        probe_name = ".mlops-guard-write-probe"
+        import secrets
+
+        # A name of this call's own: runs of other dates write to the same output at once.
+        probe_name = f".mlops-guard-write-probe-{os.getpid()}-{secrets.token_hex(4)}"
         if is_s3(base):
             bucket, key = split_s3(base)
             probe = f"{key.rstrip('/')}/{probe_name}".lstrip("/")

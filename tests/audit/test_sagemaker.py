@@ -14,8 +14,9 @@ import sys
 import pytest
 
 from mlops_guard.audit import cli
-from mlops_guard.metadata.sources.sagemaker import READ_OPERATIONS
+from mlops_guard.metadata.sources.sagemaker import READ_OPERATIONS, iam_action
 from tests.audit.aws import deploy_pipeline, put_experiments
+from tests.audit.aws_produced import upload_outputs
 from tests.metadata.botocore_traffic import Traffic, error_response
 
 pytest.importorskip("boto3")
@@ -23,9 +24,10 @@ READ_VERBS = ("List", "Describe", "Search", "Get", "BatchGet")
 
 
 @pytest.fixture
-def account(moto_server, compliant_store):
+def account(moto_server, compliant_store, reference_exports):
     put_experiments(moto_server, compliant_store)
     deploy_pipeline(moto_server)
+    upload_outputs(moto_server, reference_exports.parent)  # what its executions wrote
     return moto_server
 
 
@@ -41,9 +43,10 @@ def test_compliant_account_passes(account, capsys):
     assert report["summary"]["targets"] == 2  # the store and the deployed definition
 
 
-def test_findings_from_the_account(moto_server, compliant_store, capsys):
+def test_findings_from_the_account(moto_server, compliant_store, reference_exports, capsys):
     put_experiments(moto_server, compliant_store, drop={"Predict": ["instance_type"]})
     deploy_pipeline(moto_server, schedule=False)
+    upload_outputs(moto_server, reference_exports.parent)
     code, report, _ = _audit(capsys)
     assert code == 1
     found = {(f["rule"], f["location"]["file"]) for f in report["findings"]}
@@ -60,12 +63,11 @@ def test_every_call_is_read_only_and_in_the_policy(account, capsys):
     code, _report, _ = _audit(capsys, session=traffic.session)
     assert code == 0
     allowed = set(cli.iam_policy()["Statement"][0]["Action"])
-    prefixes = {"sagemaker-metrics": "sagemaker"}
     assert traffic.calls, "no call recorded"
     for service, operation in traffic.calls:
         assert operation.startswith(READ_VERBS), operation
         assert operation in READ_OPERATIONS[service]
-        assert f"{prefixes.get(service, service)}:{operation}" in allowed
+        assert iam_action(service, operation) in allowed
     called = {operation for _service, operation in traffic.calls}
     assert {"Search", "ListPipelines", "DescribePipeline", "ListSchedules"} <= called
 
@@ -138,8 +140,9 @@ def test_iam_policy_command():
     assert actions == sorted(set(actions))
     for action in actions:
         service, operation = action.split(":")
-        assert service in {"sagemaker", "events", "scheduler"}
+        assert service in {"sagemaker", "events", "scheduler", "s3", "glue"}
         assert operation.startswith(READ_VERBS), action
     assert "sagemaker:BatchGetMetrics" in actions  # IAM prefix, not "sagemaker-metrics"
+    assert "s3:ListBucket" in actions  # the IAM action of ListObjectsV2
     expected = sum(len(operations) for operations in READ_OPERATIONS.values())
     assert len(actions) == expected

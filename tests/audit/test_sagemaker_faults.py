@@ -16,15 +16,17 @@ import pytest
 from mlops_guard.audit import cli
 from mlops_guard.metadata.sources import _aws
 from tests.audit.aws import deploy_pipeline, put_experiments
+from tests.audit.aws_produced import upload_outputs
 from tests.metadata.botocore_traffic import Traffic, _Body, json_response
 
 pytest.importorskip("boto3")
 
 
 @pytest.fixture
-def account(moto_server, compliant_store):
+def account(moto_server, compliant_store, reference_exports):
     put_experiments(moto_server, compliant_store)
     deploy_pipeline(moto_server)
+    upload_outputs(moto_server, reference_exports.parent)  # what its executions wrote
     return moto_server
 
 

@@ -84,3 +84,107 @@ def test_step_at_finds_the_innermost_step():
         assert definition.step_at(step.arguments_pointer + "/X/0") is step
     assert definition.step_at("/Parameters/0") is None
     assert definition.step_at("/Steps") is None
+
+
+# -- step shapes ---------------------------------------------------------------------------
+
+
+def _one_step(step: dict) -> Definition:
+    return Definition({"Version": "2020-12-01", "Steps": [step]})
+
+
+def test_tuning_steps_run_and_write_through_every_training_job_definition():
+    job = {
+        "AlgorithmSpecification": {"TrainingImage": "img:1"},
+        "OutputDataConfig": {"S3OutputPath": "s3://b/single"},
+    }
+    second = {**job, "DefinitionName": "xgb", "OutputDataConfig": {"S3OutputPath": "s3://b/xgb"}}
+    definition = _one_step(
+        {
+            "Name": "Tune",
+            "Type": "Tuning",
+            "Arguments": {"TrainingJobDefinition": job, "TrainingJobDefinitions": [second]},
+        }
+    )
+    step = definition.steps[0]
+    assert [(j.kind, j.pointer) for j in step.jobs] == [
+        ("training", "/Steps/0/Arguments/TrainingJobDefinition"),
+        ("training", "/Steps/0/Arguments/TrainingJobDefinitions/0"),
+    ]
+    assert [(o.kind, o.name, o.value) for o in definition.outputs] == [
+        ("tuning", "model", "s3://b/single"),
+        ("tuning", "xgb", "s3://b/xgb"),
+    ]
+    assert [value for _, value in step.images] == ["img:1", "img:1"]
+
+
+def test_check_steps_are_processing_jobs_with_outputs():
+    for step_type in ("QualityCheck", "ClarifyCheck"):
+        arguments = {
+            "ProcessingOutputConfig": {
+                "Outputs": [{"OutputName": "report", "S3Output": {"S3Uri": "s3://b/r"}}]
+            }
+        }
+        definition = _one_step({"Name": "C", "Type": step_type, "Arguments": arguments})
+        assert [j.kind for j in definition.steps[0].jobs] == ["processing"]
+        assert [(o.kind, o.name) for o in definition.outputs] == [("processing", "report")]
+
+
+def test_automl_output_is_an_output_kind():
+    arguments = {
+        "OutputDataConfig": {"S3OutputPath": "s3://b/"},
+        "InputDataConfig": [
+            {"ChannelType": "training", "DataSource": {"S3DataSource": {"S3Uri": "s3://b/in"}}}
+        ],
+    }
+    definition = _one_step({"Name": "A", "Type": "AutoML", "Arguments": arguments})
+    assert [(o.kind, o.pointer) for o in definition.outputs] == [
+        ("automl", "/Steps/0/Arguments/OutputDataConfig/S3OutputPath")
+    ]
+    assert definition.steps[0].jobs[0].inputs == [
+        (
+            "training",
+            "/Steps/0/Arguments/InputDataConfig/0/DataSource/S3DataSource/S3Uri",
+            "s3://b/in",
+        )
+    ]
+
+
+def test_images_include_rule_evaluators_and_registered_containers():
+    training = _one_step(
+        {
+            "Name": "T",
+            "Type": "Training",
+            "Arguments": {
+                "AlgorithmSpecification": {"TrainingImage": "train:1"},
+                "DebugRuleConfigurations": [{"RuleEvaluatorImage": "debug:1"}],
+                "ProfilerRuleConfigurations": [{"RuleEvaluatorImage": "profiler:1"}],
+            },
+        }
+    )
+    assert [v for _, v in training.steps[0].images] == ["train:1", "debug:1", "profiler:1"]
+    register = _one_step(
+        {
+            "Name": "R",
+            "Type": "RegisterModel",
+            "Arguments": {"InferenceSpecification": {"Containers": [{"Image": "serve:1"}]}},
+        }
+    )
+    assert register.steps[0].images == [
+        ("/Steps/0/Arguments/InferenceSpecification/Containers/0/Image", "serve:1")
+    ]
+    assert register.steps[0].jobs == []
+
+
+def test_reference_outputs_are_unchanged_by_the_step_shapes():
+    definition = Definition(REFERENCE)
+    assert [(o.step.name, o.kind, o.name) for o in definition.outputs] == [
+        ("Extract", "processing", "history"),
+        ("PreProc", "processing", "train"),
+        ("PreProc", "processing", "holdout"),
+        ("PreProc", "processing", "inference"),
+        ("Train", "training", "model"),
+        ("TrainEvaluation", "processing", "evaluation"),
+        ("Predict", "processing", "predictions"),
+        ("PostProc", "processing", "predictions"),
+    ]

@@ -152,3 +152,96 @@ def test_modules_only_checks_the_policy_modules_and_no_files(repo):
         [*base, "--modules-only", "x.json"], cwd=repo, env=env, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "takes no paths" in refused.stderr
+
+
+def two_repositories(tmp_path: Path) -> Path:
+    """Two checkouts side by side, each with its own ``pipelines`` package (the
+    SageMaker Projects layout), and a third whose module cannot be imported."""
+    for name, pipeline_name in (("churn", "Churn_Model"), ("demand", "Demand_Model")):
+        package = tmp_path / name / "pipelines" / "daily"
+        package.mkdir(parents=True)
+        (tmp_path / name / "pipelines" / "__init__.py").write_text("")
+        (package / "__init__.py").write_text("")
+        source = MODULE.replace("{marker}", name).replace("Daily_Demand", pipeline_name)
+        (package / "pipeline.py").write_text(source)
+    broken = tmp_path / "broken" / "pipelines" / "daily"
+    broken.mkdir(parents=True)
+    (tmp_path / "broken" / "pipelines" / "__init__.py").write_text("")
+    (broken / "__init__.py").write_text("")
+    (broken / "pipeline.py").write_text("import not_a_real_module_q\n")
+    kwargs = "{region: us-east-1, role: 'arn:aws:iam::1:role/R', default_bucket: b}"
+    modules = "".join(
+        f"  - entry: pipelines.daily.pipeline:get_pipeline\n    path: {name}\n"
+        f"    kwargs: {kwargs}\n"
+        for name in ("churn", "broken", "demand")
+    )
+    (tmp_path / ".mlops-guard.yaml").write_text(f"extends: default\nmodules:\n{modules}")
+    return tmp_path
+
+
+def modules_only(repo: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**(env or os.environ), "MLOPS_GUARD_CACHE_DIR": str(repo / "cache")}
+    command = [sys.executable, "-m", "mlops_guard", "check", "--modules-only", "--allow-code"]
+    command += extra
+    return subprocess.run(command, capture_output=True, text=True, cwd=repo, env=env)
+
+
+def test_a_failing_module_is_one_line_and_the_others_are_checked(tmp_path):
+    repo = two_repositories(tmp_path)
+    process = modules_only(repo, "--format", "json", "--select", "NM")
+    assert process.returncode == 2, "what could not be rendered never passes"
+    (line,) = process.stderr.strip().splitlines()
+    assert "pipelines.daily.pipeline:get_pipeline" in line and "not_a_real_module_q" in line
+    document = json.loads(process.stdout)
+    assert document["summary"]["targets"] == 2
+    files = {finding["location"]["file"] for finding in document["findings"]}
+    assert files == {"churn/pipelines/daily/pipeline.py", "demand/pipelines/daily/pipeline.py"}
+    names = {finding["target"] for finding in document["findings"]}
+    assert names == {"Churn_Model", "Demand_Model"}, "each checkout's own package rendered"
+    assert calls(repo / "churn") + calls(repo / "demand") == 2
+
+
+SEES_PROCESSES = """
+import os, sys
+with open(os.environ["STARTED_LOG"], "a") as log:
+    log.write(" ".join(sys.orig_argv) + "\\n")
+"""
+
+
+def test_a_cached_module_starts_no_renderer(tmp_path):
+    repo = two_repositories(tmp_path)
+    (repo / ".mlops-guard.yaml").write_text(
+        (repo / ".mlops-guard.yaml").read_text().replace("path: broken", "path: demand")
+    )
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(SEES_PROCESSES)
+    started = tmp_path / "started.txt"
+    path = os.pathsep.join(filter(None, [str(probe), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "STARTED_LOG": str(started)}
+    first = modules_only(repo, "--select", "NM", env=env)
+    assert first.returncode == 1, first.stderr
+    assert "render_worker" in started.read_text(), "the probe sees the renderer start"
+    started.unlink()
+    second = modules_only(repo, "--select", "NM", env=env)
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+    assert "render_worker" not in started.read_text()
+    assert calls(repo / "churn") + calls(repo / "demand") == 2, "nothing rendered again"
+
+
+def test_a_module_renders_in_its_own_process_where_fork_is_missing(repo, tmp_path):
+    """The renderer's way on platforms without ``fork``: one process per module."""
+    output = tmp_path / "rendered.json"
+    request = {
+        "root": str(repo),
+        "module": "pipelines.daily.pipeline",
+        "function": "get_pipeline",
+        "kwargs": {"region": "us-east-1", "role": "arn:aws:iam::1:role/R", "default_bucket": "b"},
+        "output": str(output),
+    }
+    command = [sys.executable, "-m", "mlops_guard.loaders.render_worker", "--one"]
+    process = subprocess.run(command, input=json.dumps(request), capture_output=True, text=True)
+    assert process.returncode == 0, process.stderr
+    rendered = json.loads(output.read_text())
+    assert rendered["name"] == "Daily_Demand"
+    assert [step["Name"] for step in rendered["definition"]["Steps"]] == ["StopHere"]

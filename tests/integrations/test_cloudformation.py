@@ -181,3 +181,14 @@ def test_alias_bomb_in_metadata_is_exit_2(tmp_path, reference):
     result = run_cli("check", "pipeline.yaml", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "YAML aliases" in result.stderr and "pipeline.yaml" in result.stderr
+
+
+def test_a_pipeline_name_finding_points_at_the_name_in_the_template(tmp_path, reference):
+    text = cfn_yaml(reference).replace('"daily-demand-forecast"', '"Daily_Forecast"')
+    (tmp_path / "pipeline.yaml").write_text(text)
+    report = _json_report(
+        run_cli("check", "pipeline.yaml", "--format", "json", "--select", "NM", cwd=tmp_path)
+    )
+    [finding] = [f for f in report["findings"] if f["rule"] == "NM001"]
+    assert finding["location"]["pointer"] == "/Resources/ForecastPipeline/Properties/PipelineName"
+    assert "Daily_Forecast" in text.splitlines()[finding["location"]["line"] - 1]

@@ -183,7 +183,7 @@ def test_errors_name_the_file_and_pointer(tmp_path, change, where, message):
         ("{", "line 1 column 2: invalid JSON"),
         ("[]", "expected an object at the top level"),
         ('{"format": "other"}', "/format: not an mlops-guard metadata export"),
-        ('{"format": "mlops-guard-metadata", "version": 2}', "/version: expected 1"),
+        ('{"format": "mlops-guard-metadata", "version": 3}', "/version: expected 1 or 2"),
         (
             '{"format": "mlops-guard-metadata", "pipelines": [{"name": "p", "schedules": '
             '[{"kind": "cron", "name": "s"}]}]}',
@@ -254,7 +254,7 @@ def test_model_import_is_light():
 
 def test_default_store_is_empty_and_versioned():
     store = MetadataStore()
-    assert (store.format, store.version, store.experiments) == ("mlops-guard-metadata", 1, [])
+    assert (store.format, store.version, store.experiments) == ("mlops-guard-metadata", 2, [])
 
 
 def test_export_rejects_unknown_sources_and_options(tmp_path):

@@ -201,3 +201,26 @@ def test_step_rules_through_the_engine(name):
     else:
         assert "NM003" not in ids
         assert ("NM004" in ids) == (re.fullmatch(r"[A-Z][A-Za-z0-9]*", name) is None)
+
+
+@pytest.mark.parametrize("name", ["Daily_Forecast", "DailyForecast"])
+def test_a_described_pipeline_name_finding_points_at_pipeline_name(tmp_path, capsys, name):
+    import json
+
+    from mlops_guard.cli import main
+
+    (tmp_path / "described.json").write_text(
+        json.dumps(
+            {
+                "PipelineArn": f"arn:aws:sagemaker:eu-west-1:111122223333:pipeline/{name}",
+                "PipelineName": name,
+                "PipelineDefinition": json.dumps({"Version": "2020-12-01", "Steps": []}),
+            },
+            indent=2,
+        )
+    )
+    args = ["check", str(tmp_path / "described.json"), "--select", "NM", "--fail-on", "info"]
+    assert main([*args, "--format", "json", "--no-cache"]) == 1
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["rule"] in ("NM001", "NM002")
+    assert (finding["location"]["pointer"], finding["location"]["line"]) == ("/PipelineName", 3)

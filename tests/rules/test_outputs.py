@@ -340,3 +340,30 @@ def test_corpus_execution_id_and_render_timestamp():
     messages = [f.message for f in findings if f.subject == "PreprocessAbaloneData"]
     assert sum("depends on Execution.PipelineExecutionId" in m for m in messages) == 3
     assert sum("'11-23-07-25-37'" in m for m in messages) == 3
+
+
+def test_an_automl_output_is_judged_like_the_others(reference, check):
+    """The default policy's output kinds include AutoML's: a job writing to a fixed
+    location is reported like a training job would be."""
+    reference["Steps"].append(
+        {
+            "Name": "AutoPilot",
+            "Type": "AutoML",
+            "Arguments": {
+                "AutoMLJobConfig": {},
+                "InputDataConfig": [
+                    {
+                        "DataSource": {
+                            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}
+                        }
+                    }
+                ],
+                "OutputDataConfig": {"S3OutputPath": "s3://b/automl/"},
+                "RoleArn": "arn:aws:iam::111122223333:role/r",
+            },
+        }
+    )
+    findings = check(reference, select=["IO002"])
+    assert [f.location.pointer for f in findings] == [
+        f"/Steps/{len(reference['Steps']) - 1}/Arguments/OutputDataConfig/S3OutputPath"
+    ]

@@ -35,6 +35,10 @@ IDENTITY_MEMBERS: dict[str, tuple[str, ...]] = {
     "Rule": ("Name",),
     "ScheduleSummary": ("Name",),
     "Parameter": ("Name",),
+    "ModelPackageGroupSummary": ("ModelPackageGroupName",),
+    "ModelPackageSummary": ("ModelPackageArn",),
+    "Database": ("Name",),
+    "Table": ("Name",),
 }
 _BODY_PROTOCOLS = frozenset({"json", "rest-json"})
 _NUMBER_OR_TEXT = (int, float, str)

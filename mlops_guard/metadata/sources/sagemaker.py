@@ -12,15 +12,18 @@ from datetime import datetime
 
 from mlops_guard.metadata.errors import MetadataInputError
 from mlops_guard.metadata.model import MetadataStore
-from mlops_guard.metadata.sources import _sm_experiments, _sm_pipelines
+from mlops_guard.metadata.sources import _s3_outputs, _sm_experiments, _sm_pipelines, _sm_registry
 from mlops_guard.metadata.sources._aws import MAX_WORKERS, Reader
 
 # boto3 service name -> operations (botocore names). Tested against every call made.
 READ_OPERATIONS: dict[str, list[str]] = {
     "sagemaker": [
+        "DescribeModelPackage",
         "DescribePipeline",
         "DescribePipelineExecution",
         "DescribeTrialComponent",
+        "ListModelPackageGroups",
+        "ListModelPackages",
         "ListPipelineExecutions",
         "ListPipelineParametersForExecution",
         "ListPipelines",
@@ -31,17 +34,27 @@ READ_OPERATIONS: dict[str, list[str]] = {
     "sagemaker-metrics": ["BatchGetMetrics"],
     "events": ["ListRuleNamesByTarget", "ListRules", "ListTargetsByRule"],
     "scheduler": ["GetSchedule", "ListSchedules"],
+    # What pipelines produced: evaluation reports and output prefixes, Glue tables on them.
+    "s3": ["GetObject", "ListObjectsV2"],
+    "glue": ["GetDatabases", "GetPartitions", "GetTables"],
 }
 
-# IAM uses its own service prefixes for a few boto3 services.
+# IAM uses its own service prefixes for a few boto3 services, and its own action names
+# for a few operations.
 _IAM_PREFIX = {"sagemaker-metrics": "sagemaker"}
+_IAM_ACTION = {("s3", "ListObjectsV2"): "s3:ListBucket"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action that allows a boto3 ``service``'s ``operation``."""
+    return _IAM_ACTION.get((service, operation), f"{_IAM_PREFIX.get(service, service)}:{operation}")
 
 
 def iam_actions() -> list[str]:
     """``READ_OPERATIONS`` as IAM actions (``sagemaker:Search``, ...), sorted, for a policy."""
     return sorted(
         {
-            f"{_IAM_PREFIX.get(service, service)}:{operation}"
+            iam_action(service, operation)
             for service, operations in READ_OPERATIONS.items()
             for operation in operations
         }
@@ -60,14 +73,21 @@ def fetch_store(
     max_executions: int = 20,
     max_workers: int = MAX_WORKERS,
     server_side_since: bool = True,
+    model_registry: bool = True,
+    model_package_groups: str = "*",
+    outputs: bool = True,
+    max_keys_per_prefix: int = 5000,
     session=None,
     timeout: float | None = None,
 ) -> MetadataStore:
     """Read experiments and pipelines into a store; unreadable parts are listed, not fatal.
 
     ``session`` (a ``boto3.Session``) overrides ``region``/``profile``; tests pass one to
-    observe or inject the HTTP traffic. After ``timeout`` seconds no call is made any
-    more: what was not read by then is listed in ``unreadable``. Raises
+    observe or inject the HTTP traffic. ``model_registry`` reads the model packages of
+    the groups matching the ``model_package_groups`` glob; ``outputs`` lists the S3
+    prefixes the deployed pipelines' executions wrote (at most ``max_keys_per_prefix``
+    keys each) and the Glue tables over them. After ``timeout`` seconds no call is made
+    any more: what was not read by then is listed in ``unreadable``. Raises
     :class:`MetadataInputError` when AWS cannot be reached at all (no credentials, no
     region, unknown profile, no endpoint).
     """
@@ -92,6 +112,14 @@ def fetch_store(
         if pipelines:
             store.pipelines = _sm_pipelines.read_pipelines(
                 reader, _sm_pipelines.Options(max_executions=max_executions)
+            )
+        if model_registry:
+            store.model_package_groups = _sm_registry.read_model_packages(
+                reader, _sm_registry.Options(groups=model_package_groups)
+            )
+        if pipelines and outputs:
+            store.outputs = _s3_outputs.read_outputs(
+                reader, store.pipelines, _s3_outputs.Options(max_keys_per_prefix)
             )
     except (BotoCoreError, ClientError) as error:
         raise MetadataInputError(_one_line(error), where="sagemaker") from None

@@ -1,0 +1,661 @@
+"""Validate step ``Arguments`` against the SageMaker API request they become.
+
+When a step starts, the pipeline service resolves the step's expressions and calls the
+operation its type maps to (``STEP_OPERATIONS``) with the arguments as the request. The
+service validates that request against the same model botocore ships; this module does it
+before the pipeline is deployed, against the shapes in ``sagemaker-requests.json``.
+
+Expressions are values too, judged by what they can produce: a parameter by its declared
+``Type`` and its default (a default that breaks a member is reported at the default), an
+execution variable or ``Std:Join`` as a string, a step property by the type of the
+response member its path names. What cannot be known (``Std:JsonGet``, a Lambda's
+outputs, a property path this model does not know) is accepted: a false alarm on a valid
+pipeline costs more than a miss.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import namedtuple
+from functools import cache
+
+from mlops_guard.pointer import join
+from mlops_guard.service_model import service_model
+
+STEP_OPERATIONS = {
+    "Processing": "CreateProcessingJob",
+    "QualityCheck": "CreateProcessingJob",
+    "ClarifyCheck": "CreateProcessingJob",
+    "Training": "CreateTrainingJob",
+    "Transform": "CreateTransformJob",
+    "Tuning": "CreateHyperParameterTuningJob",
+    "Model": "CreateModel",
+    "RegisterModel": "CreateModelPackage",
+    "AutoML": "CreateAutoMLJob",
+}
+"""Step type -> the operation whose request its ``Arguments`` are. Training covers
+``@step`` functions and notebook jobs (both rendered as Training steps); QualityCheck and
+ClarifyCheck run processing jobs. Other step types (Condition, Fail, Lambda, Callback, EMR,
+EMRServerless...) carry no SageMaker request and are not validated here."""
+
+FILLED_BY_PIPELINE = {
+    "CreateProcessingJob": frozenset({"ProcessingJobName"}),
+    "CreateTrainingJob": frozenset({"TrainingJobName"}),
+    "CreateTransformJob": frozenset({"TransformJobName"}),
+    "CreateHyperParameterTuningJob": frozenset({"HyperParameterTuningJobName"}),
+    "CreateModel": frozenset({"ModelName"}),
+    "CreateAutoMLJob": frozenset({"AutoMLJobName"}),
+}
+"""Required members the pipeline service fills in when it starts the step: the name of the
+job (or model) it creates. The SDK removes them from every step's arguments
+(``trim_request_dict`` in ``sagemaker.core.workflow.utilities``, called by the Processing,
+Training, Transform, Tuning, Model, AutoML, QualityCheck and ClarifyCheck steps) unless
+the pipeline opts into custom job prefixes, and the service generates a unique name per
+execution."""
+
+STEP_PROPERTIES = {
+    "Processing": ("DescribeProcessingJob",),
+    "Training": ("DescribeTrainingJob",),
+    "Transform": ("DescribeTransformJob",),
+    "Tuning": ("DescribeHyperParameterTuningJob", "ListTrainingJobsForHyperParameterTuningJob"),
+    "Model": ("DescribeModel",),
+    "RegisterModel": ("DescribeModelPackage",),
+    "AutoML": ("DescribeAutoMLJob",),
+}
+"""Step type -> the responses whose members its ``Properties`` are (the SDK builds step
+properties from these shapes)."""
+
+PARAMETER_TYPES = {"String": "string", "Integer": "integer", "Float": "float", "Boolean": "boolean"}
+
+_ACCEPTS = {
+    "string": {"string"},
+    "timestamp": {"string", "integer", "float", "timestamp"},
+    "blob": {"string", "blob"},
+    "integer": {"integer"},
+    "long": {"integer"},
+    "float": {"integer", "float"},
+    "double": {"integer", "float"},
+    "boolean": {"boolean"},
+    "structure": {"structure"},
+    "list": {"list"},
+    "map": {"map", "structure"},
+}
+"""Shape type -> the kinds of value it accepts."""
+_KIND = {"long": "integer", "double": "float", "timestamp": "timestamp"}
+_PROPERTY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[(?:'([^']*)'|\"([^\"]*)\"|(\d+))\]")
+_MAX_DEPTH = 64
+_PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
+"""``${Name}``: what the CloudFormation and Terraform loaders leave where a value is known
+only at deploy or plan time (they name it in an MG005 note). A string holding one could
+be anything once deployed, so it is not judged."""
+
+Problem = namedtuple("Problem", "check pointer message subject")
+"""One problem: ``check`` is ``members`` (unknown or missing), ``types`` or ``values``."""
+
+
+@cache
+def _pattern(text: str) -> re.Pattern:
+    return re.compile(text)
+
+
+def _kind_of(value) -> str | None:
+    """The kind of a literal JSON value (``None`` for null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if value.is_integer() else "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "structure"
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _expected(shape_name: str, shape: dict) -> str:
+    kind = _KIND.get(shape["t"], shape["t"])
+    named = {"structure": "object", "map": "object"}.get(kind, kind)
+    return ("an " if named[0] in "aeiou" else "a ") + named
+
+
+class RequestValidator:
+    """Validates the request-carrying steps of one definition; ``problems`` holds what
+    it found, in document order."""
+
+    def __init__(self, definition):
+        self.definition = definition
+        self.model = service_model()
+        self.shapes = _shapes()
+        self.problems: list[Problem] = []
+        self._seen: set = set()
+        self._step = None
+        self.excused: frozenset = frozenset()
+        self._judged: set = set()
+        self._fine: dict = {}
+
+    def run(self) -> list[Problem]:
+        for step in self.definition.steps:
+            operation = STEP_OPERATIONS.get(step.type)
+            if operation is None or not isinstance(step.raw.get("Arguments"), dict):
+                continue
+            self._step = step
+            request = self.model["requests"][operation]
+            excused = FILLED_BY_PIPELINE.get(operation, frozenset())
+            self.excused = excused
+            check = _checker(request)
+            check(self, step.arguments, step.arguments_pointer, None, f"{operation} request", 0)
+        return self.problems
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def _report(self, check: str, pointer, message: str) -> None:
+        if type(pointer) is tuple:
+            pointer = _pointer(pointer)
+        key = (check, pointer, message)
+        if key not in self._seen:
+            self._seen.add(key)
+            subject = self._step.name if self._step is not None else None
+            self.problems.append(Problem(check, pointer, message, subject))
+
+    # -- literals ----------------------------------------------------------------------
+    #
+    # The walk visits every value of every request, so it runs on checkers compiled once
+    # per shape (``_checker``), and a value's pointer and label are built only when it is
+    # reported (``parent`` pointer plus ``key``; ``label`` a member name, or
+    # ``(name, index)`` for a list item).
+
+    def _other(self, value, shape_name, parent, key, label) -> None:
+        """A value its checker's fast path did not accept: an expression, a null, or a
+        value of the wrong type."""
+        if value is None or (type(value) is str and _PLACEHOLDER.search(value)):
+            return
+        if type(value) is dict and len(value) == 1:
+            first = next(iter(value))
+            if first == "Get" or first.startswith("Std:"):
+                path = value.get("Get")
+                if type(path) is not str:
+                    self._expression(value, shape_name, parent, key, label)
+                    return
+                fine = (path, shape_name)
+                if fine in self._fine:
+                    return  # the same expression in a member of the same shape: judged
+                found = len(self.problems)
+                self._expression(value, shape_name, parent, key, label)
+                if len(self.problems) == found and not path.startswith("Parameters."):
+                    self._fine[fine] = True
+                return
+        shape = self.shapes[shape_name]
+        if _kind_of(value) in _ACCEPTS[shape["t"]]:
+            return  # e.g. an integral float where an integer belongs
+        self._report(
+            "types",
+            _pointer(parent, key),
+            f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
+        )
+
+    def _members(self, value: dict, shape: dict, pointer, label, excused) -> None:
+        """Unknown, missing and (for unions) surplus members of a structure."""
+        members = shape["m"]
+        for name in value:
+            if name not in members:
+                self._report(
+                    "members", _pointer(pointer, name), self._unknown(name, label, members)
+                )
+        for name in shape.get("r", ()):
+            if value.get(name) is None and name not in excused:
+                self._report(
+                    "members", pointer, f"{_text(label)} is missing required member {name!r}"
+                )
+        if shape.get("u"):
+            given = [name for name in value if value[name] is not None]
+            if len(given) > 1:
+                self._report(
+                    "values",
+                    pointer,
+                    f"{_text(label)} sets {', '.join(given)}: it takes exactly one",
+                )
+
+    def _unknown(self, name: str, label, members: dict) -> str:
+        close = difflib.get_close_matches(name, list(members), n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        return f"{_text(label)} has no member {name!r}{hint}"
+
+    def _size(self, size: int, shape: dict, pointer, label, what: str) -> None:
+        if "n" in shape and size < shape["n"]:
+            message = f"has {size} {what}, fewer than {shape['n']}"
+            self._report("values", pointer, f"{_text(label)} {message}")
+        if "x" in shape and size > shape["x"]:
+            message = f"has {size} {what}, more than {shape['x']}"
+            self._report("values", pointer, f"{_text(label)} {message}")
+
+    def _scalar(self, value, shape, parent, key, label) -> None:
+        message = self.constraint_problem(value, shape)
+        if message:
+            self._report(
+                "values", _pointer(parent, key), f"{_text(label)} {_show(value)} {message}"
+            )
+
+    def constraint_problem(self, value, shape: dict) -> str | None:
+        """What is wrong with a scalar ``value`` for ``shape`` (its kind already
+        accepted), or None."""
+        kind = shape["t"]
+        if kind == "string" and isinstance(value, str):
+            if _PLACEHOLDER.search(value):
+                return None
+            enum = shape.get("E")
+            if enum is not None and value not in enum:
+                return _not_one_of(value, shape["e"])
+            if "n" in shape and len(value) < shape["n"]:
+                return f"is shorter than {shape['n']} characters"
+            if "x" in shape and len(value) > shape["x"]:
+                return f"is longer than {shape['x']} characters"
+            if "p" in shape and not _pattern(shape["p"]).fullmatch(value):
+                return f"does not match the API's pattern {shape['p']}"
+        elif kind in ("integer", "long", "float", "double") and not isinstance(value, bool):
+            if "n" in shape and value < shape["n"]:
+                return f"is less than the minimum {shape['n']}"
+            if "x" in shape and value > shape["x"]:
+                return f"is more than the maximum {shape['x']}"
+        return None
+
+    # -- expressions -------------------------------------------------------------------
+
+    def _expression(self, value: dict, shape_name: str, parent, key, label) -> None:
+        shape = self.shapes[shape_name]
+        function, argument = next(iter(value.items()))
+        produced, what = None, None
+        if function == "Std:Join":
+            produced, what = "string", "a Std:Join"
+        elif function == "Get" and type(argument) is str:
+            if argument.startswith("Execution."):
+                produced, what = "string", argument
+            elif argument.startswith("Parameters."):
+                name = argument[len("Parameters.") :]
+                self._parameter(name, shape_name, parent, key, label)
+                return
+            elif argument.startswith("Steps."):
+                produced = _property_kind(self.definition, argument)
+                what = f"{argument} ({produced})"
+        if produced is None or produced in _ACCEPTS[shape["t"]]:
+            return
+        self._report(
+            "types",
+            _pointer(parent, key),
+            f"{_text(label)} gets {what}, not {_expected(shape_name, shape)}",
+        )
+
+    def _parameter(self, name: str, shape_name: str, parent, key, label) -> None:
+        fine = self._fine.get((name, shape_name))
+        if fine is None:
+            fine = self._fine[name, shape_name] = self._parameter_fits(name, shape_name)
+        if fine:
+            return  # the common case, decided once per parameter and member shape
+        parameter = self.definition.parameters_by_name.get(name)
+        if parameter is None:
+            return  # an undeclared parameter is ST002's finding
+        shape = self.shapes[shape_name]
+        label = _text(label)
+        produced = PARAMETER_TYPES.get(parameter.type)
+        if produced is not None and produced not in _ACCEPTS[shape["t"]]:
+            self._report(
+                "types",
+                _pointer(parent, key),
+                f"{label} gets {parameter.type} parameter {name!r}, "
+                f"not {_expected(shape_name, shape)}",
+            )
+            return
+        if not parameter.has_default or parameter.default is None:
+            return
+        judged = (name, shape_name, label, self._step.pointer if self._step else None)
+        if judged in self._judged:
+            return  # its default was already held to this member of this step
+        self._judged.add(judged)
+        default = parameter.default
+        step = self._step.name if self._step is not None else "?"
+        at = join(parameter.pointer, "DefaultValue")
+        if _kind_of(default) not in _ACCEPTS[shape["t"]]:
+            self._report(
+                "types",
+                at,
+                f"default {_show(default)} of parameter {name!r} flows into {label} of step "
+                f"{step!r}, which takes {_expected(shape_name, shape)}",
+            )
+            return
+        message = self.constraint_problem(default, shape)
+        if message:
+            self._report(
+                "values",
+                at,
+                f"default {_show(default)} of parameter {name!r} flows into {label} of step "
+                f"{step!r}: {label} {_show(default)} {message}",
+            )
+
+    def _parameter_fits(self, name: str, shape_name: str) -> bool:
+        """Whether parameter ``name`` (type and default) fits the shape without a
+        finding: an undeclared parameter does (ST002 reports it)."""
+        parameter = self.definition.parameters_by_name.get(name)
+        if parameter is None:
+            return True
+        shape = self.shapes[shape_name]
+        produced = PARAMETER_TYPES.get(parameter.type)
+        if produced is not None and produced not in _ACCEPTS[shape["t"]]:
+            return False
+        default = parameter.default
+        if not parameter.has_default or default is None:
+            return True
+        if type(default) is str and _PLACEHOLDER.search(default):
+            return True
+        if _kind_of(default) not in _ACCEPTS[shape["t"]]:
+            return False
+        return self.constraint_problem(default, shape) is None
+
+
+def _property_kind(definition, path: str) -> str | None:
+    """The kind of value a step property path names, or None when it is not known."""
+    rest = path[len("Steps.") :]
+    name_end = _STEP_NAME.match(rest)
+    if name_end is None:
+        return None
+    step = definition.steps_by_name.get(name_end.group(0))
+    if step is None:
+        return None
+    return _property_kind_of(step.type, rest[name_end.end() :])
+
+
+_STEP_NAME = re.compile(r"[^.\[]+")
+
+
+@cache
+def _property_kind_of(step_type: str, tail: str) -> str | None:
+    shapes, responses = _shapes(), service_model()["responses"]
+    for operation in STEP_PROPERTIES.get(step_type, ()):
+        found = _resolve(shapes, responses[operation], tail)
+        if found is not None:
+            kind = shapes[found]["t"]
+            return _KIND.get(kind, kind)
+    return None
+
+
+def _resolve(shapes: dict, shape_name: str, tail: str) -> str | None:
+    """The shape a property path's ``tail`` (``.ModelArtifacts.S3ModelArtifacts``,
+    ``.Outputs['train']``) names under ``shape_name``, or None."""
+    position = 0
+    while position < len(tail):
+        match = _PROPERTY_TOKEN.match(tail, position)
+        if match is None:
+            return None
+        position = match.end()
+        shape = shapes[shape_name]
+        if match.group(1) is not None:
+            if shape["t"] != "structure" or match.group(1) not in shape["m"]:
+                return None
+            shape_name = shape["m"][match.group(1)]
+        elif shape["t"] == "list":
+            shape_name = shape["l"]
+        elif shape["t"] == "map":
+            shape_name = shape["v"]
+        else:
+            return None
+    return shape_name
+
+
+def _text(label) -> str:
+    """A label as shown: a member name, ``name[index]`` for a list item or
+    ``name['key']`` for a map entry."""
+    if type(label) is str:
+        return label
+    return f"{_text(label[0])}[{label[1]!r}]"
+
+
+@cache
+def _shapes() -> dict[str, dict]:
+    """The shipped shapes, each enum also as a set (``E``) for quick membership tests."""
+    shapes = service_model()["shapes"]
+    return {
+        name: {**shape, "E": frozenset(shape["e"])} if "e" in shape else shape
+        for name, shape in shapes.items()
+    }
+
+
+def _not_one_of(value: str, enum: list[str]) -> str:
+    if len(enum) <= 12:
+        return "is not one of: " + ", ".join(enum)
+    close = difflib.get_close_matches(value, enum, n=3, cutoff=0.6)
+    hint = f" (closest: {', '.join(close)})" if close else ""
+    return f"is not one of the {len(enum)} values the API accepts{hint}"
+
+
+# -- checkers compiled per shape ------------------------------------------------------------
+#
+# ``check(ctx, value, parent, key, label, depth)``: ``ctx`` is the RequestValidator that
+# reports; ``value`` sits at ``key`` under the location ``parent`` (``parent`` itself when
+# ``key`` is None: a step's whole arguments), a pointer or a chained ``(location, key)``
+# tuple that ``_pointer`` turns into a JSON pointer when something is reported.
+
+_CHECKERS: dict = {}
+
+
+def _checker(shape_name: str):
+    found = _CHECKERS.get(shape_name)
+    if found is None:
+        shape = _shapes()[shape_name]
+        build = _BUILDERS.get(shape["t"], _build_scalar)
+        found = _CHECKERS[shape_name] = build(shape_name, shape)
+    return found
+
+
+def _at(parent, key):
+    """The location of a container, for its members: a pointer string is built only
+    when something is reported (``_pointer``), so locations are chained tuples."""
+    return parent if key is None else (parent, key)
+
+
+def _pointer(location, key=None) -> str:
+    """The JSON pointer of ``key`` under ``location`` (a pointer or a chained tuple)."""
+    keys = [] if key is None else [key]
+    while type(location) is tuple:
+        location, part = location
+        keys.append(part)
+    return join(location, *reversed(keys))
+
+
+_FAST: dict = {}
+
+
+def _fast(shape_name: str):
+    """``(type, test)`` that accepts most valid leaf values without a call into Python:
+    a value of exactly ``type`` for which ``test`` (a set's or a range's ``__contains__``,
+    a compiled regex's ``fullmatch``, None for "any") is true is valid. None for shapes without a
+    fast path; a value the fast path does not accept goes to the shape's checker, which
+    decides and reports."""
+    if shape_name in _FAST:
+        return _FAST[shape_name]
+    shape = _shapes()[shape_name]
+    found = None
+    if shape["t"] == "string":
+        if "E" in shape:
+            found = (str, shape["E"].__contains__)
+        elif len(shape) == 1:
+            found = (str, None)
+        else:
+            low, high = shape.get("n", 0), shape.get("x", "")
+            body = f"(?:{shape['p']})" if "p" in shape else "(?s:.)*"
+            try:
+                found = (str, re.compile(f"(?=(?s:.){{{low},{high}}}\\Z){body}").fullmatch)
+            except re.error:
+                found = None
+    elif shape["t"] == "boolean":
+        found = (bool, None)
+    elif shape["t"] in ("integer", "long"):
+        low, high = shape.get("n"), shape.get("x")
+        if low is None and high is None:
+            found = (int, None)
+        else:
+            low = -(2**63) if low is None else int(low)
+            high = 2**63 if high is None else int(high)
+            found = (int, range(low, high + 1).__contains__)
+    _FAST[shape_name] = found
+    return found
+
+
+def _build_structure(shape_name: str, shape: dict):
+    members = shape["m"]
+    required, union = frozenset(shape.get("r", ())), shape.get("u", False)
+    resolved: dict = {}
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not dict or (len(value) == 1 and _is_expression_key(value)):
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = parent if key is None else (parent, key)
+        clean = True
+        for name, item in value.items():
+            try:
+                kind, test, member = resolved[name]
+            except KeyError:
+                if name not in members:
+                    clean = False
+                    continue
+                fast = _fast(members[name]) or (None, None)
+                kind, test, member = resolved[name] = (*fast, _checker(members[name]))
+            if type(item) is kind and (test is None or test(item)):
+                continue
+            if item is not None:
+                member(ctx, item, pointer, name, name, depth + 1)
+        if required and not value.keys() >= required:
+            excused = ctx.excused if depth == 0 else ()
+            for name in required:
+                if name not in value and name not in excused:
+                    clean = False
+        if not clean or union:
+            ctx._members(value, shape, pointer, label, ctx.excused if depth == 0 else ())
+
+    return check
+
+
+def _build_list(shape_name: str, shape: dict):
+    member_name = shape["l"]
+    sized = "n" in shape or "x" in shape
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not list:
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = parent if key is None else (parent, key)
+        if sized:
+            ctx._size(len(value), shape, pointer, label, "items")
+        member, fast = _checker(member_name), _fast(member_name)
+        kind, test = fast if fast is not None else (None, None)
+        for index, item in enumerate(value):
+            if type(item) is kind and (test is None or test(item)):
+                continue
+            if item is not None:
+                member(ctx, item, pointer, index, (label, index), depth + 1)
+
+    return check
+
+
+def _build_map(shape_name: str, shape: dict):
+    key_shape_name, value_name = shape["k"], shape["v"]
+    sized = "n" in shape or "x" in shape
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not dict or (len(value) == 1 and _is_expression_key(value)):
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = _at(parent, key)
+        if sized:
+            ctx._size(len(value), shape, pointer, label, "entries")
+        key_check, member = _checker(key_shape_name), _checker(value_name)
+        key_fast = _fast(key_shape_name) or (None, None)
+        kind, test = _fast(value_name) or (None, None)
+        for entry, item in value.items():
+            if key_fast[1] is not None and not key_fast[1](entry):
+                key_check(ctx, entry, pointer, entry, f"{_text(label)} key", depth + 1)
+            if type(item) is kind and (test is None or test(item)):
+                continue
+            if item is not None:
+                member(ctx, item, pointer, entry, (label, entry), depth + 1)
+
+    return check
+
+
+def _build_string(shape_name: str, shape: dict):
+    enum = shape.get("E")
+    low, high = shape.get("n"), shape.get("x")
+    pattern = _pattern(shape["p"]).fullmatch if "p" in shape else None
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not str:
+            if type(value) is dict and len(value) == 1:
+                if "Std:Join" in value:
+                    return  # a string, whatever it joins
+                path = value.get("Get")
+                if type(path) is str and (
+                    path.startswith("Execution.") or (path, shape_name) in ctx._fine
+                ):
+                    return
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if enum is not None:
+            if value not in enum:
+                ctx._scalar(value, shape, parent, key, label)
+            return
+        size = len(value)
+        if (
+            (low is not None and size < low)
+            or (high is not None and size > high)
+            or (pattern is not None and pattern(value) is None)
+        ):
+            ctx._scalar(value, shape, parent, key, label)
+
+    return check
+
+
+def _build_scalar(shape_name: str, shape: dict):
+    accepts = _ACCEPTS[shape["t"]]
+    bounded = "n" in shape or "x" in shape
+
+    def check(ctx, value, parent, key, label, depth):
+        if _kind_of(value) not in accepts:
+            ctx._other(value, shape_name, parent, key, label)
+        elif bounded:
+            ctx._scalar(value, shape, parent, key, label)
+
+    return check
+
+
+_BUILDERS = {
+    "structure": _build_structure,
+    "list": _build_list,
+    "map": _build_map,
+    "string": _build_string,
+}
+
+
+def _is_expression_key(value: dict) -> bool:
+    first = next(iter(value))
+    return first == "Get" or first.startswith("Std:")
+
+
+def validate(definition) -> list[Problem]:
+    """Every problem of every request-carrying step of ``definition``; the shapes are
+    read only when the definition has such a step."""
+    if not any(step.type in STEP_OPERATIONS for step in definition.steps):
+        return []
+    return RequestValidator(definition).run()
