@@ -16,6 +16,7 @@ import pytest
 
 from mlops_guard.audit import cli
 from tests.audit.aws import deploy_pipeline, put_experiments
+from tests.audit.aws_produced import upload_outputs
 from tests.metadata.botocore_traffic import _Body
 
 pytest.importorskip("boto3")
@@ -50,11 +51,13 @@ class AssumedAccount:
 
 
 @pytest.fixture
-def organisation(moto_server, compliant_store, tmp_path):
-    """The accounts file; the compliant reference in one pair, violations in another."""
+def organisation(moto_server, compliant_store, reference_exports, tmp_path):
+    """The accounts file; the compliant reference in one pair, violations in another.
+    Both pipelines write to one bucket (bucket names are global), owned by the first."""
     compliant = AssumedAccount(moto_server.endpoint_url, *COMPLIANT)
     put_experiments(compliant, compliant_store)
     deploy_pipeline(compliant)
+    upload_outputs(compliant, reference_exports.parent)
     planted = AssumedAccount(moto_server.endpoint_url, *PLANTED)
     put_experiments(planted, compliant_store, drop={"Predict": ["instance_type"]})
     deploy_pipeline(planted, schedule=False)
@@ -81,7 +84,7 @@ def _pair_of(finding: dict) -> str:
 
 def test_findings_carry_their_account_and_region_and_nothing_leaks(organisation, capsys):
     code, report, err = _audit(capsys, organisation)
-    assert (code, err) == (1, "")
+    assert (code, err) == (1, ""), report["findings"]
     found = {(f["rule"], f["location"]["file"]) for f in report["findings"]}
     assert found == {("RF105", _label(*PLANTED)), ("OP101", _label(*PLANTED))}
     pairs = report["accounts"]["pairs"]
