@@ -145,6 +145,13 @@ def run_audit(endpoint: str, accounts_file: Path, concurrency: int) -> tuple[flo
 
 
 def populate(endpoint: str, accounts: list[str]) -> None:
+    import boto3
+
+    from tests.audit.aws_produced import BUCKET
+
+    # The bucket the reference definition writes to (bucket names are global: one for all
+    # pairs), so the audit can list what the pipelines produced.
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(
             pool.map(
