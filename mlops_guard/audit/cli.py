@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=parse_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
     )
     sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+    from mlops_guard.audit import accounts
+
+    accounts.add_options(sagemaker)  # many accounts and regions, or a shard of them
     mlflow = sources.add_parser(
         "mlflow", parents=[common, reading], help="an MLflow tracking store or server"
     )
@@ -80,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
     files = sources.add_parser("file", parents=[common], help="metadata export files")
     files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
+    from mlops_guard.audit import merge
+
+    merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
     return parser
 
 
@@ -107,9 +113,26 @@ def audit(args, *, session=None) -> int:
     from mlops_guard.session import prepare
 
     prepared = prepare(args.policy, args.rules_dir, args.select, args.ignore)
+    if args.source == "merge":
+        from mlops_guard.audit import merge
+
+        _check_outputs(args.output)
+        return merge.merge(args, prepared)
+    if args.source == "sagemaker":
+        from mlops_guard.audit import accounts, organisation
+
+        if accounts.wanted(args):
+            return organisation.audit(args, prepared, _check_outputs, session=session)
     _check_outputs(args.output)
+    loaded = None
+    if args.source == "file":
+        from mlops_guard.audit import organisation, sources
+
+        loaded = sources.load_files(args.paths)
+        if organisation.names_pairs(loaded):  # the files of an organisation-wide export
+            return organisation.audit_exports(args, prepared, loaded)
     with Progress() as progress:
-        store, label = _read(args, session, progress, prepared.policy)
+        store, label = _read(args, session, progress, prepared.policy, loaded)
         targets = build_targets(store, label)
         progress.phase("checking", "targets", total=len(targets))
         result = engine.run(
@@ -140,7 +163,7 @@ def audit(args, *, session=None) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-def _read(args, session, progress, policy):
+def _read(args, session, progress, policy, loaded=None):
     from mlops_guard.audit import sources
 
     if args.source == "sagemaker":
@@ -150,7 +173,7 @@ def _read(args, session, progress, policy):
         progress.phase("reading MLflow", "experiments")
         return sources.read_mlflow(args)
     progress.phase("reading exports", "files")
-    return sources.read_files(args.paths)
+    return sources.read_files(args.paths, loaded)
 
 
 def _counted(targets, progress):

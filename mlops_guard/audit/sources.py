@@ -68,15 +68,21 @@ def read_mlflow(args):
     return store, f"mlflow:{args.tracking_uri}"
 
 
-def read_files(paths: list[str]):
+def read_files(paths: list[str], loaded: list | None = None):
     """``(store, label)`` of export files (directories: every export file under them,
-    sorted), merged: experiments by name, trials by name, runs by name (later files win)."""
+    sorted), merged: experiments by name, trials by name, runs by name (later files win).
+    ``loaded`` is what :func:`load_files` already returned for ``paths``."""
+    loaded = load_files(paths) if loaded is None else loaded
+    files = [path for path, _store in loaded]
+    label = str(files[0]) if len(files) == 1 else " ".join(paths)
+    return merge([store for _path, store in loaded]), label
+
+
+def load_files(paths: list[str]) -> list:
+    """``(path, store)`` of every export file named or under the directories named."""
     from mlops_guard.metadata.io import load_store
 
-    files = export_files(paths)
-    stores = [load_store(path) for path in files]
-    label = str(files[0]) if len(files) == 1 else " ".join(paths)
-    return merge(stores), label
+    return [(path, load_store(path)) for path in export_files(paths)]
 
 
 def export_files(paths: list[str]) -> list[Path]:

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="only runs modified since this ISO date or date-time (UTC unless given)",
     )
     sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+    from mlops_guard.audit import accounts
+
+    accounts.add_options(sagemaker)  # many accounts and regions: -o is then a directory
 
     mlflow = sources.add_parser("mlflow", parents=[output], help="an MLflow tracking server")
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI", help="MLflow tracking URI")
@@ -66,6 +69,16 @@ def main_export(argv: list[str]) -> int:
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
 
+    if arguments.source == "sagemaker":
+        from mlops_guard.audit import accounts
+
+        if accounts.wanted(arguments):
+            from mlops_guard.metadata import org_export
+
+            try:
+                return org_export.export(arguments)
+            except InputError as error:
+                return _fail(str(error))
     options = {"experiment_prefix": arguments.experiment_prefix}
     if arguments.source == "sagemaker":
         options.update(region=arguments.region, profile=arguments.profile, since=arguments.since)

@@ -256,6 +256,10 @@ class MetadataStore(_Record):
 
     format: Literal["mlops-guard-metadata"] = FORMAT
     version: Literal[1, 2] = VERSION
+    # Where an organisation-wide export read this store (``export sagemaker --accounts``);
+    # ``audit file`` places the findings of such exports in ``sagemaker:<account>:<region>``.
+    account: str | None = None
+    region: str | None = None
     experiments: list[Experiment] = Field(default_factory=list)
     pipelines: list[Pipeline] = Field(default_factory=list)
     model_package_groups: list[ModelPackageGroup] = Field(default_factory=list)
