@@ -116,3 +116,23 @@ def deploy_pipeline(moto_server, *, schedule: bool = True, notification: bool = 
         )
         events.put_targets(Rule=f"{PIPELINE}-failed", Targets=[{"Id": "sns", "Arn": topic}])
     return arn
+
+
+def compliant_account(moto_server, store, reference_exports):
+    """The moto server holding a compliant account: the store's experiments, the deployed
+    reference pipeline and what its executions wrote to S3."""
+    from tests.audit.aws_produced import upload_outputs
+
+    put_experiments(moto_server, store)
+    deploy_pipeline(moto_server)
+    upload_outputs(moto_server, reference_exports.parent)
+    return moto_server
+
+
+def audit_sagemaker(capsys, *args: str, session=None) -> tuple[int, dict, str]:
+    """``audit sagemaker --format json ARGS`` in this process: exit code, report, stderr."""
+    from mlops_guard.audit import cli
+
+    code = cli.main(["sagemaker", "--format", "json", *args], session=session)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err

@@ -15,7 +15,8 @@ import pytest
 
 from mlops_guard.audit import cli
 from mlops_guard.metadata.sources.sagemaker import READ_OPERATIONS, iam_action
-from tests.audit.aws import deploy_pipeline, put_experiments
+from tests.audit.aws import audit_sagemaker as _audit
+from tests.audit.aws import compliant_account, deploy_pipeline, put_experiments
 from tests.audit.aws_produced import upload_outputs
 from tests.metadata.botocore_traffic import Traffic, error_response
 
@@ -25,16 +26,7 @@ READ_VERBS = ("List", "Describe", "Search", "Get", "BatchGet")
 
 @pytest.fixture
 def account(moto_server, compliant_store, reference_exports):
-    put_experiments(moto_server, compliant_store)
-    deploy_pipeline(moto_server)
-    upload_outputs(moto_server, reference_exports.parent)  # what its executions wrote
-    return moto_server
-
-
-def _audit(capsys, *args: str, session=None) -> tuple[int, dict, str]:
-    code = cli.main(["sagemaker", "--format", "json", *args], session=session)
-    captured = capsys.readouterr()
-    return code, json.loads(captured.out), captured.err
+    return compliant_account(moto_server, compliant_store, reference_exports)
 
 
 def test_compliant_account_passes(account, capsys):

@@ -8,15 +8,14 @@ and reading that outlasts ``--timeout``. Each is MG005 naming the call, and exit
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from mlops_guard.audit import cli
 from mlops_guard.metadata.sources import _aws
-from tests.audit.aws import deploy_pipeline, put_experiments
-from tests.audit.aws_produced import upload_outputs
+from tests.audit.aws import audit_sagemaker as _audit
+from tests.audit.aws import compliant_account
 from tests.metadata.botocore_traffic import Traffic, _Body, json_response
 
 pytest.importorskip("boto3")
@@ -24,16 +23,7 @@ pytest.importorskip("boto3")
 
 @pytest.fixture
 def account(moto_server, compliant_store, reference_exports):
-    put_experiments(moto_server, compliant_store)
-    deploy_pipeline(moto_server)
-    upload_outputs(moto_server, reference_exports.parent)  # what its executions wrote
-    return moto_server
-
-
-def _audit(capsys, *args: str, session=None) -> tuple[int, dict, str]:
-    code = cli.main(["sagemaker", "--format", "json", *args], session=session)
-    captured = capsys.readouterr()
-    return code, json.loads(captured.out), captured.err
+    return compliant_account(moto_server, compliant_store, reference_exports)
 
 
 def _mg005(report) -> list[str]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from mlops_guard.cli import main
+from tests.engine.files import write
 from tests.rules.conftest import REFERENCE_PATH
 
 
@@ -24,12 +24,6 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("MLOPS_GUARD_ALLOW_CODE", raising=False)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def one_error(capsys) -> str:

@@ -13,17 +13,12 @@ import pytest
 from mlops_guard.errors import InputError
 from mlops_guard.policy.load import load_policy, resolve_policy_source
 from mlops_guard.resources import default_policy_path
+from tests.engine.files import write
 
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def test_default_policy_loads_and_carries_the_conventions():
