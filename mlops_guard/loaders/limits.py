@@ -85,22 +85,24 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def refuse_special(path: Path | str, shown: str) -> os.stat_result:
+def refuse_special(path: Path | str, shown: str, limit_bytes: int | None = None) -> os.stat_result:
     """``stat`` ``path`` (following symlinks) and refuse anything but a regular file of at
     most the file limit, before anything opens it."""
     try:
         status = os.stat(path)
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
-    check_status(status, shown)
+    check_status(status, shown, limit_bytes)
     return status
 
 
-def check_status(status: os.stat_result, shown: str) -> None:
-    """Refuse a ``stat`` result that is not a regular file of at most the file limit."""
+def check_status(status: os.stat_result, shown: str, limit_bytes: int | None = None) -> None:
+    """Refuse a ``stat`` result that is not a regular file of at most the file limit
+    (``limit_bytes``, read from the environment when not given)."""
     if not stat.S_ISREG(status.st_mode):
         raise InputError(f"not a regular file ({kind_of(status.st_mode)}): not read", file=shown)
-    limit_bytes = max_file_bytes()
+    if limit_bytes is None:
+        limit_bytes = max_file_bytes()
     if status.st_size > limit_bytes:
         raise InputError(
             f"file of {status.st_size} bytes is larger than the limit of {limit_bytes} "
@@ -114,7 +116,8 @@ def read_bytes(path: Path | str, shown: str) -> bytes:
     error. The file is opened without blocking and checked again once open, so a file
     swapped for a FIFO between the two looks cannot hang the run, and it is read only up
     to the limit, so one that grows meanwhile cannot exhaust memory."""
-    refuse_special(path, shown)
+    limit_bytes = max_file_bytes()  # read once: the environment is slow to ask
+    refuse_special(path, shown, limit_bytes)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         descriptor = os.open(path, flags)
@@ -122,8 +125,7 @@ def read_bytes(path: Path | str, shown: str) -> bytes:
         raise InputError(f"cannot read: {error.strerror or error}", file=shown) from None
     try:
         status = os.fstat(descriptor)
-        check_status(status, shown)
-        limit_bytes = max_file_bytes()
+        check_status(status, shown, limit_bytes)
         chunks, size = [], 0
         wanted = status.st_size + 1  # one read for a file that did not change
         while size <= limit_bytes:
