@@ -3,9 +3,9 @@
 A monorepo or an organisation's exported definitions can hold thousands of files the
 result cache has not seen (in CI it is usually cold). When a run has at least
 :data:`MIN_FILES` such files and more than one core, the files are split, in order, into
-chunks that worker processes (and this one) load and check; each replays and fills the
-result cache through the cache's own ``targets``/``record``/``save``, as a sequential run
-does.
+chunks that worker processes (and this one) load and check; each replays from and fills
+the result cache through the cache's own ``targets``/``record``, as a sequential run does,
+and the run saves what all of them stored once.
 What comes back for each target is its *raw* findings (before selection, severities,
 waivers and suppressions) and its inline suppressions: the parent turns them into
 replayed targets, in the original order, and the engine finishes the run exactly as it
@@ -32,6 +32,9 @@ from mlops_guard.targets import REPLAYED, Target
 MIN_FILES = 64
 """Fewest uncached files worth checking in worker processes (below it, forking and
 collecting the results costs more than a second core saves)."""
+
+MIN_CHUNK = 8
+"""Fewest files in a chunk: each chunk reads and writes the result cache once."""
 
 
 def default_jobs() -> int:
@@ -83,9 +86,10 @@ def _listed(paths, strict: bool) -> tuple[list[tuple[str, bool]], InputError | N
     return files, None
 
 
-def _uncached(files: list[tuple[str, bool]], cache) -> int:
-    """How many of ``files`` the result cache cannot replay (an estimate: the workers
-    decide for themselves)."""
+def _uncached(files: list[tuple[str, bool]], cache, enough: int = MIN_FILES) -> int:
+    """How many of ``files`` the result cache cannot replay, counted up to ``enough`` (an
+    estimate, and only the question "is it worth workers?": the workers decide for
+    themselves, and reading every file twice before they start would cost what they save)."""
     if cache is None:
         return len(files)
     from pathlib import Path
@@ -104,6 +108,8 @@ def _uncached(files: list[tuple[str, bool]], cache) -> int:
         except (InputError, AttributeError, TypeError):
             pass  # whoever reads it reports why it cannot be read
         count += 1
+        if count >= enough:
+            break
     return count
 
 
@@ -118,40 +124,45 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
     from concurrent.futures.process import BrokenProcessPool
 
     _STATE.update(session=session, cache=cache, debug=debug)
-    # several chunks per worker: whoever finishes early takes the next, so no worker
-    # waits long for the last one (each chunk costs a result cache read and write)
-    size = max(8, min(128, -(-len(files) // (jobs * 6))))
-    chunks = [files[start : start + size] for start in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
     # What the workers inherit is never collected there: keep the collector from
     # scanning (and so copying) the session's objects in every worker.
     gc.freeze()
     try:
-        # This process is one of the ``jobs``: the workers are handed chunks from the
-        # front, a few ahead, and this process takes them from the back until the two
-        # meet; then the results are reported in order.
+        # This process is one of the ``jobs``: the workers take chunks from the front,
+        # one running and one waiting each, and this process takes them from the back
+        # until the two meet. Chunks shrink as the files left do (guided scheduling), so
+        # when they meet no one is left with much more than the others to do.
         try:
             with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
                 ahead = 2 * (jobs - 1)
-                front, back = 0, len(chunks)
-                handed: dict = {}
-                done: dict = {}
-                while front < back:
-                    while front < back and sum(not f.done() for f in handed.values()) < ahead:
-                        handed[front] = pool.submit(_check_chunk, chunks[front])
-                        front += 1
-                    if front < back:
-                        back -= 1
-                        done[back] = _check_chunk(chunks[back])
-                results = [handed[index].result() for index in range(front)]
-                results += [done[index] for index in range(front, len(chunks))]
+                low, high = 0, len(files)
+                handed: list = []  # (first file, future), front to middle
+                done: list = []  # (first file, result), back to middle
+
+                def size() -> int:
+                    return max(MIN_CHUNK, (high - low) // (jobs * 3))
+
+                while low < high:
+                    while low < high and sum(not f.done() for _, f in handed) < ahead:
+                        end = min(high, low + size())
+                        handed.append((low, pool.submit(_check_chunk, files[low:end])))
+                        low = end
+                    if low < high:
+                        start = max(low, high - size())
+                        done.append((start, _check_chunk(files[start:high])))
+                        high = start
+                results = [future.result() for _, future in handed]
+                results += [result for _, result in reversed(done)]
         except BrokenProcessPool:
             raise InputError(
                 "a worker process checking files stopped unexpectedly (killed, or out of "
                 "memory): nothing was reported; --jobs 1 checks in this process",
                 where="check",
             ) from None
-        for checked, error in results:
+        for checked, error, stored in results:
+            if cache is not None:
+                cache.adopt(stored)  # saved once, with the run's own (commands.check)
             yield from _replayed(checked, error)
     finally:
         _STATE.clear()
@@ -172,15 +183,15 @@ def _replayed(checked: list[tuple], error: tuple | None) -> Iterator[Target]:
 
 
 def _check_chunk(files: Iterable[tuple[str, bool]]):
-    """In a worker: load and check ``files`` (replaying what the cache holds, storing what
-    it does not) and return each target's file, name, raw findings and suppressions, in
-    order, with the input error that stopped the chunk, if one did."""
+    """In a worker: load and check ``files`` (replaying what the cache holds) and return
+    each target's file, name, raw findings and suppressions, in order, the input error
+    that stopped the chunk, if one did, and what the result cache should store for the
+    chunk (the run saves it once, see ``ResultCache.for_chunk``)."""
     from mlops_guard import engine
     from mlops_guard.loaders import iter_targets
-    from mlops_guard.result_cache import ResultCache
 
     session, debug = _STATE["session"], _STATE["debug"]
-    cache = ResultCache.open(session) if _STATE["cache"] else None
+    cache = _STATE["cache"].for_chunk() if _STATE["cache"] else None
     checked: list[tuple] = []
 
     def targets():
@@ -213,6 +224,4 @@ def _check_chunk(files: Iterable[tuple[str, bool]]):
         )
     except InputError as stopped:
         error = (stopped.message, stopped.file, stopped.where)
-    if cache:
-        cache.save()
-    return checked, error
+    return checked, error, cache.stored if cache else {}

@@ -93,6 +93,22 @@ class ResultCache:
             return
         pending[1].append([target.name, stored])
 
+    def for_chunk(self) -> ResultCache:
+        """A cache that replays from the same entries and keeps what it stores apart, for
+        one chunk of a parallel check (see :mod:`mlops_guard.parallel`): the chunk hands
+        its :attr:`stored` back, and one :meth:`save` writes them all, instead of every
+        chunk reading and rewriting the cache file."""
+        return ResultCache(self.path, self.entries)
+
+    @property
+    def stored(self) -> dict[str, tuple[str, list]]:
+        """What this cache would write on :meth:`save`, by shown path."""
+        return self._pending
+
+    def adopt(self, stored: dict[str, tuple[str, list]]) -> None:
+        """Write ``stored`` (another chunk's :attr:`stored`) on the next :meth:`save`."""
+        self._pending.update(stored)
+
     def save(self) -> None:
         if not self._pending:
             return
