@@ -181,12 +181,7 @@ def check_document(document, shown: str, pointer: str = "", text_length: int | N
     depth = 1
     while level:
         if depth > deepest:
-            where = _find(document, lambda _node, at: at > deepest)
-            raise InputError(
-                f"nested deeper than the limit of {deepest} levels (MLOPS_GUARD_MAX_DEPTH)",
-                file=shown,
-                where=_shortened(pointer + where),
-            )
+            _too_deep(document, shown, pointer, deepest)
         below = []
         for node in level:
             if isinstance(node, dict):
@@ -211,12 +206,7 @@ def _check_depth(document, shown: str, pointer: str, deepest: int) -> None:
     depth = 1
     while level:
         if depth > deepest:
-            where = _find(document, lambda _node, at: at > deepest)
-            raise InputError(
-                f"nested deeper than the limit of {deepest} levels (MLOPS_GUARD_MAX_DEPTH)",
-                file=shown,
-                where=_shortened(pointer + where),
-            )
+            _too_deep(document, shown, pointer, deepest)
         below: list = []
         append = below.append
         for node in level:
@@ -226,6 +216,15 @@ def _check_depth(document, shown: str, pointer: str, deepest: int) -> None:
                     append(child)
         level = below
         depth += 1
+
+
+def _too_deep(document, shown: str, pointer: str, deepest: int):
+    where = _find(document, lambda _node, at: at > deepest)
+    raise InputError(
+        f"nested deeper than the limit of {deepest} levels (MLOPS_GUARD_MAX_DEPTH)",
+        file=shown,
+        where=_shortened(pointer + where),
+    )
 
 
 def _too_long(document, string: str, shown: str, pointer: str, longest: int):
