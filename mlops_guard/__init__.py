@@ -6,7 +6,7 @@ Importing this package stays cheap on purpose: it runs on every commit as a pre-
 hook.
 """
 
-from mlops_guard.api import CATEGORIES, PIPELINE_NAME, SEVERITIES, Violation, compiled, rule
+from mlops_guard.authoring import CATEGORIES, PIPELINE_NAME, SEVERITIES, Violation, compiled, rule
 
 __all__ = [
     "CATEGORIES",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mlops_guard.errors import InputError
 from mlops_guard.findings import Finding, Location
-from mlops_guard.meta import BASELINE_UNUSED
+from mlops_guard.meta_rules import BASELINE_UNUSED
 
 VERSION = 1
 REASON = "baseline"

@@ -148,7 +148,7 @@ def rules(args) -> int:
 
 
 def explain(args) -> int:
-    from mlops_guard.meta import DOCS, META_RULES
+    from mlops_guard.meta_rules import META_RULE_DOCS, META_RULES
     from mlops_guard.session import prepare
 
     session = prepare(
@@ -161,7 +161,7 @@ def explain(args) -> int:
             return EXIT_CLEAN
     for info in META_RULES:
         if info.id == wanted:
-            print(_explanation(info, DOCS[info.id]))
+            print(_explanation(info, META_RULE_DOCS[info.id]))
             return EXIT_CLEAN
     raise InputError(f"no rule with id {args.rule_id!r} (see `mlops-guard rules`)")
 

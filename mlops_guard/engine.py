@@ -12,10 +12,10 @@ import itertools
 from collections import namedtuple
 from collections.abc import Iterable
 
-from mlops_guard.api import PIPELINE_NAME, Violation
+from mlops_guard.authoring import PIPELINE_NAME, Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
-from mlops_guard.meta import META_RULES, NOT_EVALUATED
+from mlops_guard.meta_rules import META_RULES, NOT_EVALUATED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import is_enabled, path_ignores, severity_for
 from mlops_guard.targets import REPLAYED, Target

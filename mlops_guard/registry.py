@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mlops_guard.api import RULE_ATTRIBUTE, RuleInfo
+from mlops_guard.authoring import RULE_ATTRIBUTE, RuleInfo
 from mlops_guard.digest import content_digest
 from mlops_guard.errors import InputError
 from mlops_guard.fixtures import FIXTURES

@@ -88,7 +88,7 @@ def prepare(
     every discovered configuration: the default policy unless ``policy`` names one.
     Selectors that name no known rule are a usage error (exit 2).
     """
-    from mlops_guard.meta import META_RULES
+    from mlops_guard.meta_rules import META_RULES
 
     loaded = load_policy(policy, start, isolated=isolated)
     require_code_opt_in(loaded, "rules_dirs", allow_code)

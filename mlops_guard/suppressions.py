@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from mlops_guard.findings import Finding, Location
-from mlops_guard.meta import SUPPRESSION_INVALID
+from mlops_guard.meta_rules import SUPPRESSION_INVALID
 
 _MARKER = re.compile(r"mlops-guard\s*:", re.IGNORECASE)
 _DIRECTIVE = re.compile(

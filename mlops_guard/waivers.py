@@ -6,7 +6,7 @@ import datetime as dt
 from fnmatch import fnmatchcase
 
 from mlops_guard.findings import Finding, Location
-from mlops_guard.meta import WAIVER_EXPIRED, WAIVER_UNUSED
+from mlops_guard.meta_rules import WAIVER_EXPIRED, WAIVER_UNUSED
 from mlops_guard.selection import path_matches
 
 

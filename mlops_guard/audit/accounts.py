@@ -4,7 +4,7 @@ An audit past one account is bound by each account's API rate limits, not by com
 so the account x region pairs are read concurrently (a ``ThreadPoolExecutor`` of
 ``--concurrency`` workers), each pair with its own boto3 session, clients and botocore
 adaptive retries: a throttled account slows only itself. Each pair is read by the same
-function the single-account audit uses (:func:`mlops_guard.audit.sources.read_sagemaker`),
+function the single-account audit uses (:func:`mlops_guard.audit.read_store.read_sagemaker`),
 so whatever that reads is read in every pair too.
 
 Memory stays bounded: at most ``--concurrency`` pairs are in flight, and the store of a
@@ -349,7 +349,7 @@ def pair_targets(store, pair: Pair) -> list:
     """The targets of one pair's store, every one of them placed in the pair: the store is
     ``sagemaker:<account>:<region>``, a deployed definition
     ``sagemaker:<account>:<region>/pipeline/<name>``."""
-    from mlops_guard.audit.targets import build_targets
+    from mlops_guard.audit.store_targets import build_targets
 
     label = pair.label
     targets = build_targets(store, label)

@@ -109,7 +109,7 @@ def main(argv: list[str], *, session=None) -> int:
 def audit(args, *, session=None) -> int:
     from mlops_guard import engine
     from mlops_guard.audit.progress import Progress
-    from mlops_guard.audit.targets import build_targets
+    from mlops_guard.audit.store_targets import build_targets
     from mlops_guard.session import prepare
 
     prepared = prepare(args.policy, args.rules_dir, args.select, args.ignore)
@@ -126,9 +126,9 @@ def audit(args, *, session=None) -> int:
     _check_outputs(args.output)
     loaded = None
     if args.source == "file":
-        from mlops_guard.audit import organisation, sources
+        from mlops_guard.audit import organisation, read_store
 
-        loaded = sources.load_files(args.paths)
+        loaded = read_store.load_files(args.paths)
         if organisation.names_pairs(loaded):  # the files of an organisation-wide export
             return organisation.audit_exports(args, prepared, loaded)
     with Progress() as progress:
@@ -164,16 +164,16 @@ def audit(args, *, session=None) -> int:
 
 
 def _read(args, session, progress, policy, loaded=None):
-    from mlops_guard.audit import sources
+    from mlops_guard.audit import read_store
 
     if args.source == "sagemaker":
         progress.phase("reading SageMaker", "API calls")
-        return sources.read_sagemaker(args, session, on_call=progress.advance, policy=policy)
+        return read_store.read_sagemaker(args, session, on_call=progress.advance, policy=policy)
     if args.source == "mlflow":
         progress.phase("reading MLflow", "experiments")
-        return sources.read_mlflow(args)
+        return read_store.read_mlflow(args)
     progress.phase("reading exports", "files")
-    return sources.read_files(args.paths, loaded)
+    return read_store.read_files(args.paths, loaded)
 
 
 def _counted(targets, progress):

@@ -18,18 +18,18 @@ from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT
 def audit(args, prepared, check_outputs, session=None) -> int:
     """Run the organisation-wide audit ``args`` ask for, with ``prepared`` policy and
     rules. ``session`` replaces the base session (tests shape its STS traffic)."""
-    from mlops_guard.audit import accounts, sources
+    from mlops_guard.audit import accounts, read_store
     from mlops_guard.errors import require_extra
 
     require_extra("boto3", "aws", "audit sagemaker")
     check_outputs(args.output)
-    base = session if session is not None else sources._session(args.region, args.profile)
+    base = session if session is not None else read_store._session(args.region, args.profile)
     pairs = accounts.pairs_of(args, base)
     sessions = accounts.Sessions(base, args.role_name, args.external_id, args.timeout)
 
     def read(pair_session):
         # The single-account reader: whatever it reads, every pair reads.
-        return sources.read_sagemaker(args, pair_session, policy=prepared.policy)[0]
+        return read_store.read_sagemaker(args, pair_session, policy=prepared.policy)[0]
 
     stores = accounts.read_concurrently(
         pairs, lambda pair: accounts.read_pair(pair, sessions, read), args.concurrency
@@ -57,7 +57,7 @@ def audit_exports(args, prepared, loaded: list) -> int:
     """``audit file`` of an organisation-wide export's files (several shards' files
     alike): each pair's files merged as ``audit file`` merges one account's, then audited
     as the live audit of those pairs is."""
-    from mlops_guard.audit import accounts, sources
+    from mlops_guard.audit import accounts, read_store
     from mlops_guard.errors import InputError
 
     by_pair: dict = {}
@@ -67,7 +67,7 @@ def audit_exports(args, prepared, loaded: list) -> int:
                              file=str(path))  # fmt: skip
         by_pair.setdefault(accounts.Pair(store.account, store.region), []).append(store)
     pairs = sorted(by_pair)
-    stores = ((pair, sources.merge(by_pair.pop(pair))) for pair in pairs)
+    stores = ((pair, read_store.merge(by_pair.pop(pair))) for pair in pairs)
     return check_and_report(args, prepared, stores, _source(pairs, None))
 
 

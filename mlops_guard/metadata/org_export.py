@@ -22,7 +22,7 @@ from mlops_guard.errors import InputError
 
 def export(arguments, session=None) -> int:
     from mlops_guard.audit import accounts
-    from mlops_guard.audit.sources import _session
+    from mlops_guard.audit.read_store import _session
     from mlops_guard.errors import require_extra
     from mlops_guard.metadata.io import dump_store
     from mlops_guard.metadata.sources import sagemaker

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
-from mlops_guard.meta import META_RULES, POLICY_LOOSENED
+from mlops_guard.meta_rules import META_RULES, POLICY_LOOSENED
 from mlops_guard.policy.settings import Settings
 from mlops_guard.selection import is_enabled, specificity
 

@@ -45,10 +45,10 @@ def render(result, context) -> str:
 
 
 def _rules(context) -> tuple[list[dict], dict[str, int]]:
-    from mlops_guard.meta import DOCS, META_RULES
+    from mlops_guard.meta_rules import META_RULE_DOCS, META_RULES
 
     entries = [(rule.info, rule.doc) for rule in context.get("rules") or ()]
-    entries += [(info, DOCS.get(info.id, "")) for info in META_RULES]
+    entries += [(info, META_RULE_DOCS.get(info.id, "")) for info in META_RULES]
     rules, index = [], {}
     for info, doc in sorted(entries, key=lambda entry: entry[0].id):
         if info.id in index:

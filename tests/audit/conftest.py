@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from mlops_guard import engine
-from mlops_guard.audit.sources import read_files
-from mlops_guard.audit.targets import build_targets
+from mlops_guard.audit.read_store import read_files
+from mlops_guard.audit.store_targets import build_targets
 from mlops_guard.metadata.model import Execution, Notification, Pipeline, Schedule
 from tests.rules.conftest import builtin_rules, policy_with
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_guard.api import CATEGORIES, RULE_ID
+from mlops_guard.authoring import CATEGORIES, RULE_ID
 from mlops_guard.docs import main as docs_main
 from mlops_guard.engine import all_rule_infos
 from mlops_guard.registry import load_rules

@@ -17,7 +17,7 @@ from tests.rules.conftest import REFERENCE_PATH
 RULE_FILE = """\
 from pathlib import Path
 
-from mlops_guard.api import rule
+from mlops_guard.authoring import rule
 
 Path({marker!r}).write_text("imported")
 

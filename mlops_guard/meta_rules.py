@@ -10,7 +10,7 @@ policy itself, outside selection, waivers and baselines.
 
 from __future__ import annotations
 
-from mlops_guard.api import RuleInfo
+from mlops_guard.authoring import RuleInfo
 
 WAIVER_EXPIRED = RuleInfo("MG001", "operations", "error", "A policy waiver has expired")
 WAIVER_UNUSED = RuleInfo("MG002", "operations", "warning", "A policy waiver matches no finding")
@@ -32,7 +32,7 @@ META_RULES = (
     POLICY_LOOSENED,
 )
 
-DOCS = {
+META_RULE_DOCS = {
     "MG001": """A waiver in the policy has passed its ``expires`` date.
 
 **Why it matters.** Waivers are debts with a due date. An expired waiver no longer

@@ -108,7 +108,7 @@ def _branch_formula(condition, branch: str, definition=None):
     """What must hold for ``branch`` of ``condition`` to run (parsed once per condition
     and branch when ``definition`` is given: several rules and every step ask)."""
     if definition is not None:
-        key = ("check_thresholds.branch_formula", condition.pointer, branch)
+        key = ("check_threshold_gates.branch_formula", condition.pointer, branch)
         return definition.memo(key, lambda: _branch_formula(condition, branch))
     items = condition.arguments.get("Conditions")
     base = join(condition.arguments_pointer, "Conditions")
@@ -253,14 +253,14 @@ def _is_promotion(definition, step, settings) -> bool:
     if step.type not in SCORING_TYPES:
         return True
     return step.name not in _evaluation_feeders(definition) and definition.memo(
-        ("check_thresholds.pipeline_trains",), lambda: _pipeline_trains(definition)
+        ("check_threshold_gates.pipeline_trains",), lambda: _pipeline_trains(definition)
     )
 
 
 def _evaluation_feeders(definition) -> set[str]:
     """The evaluation steps and every step before them (once per definition)."""
     return definition.memo(
-        ("check_thresholds.evaluation_feeders",), lambda: _find_feeders(definition)
+        ("check_threshold_gates.evaluation_feeders",), lambda: _find_feeders(definition)
     )
 
 
@@ -293,7 +293,7 @@ def _enclosing(definition, step) -> list[Gate]:
     """The condition branches around ``step``, innermost first (once per step: several
     rules and every step's ancestors ask)."""
     return definition.memo(
-        ("check_thresholds.enclosing", step.pointer), lambda: _gates(definition, step)
+        ("check_threshold_gates.enclosing", step.pointer), lambda: _gates(definition, step)
     )
 
 
@@ -319,7 +319,7 @@ def _is_metric_gate(gate: Gate) -> bool:
 def _gated_promotions(definition, settings) -> list[tuple]:
     """``(step, gates)`` for each promotion step inside at least one metric gate (shared
     by the ET rules through the definition's memo)."""
-    key = ("check_thresholds.gated_promotions", id(settings))
+    key = ("check_threshold_gates.gated_promotions", id(settings))
     return definition.memo(key, lambda: _find_gated_promotions(definition, settings))
 
 
