@@ -157,7 +157,9 @@ def explain(args) -> int:
     wanted = args.rule_id.upper()
     for rule in session.rules:
         if rule.id == wanted:
-            print(_explanation(rule.info, rule.doc))
+            from mlops_guard.policy.rule_sections import documented
+
+            print(_explanation(rule.info, documented(rule)))
             return EXIT_CLEAN
     for info in META_RULES:
         if info.id == wanted:
@@ -215,4 +217,60 @@ def _default_policy():
     return default_policy_path()
 
 
-__all__ = ["EXIT_INPUT", "check", "demo", "explain", "rules"]
+__all__ = ["EXIT_INPUT", "check", "demo", "explain", "fixtures", "rules"]
+
+
+def fixtures(args) -> int:
+    """The fixtures a rule may ask for, by the targets they exist for, with their docs
+    (like ``pytest --fixtures``), and the policy section of each loaded rule that declares
+    one (its ``rule_settings``)."""
+    import textwrap
+
+    from mlops_guard.fixtures import FIXTURES
+    from mlops_guard.policy.rule_sections import describe
+    from mlops_guard.session import prepare
+
+    session = prepare(
+        args.policy, args.rules_dir, allow_code=args.allow_code, isolated=args.isolated
+    )
+    declaring = [rule for rule in session.rules if rule.settings is not None]
+    if args.format == "json":
+        items = [
+            {"name": f.name, "domain": f.domain, "each": f.each, "doc": f.doc}
+            for f in FIXTURES.values()
+        ]
+        sections = {
+            rule.id: {
+                key: {"type": setting.type_name, "required": setting.required, "doc": setting.doc}
+                | ({} if setting.required else {"default": setting.default})
+                for key, setting in rule.settings.items()
+            }
+            for rule in declaring
+        }
+        print(json.dumps({"fixtures": items, "rule_settings": sections}, indent=2))
+        return EXIT_CLEAN
+    titles = {
+        "definition": "Rules that check pipeline definitions (mlops-guard check)",
+        "metadata": "Rules that check recorded metadata (mlops-guard audit)",
+        "any": "Any rule",
+    }
+    blocks = []
+    for domain, title in titles.items():
+        lines = [f"{title}:"]
+        for fixture in FIXTURES.values():
+            if fixture.domain == domain:
+                per = "the rule runs once per item" if fixture.each else "one per target"
+                if fixture.constant:
+                    per = "the same for the whole run"
+                doc = textwrap.fill(
+                    fixture.doc, 96, initial_indent=" " * 6, subsequent_indent=" " * 6
+                )
+                lines.append(f"  {fixture.name} ({per})\n{doc}")
+        blocks.append("\n".join(lines))
+    if declaring:
+        blocks.append(
+            "Rule settings of the loaded rules:\n"
+            + "\n".join("  " + describe(r.id, r.settings).replace("\n", "\n  ") for r in declaring)
+        )
+    print("\n\n".join(blocks))
+    return EXIT_CLEAN

@@ -99,25 +99,108 @@ def _settings(target, policy, info) -> Iterator[Item]:
     yield Item(policy[CATEGORY_SECTIONS[info.category]])
 
 
+RULE_SETTINGS = "rule_settings"
+
+
+def _rule_settings(target, policy, info) -> Iterator[Item]:
+    yield Item(policy["rules"][info.id])
+
+
 FIXTURES: dict[str, Fixture] = {
     fixture.name: fixture
     for fixture in (
         Fixture(
-            "definition", "definition", False, "The whole pipeline definition.", _definition_items
+            "definition",
+            "definition",
+            False,
+            "The whole pipeline definition: .steps, .parameters, .references, "
+            ".references_under(pointer), .used_parameters, .nodes_under_key(key), "
+            ".step_at(pointer), .outputs, .upstream, .ancestors(name), .property_files, "
+            ".experiment_config, .memo(key, factory), .raw, .name.",
+            _definition_items,
         ),
-        Fixture("step", "definition", True, "Each step, nested ones included.", _steps),
-        Fixture("parameter", "definition", True, "Each pipeline parameter.", _parameters),
-        Fixture("output", "definition", True, "Each data output location of a step.", _outputs),
-        Fixture("store", "metadata", False, "The whole metadata store.", _store),
-        Fixture("experiment", "metadata", True, "Each experiment.", _experiments),
-        Fixture("trial", "metadata", True, "Each trial of each experiment.", _trials),
-        Fixture("trial_component", "metadata", True, "Each trial component.", _components),
+        Fixture(
+            "step",
+            "definition",
+            True,
+            "Each step, nested ones (condition branches) included: .name, .type, "
+            ".arguments, .pointer, .condition, .branch, .depends_on, .raw.",
+            _steps,
+        ),
+        Fixture(
+            "parameter",
+            "definition",
+            True,
+            "Each pipeline parameter: .name, .type, .default, .pointer.",
+            _parameters,
+        ),
+        Fixture(
+            "output",
+            "definition",
+            True,
+            "Each data output location of a step: .step, .kind, .name, .pointer, .value.",
+            _outputs,
+        ),
+        Fixture(
+            "store",
+            "metadata",
+            False,
+            "The whole metadata store: .experiments, and .pipelines of an audit that reads them.",
+            _store,
+        ),
+        Fixture(
+            "experiment", "metadata", True, "Each experiment: .name, .tags, .trials.", _experiments
+        ),
+        Fixture(
+            "trial",
+            "metadata",
+            True,
+            "Each trial of each experiment: .name, .tags, .components.",
+            _trials,
+        ),
+        Fixture(
+            "trial_component",
+            "metadata",
+            True,
+            "Each trial component (a run): .name, .display_name, .source_arn, .tags, "
+            ".parameters, .metrics, .input_artifacts, .output_artifacts.",
+            _components,
+        ),
         Fixture("run", "metadata", True, "Alias of trial_component.", _components),
-        Fixture("deployed_pipeline", "metadata", True, "Each deployed pipeline.", _deployed),
-        Fixture("target", "any", False, "Where the checked thing came from.", _target),
+        Fixture(
+            "deployed_pipeline",
+            "metadata",
+            True,
+            "Each deployed pipeline: .name, .definition, .tags, .schedules, .notifications, "
+            ".executions.",
+            _deployed,
+        ),
+        Fixture(
+            "target",
+            "any",
+            False,
+            "Where the checked thing came from: .file, .name, .facts (found beside the "
+            "definition).",
+            _target,
+        ),
         Fixture("policy", "any", False, "The whole policy (read-only).", _policy, True),
         Fixture(
-            "settings", "any", False, "The policy section of the rule's category.", _settings, True
+            "settings",
+            "any",
+            False,
+            "The policy section of the rule's category (read-only), e.g. policy.naming "
+            "for a naming rule.",
+            _settings,
+            True,
+        ),
+        Fixture(
+            RULE_SETTINGS,
+            "any",
+            False,
+            "The rule's own policy section, rules.<ID>, with its declared defaults applied "
+            "(read-only); only for a rule that declares @rule(..., settings={...}).",
+            _rule_settings,
+            True,
         ),
     )
 }
