@@ -108,6 +108,8 @@ class Setting:
         """Why ``value`` is not of this setting's type, or ``None`` when it is."""
         if _conforms(value, self.type):
             return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite {self.type_name}, got {value}"
         return f"expected {self.type_name}, got {_kind_of(value)}"
 
     def __repr__(self) -> str:
@@ -163,7 +165,7 @@ def _check_settings(rule_id: str, settings) -> dict[str, Setting]:
             raise ValueError(f"{where} must be a Setting(type, default=..., doc=...)")
         if not _valid_type(setting.type):
             raise ValueError(
-                f"{where}: type {setting.type!r} is not str, int, float, bool, list[X] or "
+                f"{where}: type {setting.type_name} is not str, int, float, bool, list[X] or "
                 "dict[str, X] of those"
             )
         if not setting.required and setting.problem(setting.default):
