@@ -180,3 +180,27 @@ def test_asking_for_rule_settings_without_declaring_them_fails_at_load(tmp_path,
 def test_a_bad_declaration_is_refused_when_the_rule_file_loads(settings, message):
     with pytest.raises(ValueError, match=re.escape(f"rule TM005: {message}")):
         rule(id="TM005", category="naming", summary="s", settings=settings)
+
+
+def test_checking_with_a_cached_policy_validates_sections_without_pydantic(project, tmp_path):
+    """The sections are judged on every run (the rules may have changed), by the rule's
+    plain declaration: a cached policy with team sections still keeps pydantic (and
+    jsonschema) off the JSON check path."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.rules.conftest import ROOT
+
+    policy = write_policy(project, "    owner: team-fc\n    max_steps: 3\n")
+    code = (
+        "import sys; from mlops_guard.cli import main;"
+        "rc = main(['check', sys.argv[1], '--policy', sys.argv[2], '--allow-code']);"
+        "print(rc, [m for m in ('pydantic', 'jsonschema') if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLOPS_GUARD_CACHE_DIR": str(tmp_path / "c")}
+    command = [sys.executable, "-c", code, str(project / "daily-demand-forecast.json"), str(policy)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env)  # fills the cache
+    assert first.stdout.strip().splitlines()[-1] == "1 ['pydantic']", first.stderr
+    again = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert again.stdout.strip().splitlines()[-1] == "1 []", again.stderr
