@@ -29,6 +29,8 @@ RULE_ID = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 RULE_ATTRIBUTE = "__mlops_guard_rule__"
 SETTINGS_ATTRIBUTE = "__mlops_guard_settings__"
 SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED_SETTING_NAMES = frozenset({"get", "items", "keys", "values", "to_dict"})
+"""Names a setting cannot take: ``rule_settings.items`` must mean one thing."""
 
 
 class RuleInfo(namedtuple("RuleInfo", "id category severity summary")):
@@ -161,6 +163,8 @@ def _check_settings(rule_id: str, settings) -> dict[str, Setting]:
         where = f"rule {rule_id}: setting {name!r}"
         if not isinstance(name, str) or not SETTING_NAME.match(name):
             raise ValueError(f"{where}: names are lower_snake_case")
+        if name in RESERVED_SETTING_NAMES:
+            raise ValueError(f"{where}: the name is a method of the rule_settings mapping")
         if not isinstance(setting, Setting):
             raise ValueError(f"{where} must be a Setting(type, default=..., doc=...)")
         if not _valid_type(setting.type):

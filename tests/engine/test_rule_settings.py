@@ -171,6 +171,7 @@ def test_asking_for_rule_settings_without_declaring_them_fails_at_load(tmp_path,
         ({"max": Setting(int, default="3")}, "setting 'max': default expected int, got str"),
         ({"Max": Setting(int, 3)}, "setting 'Max': names are lower_snake_case"),
         ({"max": 3}, "setting 'max' must be a Setting"),
+        ({"items": Setting(int, 3)}, "setting 'items': the name is a method of the rule_settings"),
         (
             {"max": Setting(float, default=float("nan"))},
             "setting 'max': default expected a finite float, got nan",
@@ -204,3 +205,39 @@ def test_checking_with_a_cached_policy_validates_sections_without_pydantic(proje
     assert first.stdout.strip().splitlines()[-1] == "1 ['pydantic']", first.stderr
     again = subprocess.run(command, capture_output=True, text=True, env=env)
     assert again.stdout.strip().splitlines()[-1] == "1 []", again.stderr
+
+
+EXPERIMENT_RULE = '''
+from mlops_guard import Setting, rule
+
+
+@rule(id="TM010", category="naming", summary="Experiments carry the team prefix",
+      settings={"prefix": Setting(str, doc="What every experiment name starts with.")})
+def check_experiment_prefix(experiment, rule_settings):
+    """Fires on an experiment named without the team's prefix."""
+    assert experiment.name.startswith(rule_settings.prefix), f"{experiment.name} lacks it"
+'''
+
+
+def test_a_metadata_rule_section_is_judged_by_the_audit_not_by_check(project, capsys, monkeypatch):
+    """``check`` does not load metadata rules, so it leaves their sections as written (the
+    id is known); ``audit`` loads the rule and judges its section."""
+    monkeypatch.setenv("MLOPS_GUARD_ALLOW_CODE", "1")  # audit ignores --allow-code (a bug)
+    from mlops_guard.metadata.io import dump_store
+    from mlops_guard.metadata.model import Experiment, MetadataStore
+
+    (project / "team_rules" / "check_size.py").unlink()
+    (project / "team_rules" / "check_experiments.py").write_text(EXPERIMENT_RULE)
+    export = project / "metadata.json"
+    dump_store(MetadataStore(experiments=[Experiment(name="churn")]), export)
+    policy = project / "policy.yaml"
+    audit = ["audit", "file", str(export), "--policy", str(policy)]
+    audit += ["--format", "json", "--select", "TM010"]
+    policy.write_text("extends: default\nrules_dirs: [team_rules]\nrules: {TM010: {prefixx: a}}\n")
+    assert run(project, policy) == 0
+    capsys.readouterr()
+    assert main(audit) == 2
+    assert "rules.TM010.prefixx (line 3): unknown key (known: prefix)" in capsys.readouterr().err
+    policy.write_text("extends: default\nrules_dirs: [team_rules]\nrules: {TM010: {prefix: fc-}}\n")
+    assert main(audit) == 1
+    assert findings(capsys) == [("TM010", "churn lacks it")]
