@@ -1,4 +1,4 @@
-"""The built-in subcommands: check, rules, explain, demo."""
+"""The built-in subcommands: check, rules, explain, fixtures, demo."""
 
 from __future__ import annotations
 
@@ -221,13 +221,9 @@ __all__ = ["EXIT_INPUT", "check", "demo", "explain", "fixtures", "rules"]
 
 
 def fixtures(args) -> int:
-    """The fixtures a rule may ask for, by the targets they exist for, with their docs
-    (like ``pytest --fixtures``), and the policy section of each loaded rule that declares
-    one (its ``rule_settings``)."""
-    import textwrap
-
-    from mlops_guard.fixtures import FIXTURES
-    from mlops_guard.policy.rule_sections import describe
+    """The fixtures a rule may ask for, with their docs (like ``pytest --fixtures``), and
+    the policy section of each loaded rule that declares one."""
+    from mlops_guard.fixtures import listing
     from mlops_guard.session import prepare
 
     session = prepare(
@@ -235,42 +231,7 @@ def fixtures(args) -> int:
     )
     declaring = [rule for rule in session.rules if rule.settings is not None]
     if args.format == "json":
-        items = [
-            {"name": f.name, "domain": f.domain, "each": f.each, "doc": f.doc}
-            for f in FIXTURES.values()
-        ]
-        sections = {
-            rule.id: {
-                key: {"type": setting.type_name, "required": setting.required, "doc": setting.doc}
-                | ({} if setting.required else {"default": setting.default})
-                for key, setting in rule.settings.items()
-            }
-            for rule in declaring
-        }
-        print(json.dumps({"fixtures": items, "rule_settings": sections}, indent=2))
-        return EXIT_CLEAN
-    titles = {
-        "definition": "Rules that check pipeline definitions (mlops-guard check)",
-        "metadata": "Rules that check recorded metadata (mlops-guard audit)",
-        "any": "Any rule",
-    }
-    blocks = []
-    for domain, title in titles.items():
-        lines = [f"{title}:"]
-        for fixture in FIXTURES.values():
-            if fixture.domain == domain:
-                per = "the rule runs once per item" if fixture.each else "one per target"
-                if fixture.constant:
-                    per = "the same for the whole run"
-                doc = textwrap.fill(
-                    fixture.doc, 96, initial_indent=" " * 6, subsequent_indent=" " * 6
-                )
-                lines.append(f"  {fixture.name} ({per})\n{doc}")
-        blocks.append("\n".join(lines))
-    if declaring:
-        blocks.append(
-            "Rule settings of the loaded rules:\n"
-            + "\n".join("  " + describe(r.id, r.settings).replace("\n", "\n  ") for r in declaring)
-        )
-    print("\n\n".join(blocks))
+        print(json.dumps(listing(declaring, as_json=True), indent=2))
+    else:
+        print(listing(declaring))
     return EXIT_CLEAN

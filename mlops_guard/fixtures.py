@@ -204,3 +204,55 @@ FIXTURES: dict[str, Fixture] = {
         ),
     )
 }
+
+
+DOMAIN_TITLES = {
+    "definition": "Rules that check pipeline definitions (mlops-guard check)",
+    "metadata": "Rules that check recorded metadata (mlops-guard audit)",
+    "any": "Any rule",
+}
+
+
+def listing(declaring_rules: list, *, as_json: bool = False):
+    """What ``mlops-guard fixtures`` shows: every fixture with its doc, by the targets it
+    exists for, then the policy section of each rule in ``declaring_rules`` (the loaded
+    rules that declare one, the values their ``rule_settings`` holds)."""
+    from mlops_guard.policy.rule_sections import describe
+
+    if as_json:
+        return {
+            "fixtures": [
+                {"name": f.name, "domain": f.domain, "each": f.each, "doc": f.doc}
+                for f in FIXTURES.values()
+            ],
+            "rule_settings": {
+                rule.id: {
+                    key: {"type": setting.type_name, "required": setting.required}
+                    | ({} if setting.required else {"default": setting.default})
+                    | {"doc": setting.doc}
+                    for key, setting in rule.settings.items()
+                }
+                for rule in declaring_rules
+            },
+        }
+    import textwrap
+
+    blocks = []
+    for domain, title in DOMAIN_TITLES.items():
+        lines = [f"{title}:"]
+        for fixture in FIXTURES.values():
+            if fixture.domain != domain:
+                continue
+            if fixture.constant:
+                per = "the same for the whole run"
+            else:
+                per = "the rule runs once per item" if fixture.each else "one per target"
+            indent = " " * 6
+            doc = textwrap.fill(fixture.doc, 96, initial_indent=indent, subsequent_indent=indent)
+            lines.append(f"  {fixture.name} ({per})\n{doc}")
+        blocks.append("\n".join(lines))
+    if declaring_rules:
+        sections = (describe(rule.id, rule.settings) for rule in declaring_rules)
+        indented = ("  " + text.replace("\n", "\n  ") for text in sections)
+        blocks.append("Rule settings of the loaded rules:\n" + "\n".join(indented))
+    return "\n\n".join(blocks)
