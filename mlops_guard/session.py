@@ -116,9 +116,10 @@ def prepare(
             where="--select" if select else "select",
             file=None if select else str(loaded.source.path),
         )
-    from mlops_guard.policy.rule_sections import resolve
+    if loaded.settings.to_dict().get("rules") or any(r.settings is not None for r in rules):
+        from mlops_guard.policy.rule_sections import resolve  # rules' own sections
 
-    loaded = resolve(loaded, rules, known, selection.enabled)  # rules' own sections
+        loaded = resolve(loaded, rules, known, selection.enabled)
     return Session(loaded, rules, selection, frozenset(known), policy_findings)
 
 

@@ -16,7 +16,7 @@ is left as written: the command that loads the rule judges it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from mlops_guard.errors import InputError
@@ -25,13 +25,11 @@ from mlops_guard.policy.settings import Settings
 SECTION = "rules"
 
 
-def resolve(loaded, rules: Iterable, known_ids: set[str], enabled: Callable[[str], bool]):
+def resolve(loaded, rules: list, known_ids: set[str], enabled: Callable[[str], bool]):
     """``loaded`` with every loaded rule's declared section validated and completed."""
     written = loaded.settings.to_dict().get(SECTION) or {}
     declaring = {rule.id: rule for rule in rules if rule.settings is not None}
     loaded_ids = {rule.id for rule in rules}
-    if not written and not declaring:
-        return loaded
     for rule_id in written:
         if rule_id not in known_ids:
             _fail(loaded, [rule_id], f"no rule {rule_id} (see `mlops-guard rules`)")
