@@ -9,7 +9,9 @@ by ``assert cond, "message"`` (one finding at the target) or by yielding
 
 from __future__ import annotations
 
+import math
 import re
+import typing
 from collections import namedtuple
 from collections.abc import Callable
 
@@ -25,6 +27,10 @@ CATEGORIES = (
 SEVERITIES = ("info", "warning", "error")
 RULE_ID = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 RULE_ATTRIBUTE = "__mlops_guard_rule__"
+SETTINGS_ATTRIBUTE = "__mlops_guard_settings__"
+SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED_SETTING_NAMES = frozenset({"get", "items", "keys", "values", "to_dict"})
+"""Names a setting cannot take: ``rule_settings.items`` must mean one thing."""
 
 
 class RuleInfo(namedtuple("RuleInfo", "id category severity summary")):
@@ -68,11 +74,123 @@ class Violation:
         return f"Violation({self.message!r}, at={self.at!r}, subject={self.subject!r})"
 
 
-def rule(*, id: str, category: str, summary: str, severity: str = "error") -> Callable:
+REQUIRED = object()
+"""``Setting(..., default=REQUIRED)``: the policy must give the value (the default)."""
+
+_SCALARS = (str, int, float, bool)
+
+
+class Setting:
+    """One key of the policy section a rule declares (``rules: {ID: {key: value}}``).
+
+    ``type`` is ``str``, ``int``, ``float``, ``bool``, ``list[X]`` or ``dict[str, X]`` with
+    ``X`` one of the first four: what a policy file (YAML or TOML) can write. A plain
+    declaration rather than a pydantic or JSON Schema model, because every ``check``
+    validates the team's sections against it, and pydantic or jsonschema would cost more
+    to import than the check of a definition does.
+    """
+
+    __slots__ = ("default", "doc", "type")
+
+    def __init__(self, type, default=REQUIRED, doc: str = ""):
+        self.type = type
+        self.default = default
+        self.doc = doc
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def type_name(self) -> str:
+        kind = self.type
+        return kind.__name__ if isinstance(kind, type) else repr(kind)
+
+    def problem(self, value) -> str | None:
+        """Why ``value`` is not of this setting's type, or ``None`` when it is."""
+        if _conforms(value, self.type):
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite {self.type_name}, got {value}"
+        return f"expected {self.type_name}, got {_kind_of(value)}"
+
+    def __repr__(self) -> str:
+        default = "required" if self.required else f"default={self.default!r}"
+        return f"Setting({self.type_name}, {default})"
+
+
+def _valid_type(kind) -> bool:
+    if kind in _SCALARS:
+        return True
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if origin is list:
+        return len(arguments) == 1 and arguments[0] in _SCALARS
+    if origin is dict:
+        return len(arguments) == 2 and arguments[0] is str and arguments[1] in _SCALARS
+    return False
+
+
+def _conforms(value, kind) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:  # finite only: a NaN threshold would switch its check off
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
+    if kind is str:
+        return isinstance(value, str)
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if origin is list:
+        return isinstance(value, list) and all(_conforms(item, arguments[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            isinstance(key, str) and _conforms(item, arguments[1]) for key, item in value.items()
+        )
+    return False
+
+
+def _kind_of(value) -> str:
+    names = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _check_settings(rule_id: str, settings) -> dict[str, Setting]:
+    if not isinstance(settings, dict) or not settings:
+        raise ValueError(f"rule {rule_id}: settings must be a non-empty dict of Setting(...)")
+    for name, setting in settings.items():
+        where = f"rule {rule_id}: setting {name!r}"
+        if not isinstance(name, str) or not SETTING_NAME.match(name):
+            raise ValueError(f"{where}: names are lower_snake_case")
+        if name in RESERVED_SETTING_NAMES:
+            raise ValueError(f"{where}: the name is a method of the rule_settings mapping")
+        if not isinstance(setting, Setting):
+            raise ValueError(f"{where} must be a Setting(type, default=..., doc=...)")
+        if not _valid_type(setting.type):
+            raise ValueError(
+                f"{where}: type {setting.type_name} is not str, int, float, bool, list[X] or "
+                "dict[str, X] of those"
+            )
+        if not setting.required and setting.problem(setting.default):
+            raise ValueError(f"{where}: default {setting.problem(setting.default)}")
+    return dict(settings)
+
+
+def rule(
+    *,
+    id: str,
+    category: str,
+    summary: str,
+    severity: str = "error",
+    settings: dict[str, Setting] | None = None,
+) -> Callable:
     """Declare a function as a rule with its metadata.
 
     The values are checked here, when the rule file is imported, so a typo in a team's
-    rule is an error at load time rather than a silently skipped check.
+    rule is an error at load time rather than a silently skipped check. ``settings``
+    declares the rule's own policy section (``rules: {ID: {...}}``), validated when the
+    policy loads and given to the rule as the ``rule_settings`` fixture.
     """
     if not RULE_ID.match(id):
         raise ValueError(f"rule id {id!r} must be 2-4 capital letters and 3 digits, like NM001")
@@ -83,8 +201,12 @@ def rule(*, id: str, category: str, summary: str, severity: str = "error") -> Ca
     if not summary or "\n" in summary:
         raise ValueError(f"rule {id}: summary must be one non-empty line")
 
+    declared = _check_settings(id, settings) if settings is not None else None
+
     def decorate(function: Callable) -> Callable:
         setattr(function, RULE_ATTRIBUTE, RuleInfo(id, category, severity, summary))
+        if declared is not None:
+            setattr(function, SETTINGS_ATTRIBUTE, declared)
         return function
 
     return decorate

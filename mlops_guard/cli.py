@@ -70,6 +70,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if only in (None, "explain"):
         explain.add_argument("rule_id")
         add_policy_options(explain, selection=False)
+    fixtures = commands.add_parser("fixtures", help="List the fixtures a rule may ask for.")
+    if only in (None, "fixtures"):
+        fixtures.add_argument("--format", choices=["text", "json"], default="text")
+        add_policy_options(fixtures, selection=False)
     demo = commands.add_parser("demo", help="Check the bundled reference and examples.")
     if only in (None, "demo"):
         demo.add_argument("--format", choices=["text", "json"], default="text")

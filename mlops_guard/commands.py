@@ -1,4 +1,4 @@
-"""The built-in subcommands: check, rules, explain, demo."""
+"""The built-in subcommands: check, rules, explain, fixtures, demo."""
 
 from __future__ import annotations
 
@@ -157,7 +157,9 @@ def explain(args) -> int:
     wanted = args.rule_id.upper()
     for rule in session.rules:
         if rule.id == wanted:
-            print(_explanation(rule.info, rule.doc))
+            from mlops_guard.policy.rule_sections import documented
+
+            print(_explanation(rule.info, documented(rule)))
             return EXIT_CLEAN
     for info in META_RULES:
         if info.id == wanted:
@@ -215,4 +217,21 @@ def _default_policy():
     return default_policy_path()
 
 
-__all__ = ["EXIT_INPUT", "check", "demo", "explain", "rules"]
+__all__ = ["EXIT_INPUT", "check", "demo", "explain", "fixtures", "rules"]
+
+
+def fixtures(args) -> int:
+    """The fixtures a rule may ask for, with their docs (like ``pytest --fixtures``), and
+    the policy section of each loaded rule that declares one."""
+    from mlops_guard.fixtures import listing
+    from mlops_guard.session import prepare
+
+    session = prepare(
+        args.policy, args.rules_dir, allow_code=args.allow_code, isolated=args.isolated
+    )
+    declaring = [rule for rule in session.rules if rule.settings is not None]
+    if args.format == "json":
+        print(json.dumps(listing(declaring, as_json=True), indent=2))
+    else:
+        print(listing(declaring))
+    return EXIT_CLEAN

@@ -99,25 +99,160 @@ def _settings(target, policy, info) -> Iterator[Item]:
     yield Item(policy[CATEGORY_SECTIONS[info.category]])
 
 
+RULE_SETTINGS = "rule_settings"
+
+
+def _rule_settings(target, policy, info) -> Iterator[Item]:
+    yield Item(policy["rules"][info.id])
+
+
 FIXTURES: dict[str, Fixture] = {
     fixture.name: fixture
     for fixture in (
         Fixture(
-            "definition", "definition", False, "The whole pipeline definition.", _definition_items
+            "definition",
+            "definition",
+            False,
+            "The whole pipeline definition: .steps, .parameters, .references, "
+            ".references_under(pointer), .used_parameters, .nodes_under_key(key), "
+            ".step_at(pointer), .outputs, .upstream, .ancestors(name), .property_files, "
+            ".experiment_config, .memo(key, factory), .raw, .name.",
+            _definition_items,
         ),
-        Fixture("step", "definition", True, "Each step, nested ones included.", _steps),
-        Fixture("parameter", "definition", True, "Each pipeline parameter.", _parameters),
-        Fixture("output", "definition", True, "Each data output location of a step.", _outputs),
-        Fixture("store", "metadata", False, "The whole metadata store.", _store),
-        Fixture("experiment", "metadata", True, "Each experiment.", _experiments),
-        Fixture("trial", "metadata", True, "Each trial of each experiment.", _trials),
-        Fixture("trial_component", "metadata", True, "Each trial component.", _components),
+        Fixture(
+            "step",
+            "definition",
+            True,
+            "Each step, nested ones (condition branches) included: .name, .type, "
+            ".arguments, .pointer, .condition, .branch, .depends_on, .raw.",
+            _steps,
+        ),
+        Fixture(
+            "parameter",
+            "definition",
+            True,
+            "Each pipeline parameter: .name, .type, .default, .pointer.",
+            _parameters,
+        ),
+        Fixture(
+            "output",
+            "definition",
+            True,
+            "Each data output location of a step: .step, .kind, .name, .pointer, .value.",
+            _outputs,
+        ),
+        Fixture(
+            "store",
+            "metadata",
+            False,
+            "The whole metadata store: .experiments, and .pipelines of an audit that reads them.",
+            _store,
+        ),
+        Fixture(
+            "experiment", "metadata", True, "Each experiment: .name, .tags, .trials.", _experiments
+        ),
+        Fixture(
+            "trial",
+            "metadata",
+            True,
+            "Each trial of each experiment: .name, .tags, .components.",
+            _trials,
+        ),
+        Fixture(
+            "trial_component",
+            "metadata",
+            True,
+            "Each trial component (a run): .name, .display_name, .source_arn, .tags, "
+            ".parameters, .metrics, .input_artifacts, .output_artifacts.",
+            _components,
+        ),
         Fixture("run", "metadata", True, "Alias of trial_component.", _components),
-        Fixture("deployed_pipeline", "metadata", True, "Each deployed pipeline.", _deployed),
-        Fixture("target", "any", False, "Where the checked thing came from.", _target),
+        Fixture(
+            "deployed_pipeline",
+            "metadata",
+            True,
+            "Each deployed pipeline: .name, .definition, .tags, .schedules, .notifications, "
+            ".executions.",
+            _deployed,
+        ),
+        Fixture(
+            "target",
+            "any",
+            False,
+            "Where the checked thing came from: .file, .name, .facts (found beside the "
+            "definition).",
+            _target,
+        ),
         Fixture("policy", "any", False, "The whole policy (read-only).", _policy, True),
         Fixture(
-            "settings", "any", False, "The policy section of the rule's category.", _settings, True
+            "settings",
+            "any",
+            False,
+            "The policy section of the rule's category (read-only), e.g. policy.naming "
+            "for a naming rule.",
+            _settings,
+            True,
+        ),
+        Fixture(
+            RULE_SETTINGS,
+            "any",
+            False,
+            "The rule's own policy section, rules.<ID>, with its declared defaults applied "
+            "(read-only); only for a rule that declares @rule(..., settings={...}).",
+            _rule_settings,
+            True,
         ),
     )
 }
+
+
+DOMAIN_TITLES = {
+    "definition": "Rules that check pipeline definitions (mlops-guard check)",
+    "metadata": "Rules that check recorded metadata (mlops-guard audit)",
+    "any": "Any rule",
+}
+
+
+def listing(declaring_rules: list, *, as_json: bool = False):
+    """What ``mlops-guard fixtures`` shows: every fixture with its doc, by the targets it
+    exists for, then the policy section of each rule in ``declaring_rules`` (the loaded
+    rules that declare one, the values their ``rule_settings`` holds)."""
+    from mlops_guard.policy.rule_sections import describe
+
+    if as_json:
+        return {
+            "fixtures": [
+                {"name": f.name, "domain": f.domain, "each": f.each, "doc": f.doc}
+                for f in FIXTURES.values()
+            ],
+            "rule_settings": {
+                rule.id: {
+                    key: {"type": setting.type_name, "required": setting.required}
+                    | ({} if setting.required else {"default": setting.default})
+                    | {"doc": setting.doc}
+                    for key, setting in rule.settings.items()
+                }
+                for rule in declaring_rules
+            },
+        }
+    import textwrap
+
+    blocks = []
+    for domain, title in DOMAIN_TITLES.items():
+        lines = [f"{title}:"]
+        for fixture in FIXTURES.values():
+            if fixture.domain != domain:
+                continue
+            if fixture.constant:
+                per = "the same for the whole run"
+            else:
+                per = "the rule runs once per item" if fixture.each else "one per target"
+            indent = " " * 6
+            doc = textwrap.fill(fixture.doc, 96, initial_indent=indent, subsequent_indent=indent)
+            lines.append(f"  {fixture.name} ({per})\n{doc}")
+        blocks.append("\n".join(lines))
+    if declaring_rules:
+        sections = (describe(rule.id, rule.settings) for rule in declaring_rules)
+        indented = ("  " + text.replace("\n", "\n  ") for text in sections)
+        blocks.append("Rule settings of the loaded rules:\n" + "\n".join(indented))
+    return "\n\n".join(blocks)

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mlops_guard.authoring import RULE_ATTRIBUTE, RuleInfo
+from mlops_guard.authoring import RULE_ATTRIBUTE, SETTINGS_ATTRIBUTE, RuleInfo
 from mlops_guard.digest import content_digest
 from mlops_guard.errors import InputError
-from mlops_guard.fixtures import FIXTURES
+from mlops_guard.fixtures import FIXTURES, RULE_SETTINGS
 
 FILE_GLOB = "check_*.py"
 FUNCTION_PREFIX = "check_"
@@ -45,6 +45,11 @@ class Rule(namedtuple("Rule", "info function parameters domain each file builtin
         import inspect
 
         return inspect.cleandoc(self.function.__doc__ or "")
+
+    @property
+    def settings(self) -> dict | None:
+        """The rule's own policy section, as declared by ``@rule(settings=...)``."""
+        return getattr(self.function, SETTINGS_ATTRIBUTE, None)
 
     @property
     def is_generator(self) -> bool:
@@ -278,6 +283,13 @@ def _check(info: RuleInfo, function: Callable, file: str, where: str, builtin: b
             )
         if fixture.domain != "any":
             domains.add(fixture.domain)
+        if parameter == RULE_SETTINGS and getattr(function, SETTINGS_ATTRIBUTE, None) is None:
+            raise InputError(
+                f"rule {info.id} asks for {RULE_SETTINGS} but declares no settings "
+                "(@rule(..., settings={...}))",
+                file=file,
+                where=where,
+            )
         if fixture.each:
             each.append(parameter)
     if len(domains) > 1:

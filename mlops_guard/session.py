@@ -70,7 +70,7 @@ def require_code_opt_in(loaded: LoadedPolicy, key: str, allow_code: bool) -> Non
 
 
 def prepare(
-    policy: str | None = None,
+    policy: str | LoadedPolicy | None = None,
     rules_dirs: list[str] | tuple[str, ...] = (),
     select: list[str] | None = None,
     ignore: list[str] | None = None,
@@ -90,7 +90,10 @@ def prepare(
     """
     from mlops_guard.meta_rules import META_RULES
 
-    loaded = load_policy(policy, start, isolated=isolated)
+    if isinstance(policy, LoadedPolicy):  # stated by a test (mlops_guard.testing)
+        loaded = policy
+    else:
+        loaded = load_policy(policy, start, isolated=isolated)
     require_code_opt_in(loaded, "rules_dirs", allow_code)
     directories = [(builtin_rules_dir(), True)]
     directories += [(loaded.base_dir / d, False) for d in loaded.settings["rules_dirs"]]
@@ -113,6 +116,10 @@ def prepare(
             where="--select" if select else "select",
             file=None if select else str(loaded.source.path),
         )
+    if loaded.settings.to_dict().get("rules") or any(r.settings is not None for r in rules):
+        from mlops_guard.policy.rule_sections import resolve  # rules' own sections
+
+        loaded = resolve(loaded, rules, known, selection.enabled)
     return Session(loaded, rules, selection, frozenset(known), policy_findings)
 
 

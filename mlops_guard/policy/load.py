@@ -237,6 +237,32 @@ def origin_of(loaded: LoadedPolicy, key: str, value=None) -> tuple[str, str]:
     return str(source.path), key
 
 
+def chain_documents(loaded: LoadedPolicy) -> list[tuple[str, dict]]:
+    """Every document of the extends chain as written, root first (for error messages:
+    reads the chain again); empty when it cannot be read now."""
+    source = loaded.source
+    try:
+        return _read_chain(source, _read(source.path))
+    except InputError:
+        return []
+
+
+def policy_with(overrides: dict, label: str = "<policy>") -> LoadedPolicy:
+    """The shipped default policy with ``overrides`` merged in (as ``extends: default``
+    would), validated; for :mod:`mlops_guard.testing`, where a test states its policy as a
+    mapping. ``label`` names it in error messages (it is no file: relative ``rules_dirs``
+    are relative to the working directory)."""
+    default = PolicySource(default_policy_path(), "yaml")
+    documents = _read_chain(default, _read(default.path))
+    merged: dict = {}
+    for _path, document in reversed(documents):
+        merged = _merge(merged, document)
+    validated = _validate(_merge(merged, overrides), label)
+    validated["enforced"] = []
+    files = tuple(path for path, _ in documents)
+    return LoadedPolicy(Settings(validated), PolicySource(Path(label), "mapping"), files)
+
+
 def _holds(setting, value) -> bool:
     if isinstance(setting, dict):
         return value in setting or any(_holds(item, value) for item in setting.values())

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Severity = Literal["info", "warning", "error"]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,4}[0-9]{3}$")]
 Direction = Literal["higher_is_better", "lower_is_better"]
 
 
@@ -270,4 +278,8 @@ class Policy(Strict):
     security: Security = Security()
     operations: Operations = Operations()
     structure: dict = {}
+    rules: dict[RuleId, dict] = {}
+    """Rule id -> the section a rule declares with ``@rule(settings=...)``; its keys are
+    validated against the declaration once the rules are loaded (see
+    :mod:`mlops_guard.policy.rule_sections`)."""
     enforce: Enforce | None = None
