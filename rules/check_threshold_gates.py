@@ -14,6 +14,11 @@ gates needs both). A metric is a ``Std:JsonGet`` (a property file of an evaluati
 step) or a step property (``Steps.Train.FinalMetricDataList['mape'].Value``); a policy
 metric matches a segment of its path (``metrics.mape.value`` is ``mape``). A threshold
 given as a pipeline parameter is judged by its default.
+
+What a condition means (its parsing, the comparisons, ``Not``/``Or``/``In``) is
+:mod:`mlops_guard.conditions`, which the reference runner evaluates executions with too;
+this module adds what is particular to gates: promotion steps, the branches around them,
+metric names and the policy's thresholds.
 """
 
 from __future__ import annotations

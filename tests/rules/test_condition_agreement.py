@@ -5,7 +5,12 @@ policy's 0.2? The reference runner evaluates the same conditions on one executio
 ``evaluation.json``. Fed the same conditions, ET002 must fire exactly when some execution
 the runner would let through has ``mape > 0.2``; the ``mape`` values tried stand for all
 numbers (each constant of the conditions, a value between neighbours, one below and one
-above all), and ``rmse`` is tried below, at and above its constant.
+above all), and ``rmse`` and ``mae`` are tried below, at and above their constants.
+
+ET002 takes each comparison of another metric as free to go either way on its own (it
+does not know their values), so the conditions compare each other metric at most once:
+``rmse > 5 and rmse == 5`` can never both hold in an execution, but the rule does not
+reason about ``rmse``.
 """
 
 from __future__ import annotations
@@ -29,12 +34,18 @@ MAPE = {
     }
 }
 RMSE = {"Std:JsonGet": {**MAPE["Std:JsonGet"], "Path": "metrics.rmse.value"}}
+MAE = {"Std:JsonGet": {**MAPE["Std:JsonGet"], "Path": "metrics.mae.value"}}
 CONSTANTS = [0.1, 0.15, 0.2, 0.25, 0.3]
 RMSE_LIMIT = 5.0
 MAPE_VALUES = sorted(
     {-1.0, *CONSTANTS, *((a + b) / 2 for a, b in itertools.pairwise(CONSTANTS)), 2.0}
 )
-RMSE_VALUES = [RMSE_LIMIT - 1, RMSE_LIMIT, RMSE_LIMIT + 1]
+MAE_LIMIT = 3.0
+OTHER_VALUES = [
+    (rmse, mae)
+    for rmse in (RMSE_LIMIT - 1, RMSE_LIMIT, RMSE_LIMIT + 1)
+    for mae in (MAE_LIMIT - 1, MAE_LIMIT, MAE_LIMIT + 1)
+]
 KINDS = ["Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo"]
 
 
@@ -54,18 +65,19 @@ def member(*values: float) -> dict:
     return {"Type": "In", "QueryValue": MAPE, "Values": list(values)}
 
 
-_REPORTS: dict[tuple[float, float], str] = {}
+_REPORTS: dict[tuple[float, ...], str] = {}
 _SCRATCH = tempfile.TemporaryDirectory(prefix="mlops-guard-conditions-")
 
 
-def report_dir(mape: float, rmse: float) -> str:
+def report_dir(mape: float, rmse: float, mae: float) -> str:
     """A directory holding the ``evaluation.json`` of an execution with these metrics
     (written once per test session)."""
-    key = (mape, rmse)
+    key = (mape, rmse, mae)
     if key not in _REPORTS:
         directory = Path(_SCRATCH.name) / f"{len(_REPORTS)}"
         directory.mkdir()
-        report = {"metrics": {"mape": {"value": mape}, "rmse": {"value": rmse}}}
+        metrics = {"mape": mape, "rmse": rmse, "mae": mae}
+        report = {"metrics": {name: {"value": value} for name, value in metrics.items()}}
         (directory / "evaluation.json").write_text(json.dumps(report), encoding="utf-8")
         _REPORTS[key] = str(directory)
     return _REPORTS[key]
@@ -82,7 +94,9 @@ def gated(conditions: list[dict], *, in_else: bool = False) -> dict:
     return definition
 
 
-def runner_promotes(definition: dict, mape: float, rmse: float, *, in_else: bool) -> bool:
+def runner_promotes(
+    definition: dict, mape: float, rmse: float, mae: float = MAE_LIMIT, *, in_else: bool
+) -> bool:
     """Whether the reference runner takes the promotion branch of ``CheckEvaluation`` for
     an execution whose evaluation report has these metrics."""
     run = LocalRun(
@@ -92,7 +106,7 @@ def runner_promotes(definition: dict, mape: float, rmse: float, *, in_else: bool
         pipeline_name="daily-demand-forecast",
         log=lambda line: None,
     )
-    run.resolved_outputs["TrainEvaluation"] = {"evaluation": report_dir(mape, rmse)}
+    run.resolved_outputs["TrainEvaluation"] = {"evaluation": report_dir(mape, rmse, mae)}
     holds, _ = run.evaluate_condition(run.steps["CheckEvaluation"])
     return holds != in_else
 
@@ -104,8 +118,8 @@ def assert_agree(conditions: list[dict], *, in_else: bool = False) -> bool:
     let_through = sorted(
         mape
         for mape in MAPE_VALUES
-        for rmse in RMSE_VALUES
-        if mape > 0.2 and runner_promotes(definition, mape, rmse, in_else=in_else)
+        for rmse, mae in OTHER_VALUES
+        if mape > 0.2 and runner_promotes(definition, mape, rmse, mae, in_else=in_else)
     )
     findings = run_check(definition, select=["ET002"])
     assert bool(findings) == bool(let_through), (
@@ -175,7 +189,9 @@ _mape_atoms = st.one_of(
     st.builds(lambda values: member(*values), st.lists(st.sampled_from(CONSTANTS), min_size=1)),
 )
 _atoms = st.one_of(
-    _mape_atoms, st.builds(lambda kind: compare(kind, RMSE, RMSE_LIMIT), st.sampled_from(KINDS))
+    _mape_atoms,
+    st.builds(lambda kind: compare(kind, RMSE, RMSE_LIMIT), st.sampled_from(KINDS)),
+    st.builds(lambda kind: compare(kind, MAE, MAE_LIMIT), st.sampled_from(KINDS)),
 )
 _conditions = st.recursive(
     _atoms,
@@ -187,12 +203,13 @@ _conditions = st.recursive(
 )
 
 
-def mentions_mape(condition: dict) -> bool:
-    return "metrics.mape.value" in json.dumps(condition)
+def mentions(conditions: list[dict], metric: str) -> int:
+    return json.dumps(conditions).count(f"metrics.{metric}.value")
 
 
 @settings(max_examples=150, deadline=None)
 @given(conditions=st.lists(_conditions, min_size=1, max_size=2), in_else=st.booleans())
 def test_rule_and_runner_agree(conditions, in_else):
-    assume(any(mentions_mape(condition) for condition in conditions))
+    assume(mentions(conditions, "mape") and mentions(conditions, "rmse") <= 1)
+    assume(mentions(conditions, "mae") <= 1)
     event(f"gate lets mape > 0.2 through: {assert_agree(conditions, in_else=in_else)}")
