@@ -56,6 +56,29 @@ class Parameter(namedtuple("Parameter", "name type default pointer raw")):
         return "DefaultValue" in self.raw
 
 
+# -- step kinds: what a step is beyond its Type, for every rule that asks ----------------
+
+SDK_FUNCTION_CHANNEL = "sagemaker_remote_function_bootstrap"
+"""The training channel (and job driver) of an ``@step`` function's bootstrap."""
+NOTEBOOK_CHANNEL = "sagemaker_headless_execution_pipelinestep"
+"""The training channel of a ``NotebookJobStep``'s staged notebook."""
+NOTEBOOK_ENTRYPOINT = ["amazon_sagemaker_scheduler"]
+"""The container entry point of a ``NotebookJobStep``."""
+TRAINING_WORDS = re.compile(r"^(?:train|fit|tun(?:e|ing))")
+"""A word of a step or function name that says the step trains (``TrainModel``,
+``steps.training.train``, ``fit_model``, ``tune``)."""
+_NAME_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def name_words(*texts) -> list[str]:
+    """The lower-case words of names, split at case changes, digits and punctuation
+    (``TrainModel`` -> train, model; ``steps.fit_xgb`` -> steps, fit, xgb); what is not a
+    string has none."""
+    return [
+        word.lower() for text in texts if isinstance(text, str) for word in _NAME_WORD.findall(text)
+    ]
+
+
 class Step(namedtuple("Step", "name type pointer raw condition branch", defaults=(None, None))):
     """A step, wherever it sits. ``condition`` names the condition step whose branch
     holds it and ``branch`` is ``"IfSteps"`` or ``"ElseSteps"`` (both None at top level)."""
@@ -95,6 +118,54 @@ class Step(namedtuple("Step", "name type pointer raw condition branch", defaults
     def outputs(self) -> list[Output]:
         """The data output locations this step writes (see ``step_outputs``)."""
         return list(step_outputs(self))
+
+    # Step kinds (computed on each access: a Step is a tuple without a ``__dict__``).
+
+    @property
+    def sdk_runner(self) -> str | None:
+        """What SDK machinery a Training step runs instead of an estimator: ``"function"``
+        for an ``@step`` function (SDK v2 and v3: the bootstrap channel or its job driver
+        in the entry point), ``"notebook"`` for a ``NotebookJobStep`` (the staged-notebook
+        channel or the scheduler entry point), None for an ordinary training job and any
+        other step. Such a job runs any code, so its name says what it does."""
+        if self.type != "Training":
+            return None
+        arguments = self.arguments
+        channels = arguments.get("InputDataConfig")
+        names = {
+            str(channel.get("ChannelName"))
+            for channel in (channels if isinstance(channels, list) else ())
+            if isinstance(channel, dict)
+        }
+        spec = arguments.get("AlgorithmSpecification")
+        entrypoint = spec.get("ContainerEntrypoint") if isinstance(spec, dict) else None
+        entrypoint = [str(item) for item in entrypoint] if isinstance(entrypoint, list) else []
+        if SDK_FUNCTION_CHANNEL in names or any(
+            SDK_FUNCTION_CHANNEL in item for item in entrypoint
+        ):
+            return "function"
+        if NOTEBOOK_CHANNEL in names or entrypoint == NOTEBOOK_ENTRYPOINT:
+            return "notebook"
+        return None
+
+    @property
+    def name_words(self) -> list[str]:
+        """The lower-case words of the step's name and display name (an ``@step``
+        function's display name is its qualified name: ``pipelines.abalone.steps.train``)."""
+        return name_words(self.name, self.raw.get("DisplayName"))
+
+    @property
+    def trains(self) -> bool:
+        """Whether the step trains a model: a tuning job, or a training job except an
+        ``@step`` function or notebook job, which trains only when its name says so
+        (:data:`TRAINING_WORDS`: ``TrainModel``, ``steps.training.train``)."""
+        if self.type == "Tuning":
+            return True
+        if self.type != "Training":
+            return False
+        if self.sdk_runner is None:
+            return True
+        return any(TRAINING_WORDS.match(word) for word in self.name_words)
 
 
 class Definition:

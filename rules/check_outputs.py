@@ -178,6 +178,12 @@ def _exempt(step_name: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(step_name, pattern) for pattern in patterns)
 
 
+_HANDOFFS = {
+    "function": "an @step function's results",
+    "notebook": "a notebook job's executed notebook",
+}
+
+
 def _sdk_handoff(definition, location: Location) -> str | None:
     """What SDK machinery owns an output location it chose itself under the execution id,
     or None: the results an ``@step`` function returns (``<s3_base_uri>/<step>/<build
@@ -186,32 +192,13 @@ def _sdk_handoff(definition, location: Location) -> str | None:
     (``<root>/<pipeline>/<execution id>/<step>``). Those are hand-offs between steps and
     run records, read through the step's properties, not the pipeline's data outputs.
 
-    A Training step is an ``@step`` function when it has the SDK's bootstrap channel (or
-    runs its job driver), a notebook job when it has the staged-notebook channel (or the
-    scheduler entry point). (The definition model is the natural home of step kinds; this
-    reads only what the output rules need.)"""
+    Which Training steps those are is the step's ``sdk_runner``
+    (:attr:`mlops_guard.definition.Step.sdk_runner`)."""
     output = location.output
     if output.kind != "training" or location.parameter is not None:
         return None
-    arguments = output.step.arguments
-    channels = arguments.get("InputDataConfig")
-    names = {
-        str(channel.get("ChannelName"))
-        for channel in (channels if isinstance(channels, list) else [])
-        if isinstance(channel, dict)
-    }
-    spec = arguments.get("AlgorithmSpecification")
-    entrypoint = spec.get("ContainerEntrypoint") if isinstance(spec, dict) else None
-    entrypoint = [str(item) for item in entrypoint] if isinstance(entrypoint, list) else []
-    if "sagemaker_remote_function_bootstrap" in names or any(
-        "sagemaker_remote_function_bootstrap" in item for item in entrypoint
-    ):
-        kind = "an @step function's results"
-    elif "sagemaker_headless_execution_pipelinestep" in names or entrypoint == [
-        "amazon_sagemaker_scheduler"
-    ]:
-        kind = "a notebook job's executed notebook"
-    else:
+    kind = _HANDOFFS.get(output.step.sdk_runner)
+    if kind is None:
         return None
     references = definition.references_under(output.pointer)
     if not any(ref.path == "Execution.PipelineExecutionId" for ref in references):

@@ -49,13 +49,8 @@ function's dependencies and its workspace archive (``workspace.zip``); a noteboo
 staged notebook with its initialization script and dependencies."""
 SDK_CODE_CHANNELS = {"sm_drivers", "sagemaker_remote_function_bootstrap"}
 """Training channels with the SDK's own driver scripts."""
-NOTEBOOK_CHANNEL = "sagemaker_headless_execution_pipelinestep"
 SDK_HYPERPARAMETERS = re.compile(r"^(?:sagemaker_.*|model_dir)$")
 """Keys the SDK adds to ``HyperParameters`` for its framework containers."""
-TRAINING_WORDS = re.compile(r"^(?:train|fit|tun(?:e|ing))")
-"""A word of a step or function name that says the step trains (``TrainModel``,
-``steps.training.train``, ``fit_model``, ``tune``)."""
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 JOB_STEPS = ("Processing", "Training", "Tuning")
 
 
@@ -107,57 +102,6 @@ def _training_definitions(step):
         for index, job in enumerate(jobs if isinstance(jobs, list) else []):
             if isinstance(job, dict):
                 yield join(base, "TrainingJobDefinitions", index), job
-
-
-def _channels(job) -> list[dict]:
-    channels = job.get("InputDataConfig")
-    return [c for c in channels if isinstance(c, dict)] if isinstance(channels, list) else []
-
-
-def function_kind(step) -> str | None:
-    """What SDK machinery a Training step runs instead of an estimator: ``"function"`` for
-    an ``@step`` function (SDK v2 and v3: the bootstrap channel and its job driver),
-    ``"notebook"`` for a ``NotebookJobStep`` (the staged notebook channel and the
-    scheduler entry point), None for an ordinary training job.
-
-    (The definition model is the natural home of step kinds; this reads only what the
-    recorded-fields rules need.)"""
-    if step.type != "Training":
-        return None
-    arguments = step.arguments
-    names = {str(channel.get("ChannelName")) for channel in _channels(arguments)}
-    entrypoint = _mapping(arguments.get("AlgorithmSpecification")).get("ContainerEntrypoint")
-    entrypoint = [str(item) for item in entrypoint] if isinstance(entrypoint, list) else []
-    if "sagemaker_remote_function_bootstrap" in names or any(
-        "sagemaker_remote_function_bootstrap" in item for item in entrypoint
-    ):
-        return "function"
-    if NOTEBOOK_CHANNEL in names or entrypoint == ["amazon_sagemaker_scheduler"]:
-        return "notebook"
-    return None
-
-
-def name_words(step) -> list[str]:
-    """The lower-case words of a step's name and display name (an ``@step`` function's
-    qualified name: ``pipelines.abalone.steps.train.train``)."""
-    words = []
-    for text in (step.name, step.raw.get("DisplayName")):
-        if isinstance(text, str):
-            words.extend(word.lower() for word in _WORD.findall(text))
-    return words
-
-
-def trains(step) -> bool:
-    """Whether a step trains a model: a training or tuning job, except ``@step`` functions
-    and notebook jobs, which run any code in a training job and train only when their
-    name says so (``TrainModel``, ``steps.training.train``)."""
-    if step.type == "Tuning":
-        return True
-    if step.type != "Training":
-        return False
-    if function_kind(step) is None:
-        return True
-    return any(TRAINING_WORDS.match(word) for word in name_words(step))
 
 
 def step_images(step):
@@ -451,7 +395,7 @@ def check_hyperparameters(step, definition, settings):
     """
     if not settings.hyperparameters_required or step.type not in ("Training", "Tuning"):
         return
-    kind = function_kind(step)
+    kind = step.sdk_runner
     if kind is not None:
         yield from _function_hyperparameters(step, definition, kind)
         return
@@ -476,7 +420,7 @@ def check_hyperparameters(step, definition, settings):
 
 def _function_hyperparameters(step, definition, kind):
     """RF002 for an ``@step`` function or a notebook job (see the rule's docs)."""
-    if not trains(step):
+    if not step.trains:
         return
     if kind == "notebook" and _mapping(step.arguments.get("HyperParameters")):
         return
@@ -714,7 +658,7 @@ def check_metrics(definition, settings):
     How to fix: add ``metric_definitions`` to the estimator, or an evaluation step with
     a ``PropertyFile`` (``evaluation.json``) as the reference pipeline does.
     """
-    training = [step for step in definition.steps if trains(step)]
+    training = [step for step in definition.steps if step.trains]
     if not training:
         return
     accepted = set(settings.metrics)

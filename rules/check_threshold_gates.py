@@ -14,94 +14,45 @@ gates needs both). A metric is a ``Std:JsonGet`` (a property file of an evaluati
 step) or a step property (``Steps.Train.FinalMetricDataList['mape'].Value``); a policy
 metric matches a segment of its path (``metrics.mape.value`` is ``mape``). A threshold
 given as a pipeline parameter is judged by its default.
+
+What a condition means (its parsing, the comparisons, ``Not``/``Or``/``In``) is
+:mod:`mlops_guard.conditions`, which the reference runner evaluates executions with too;
+this module adds what is particular to gates: promotion steps, the branches around them,
+metric names and the policy's thresholds.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import operator
 import re
-import sys
 from collections import namedtuple
 
 from mlops_guard import Violation, compiled, rule
-from mlops_guard.definition import render_expression
+from mlops_guard.conditions import (
+    Atom,
+    Operand,
+    all_conditions,
+    atoms,
+    compare,
+    finite,
+    operands,
+    sample_values,
+    truth,
+)
+from mlops_guard.definition import name_words
 from mlops_guard.pointer import join
 
-_OPERATORS = {
-    "Equals": "==",
-    "GreaterThan": ">",
-    "GreaterThanOrEqualTo": ">=",
-    "LessThan": "<",
-    "LessThanOrEqualTo": "<=",
-}
-_SWAP = {"==": "==", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 _PATH_SPLIT = re.compile(r"[.\[\]'\"]+")
 _STEPS = "\x00steps\x00"
 
-Operand = namedtuple("Operand", "pointer text metric parameter constant")
-"""One side of a comparison: ``metric`` is the metric path (JsonGet ``Path`` or the step
-property), ``parameter`` a parameter name, ``constant`` a number; at most one is set."""
-
-Atom = namedtuple("Atom", "condition type pointer left right values")
-"""One comparison (or ``In``) inside the ``Conditions`` of condition step ``condition``."""
-
 Gate = namedtuple("Gate", "condition branch formula")
-"""A condition step, the branch a step sits in, and what must hold for that branch to run."""
+"""A condition step, the branch a step sits in, and what must hold for that branch to run
+(a formula of :mod:`mlops_guard.conditions`)."""
 
 Unknown = namedtuple("Unknown", "reason pointer condition")
 
 
 # -- reading conditions ---------------------------------------------------------------------
-
-
-def _finite(value) -> float | None:
-    """A JSON number as a float, or None for anything else, including integers too large
-    for a float (JSON has no limit) and the ``Infinity`` Python's parser accepts."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if number and abs(value) <= sys.float_info.max else None
-
-
-def _operand(value, pointer: str) -> Operand:
-    text = render_expression(value)
-    if isinstance(value, dict):
-        json_get = value.get("Std:JsonGet")
-        if isinstance(json_get, dict):
-            return Operand(pointer, text, str(json_get.get("Path", "")), None, None)
-        path = value.get("Get")
-        if isinstance(path, str) and path.startswith("Steps."):
-            parts = path.split(".", 2)
-            return Operand(pointer, text, parts[2] if len(parts) == 3 else path, None, None)
-        if isinstance(path, str) and path.startswith("Parameters."):
-            return Operand(pointer, text, None, path.split(".", 1)[1], None)
-    return Operand(pointer, text, None, None, _finite(value))
-
-
-def _parse(node, pointer: str, condition: str):
-    """A condition as a formula: ``("atom", Atom)``, ``("not", f)``, ``("and"|"or", [f])``
-    or ``("other",)`` for what says nothing about metrics."""
-    if not isinstance(node, dict):
-        return ("other",)
-    kind = node.get("Type")
-    if not isinstance(kind, str):
-        return ("other",)
-    if kind in _OPERATORS:
-        left = _operand(node.get("LeftValue"), join(pointer, "LeftValue"))
-        right = _operand(node.get("RightValue"), join(pointer, "RightValue"))
-        return ("atom", Atom(condition, kind, pointer, left, right, ()))
-    if kind == "In":
-        query = _operand(node.get("QueryValue"), join(pointer, "QueryValue"))
-        values = node.get("Values") if isinstance(node.get("Values"), list) else []
-        operands = tuple(_operand(v, join(pointer, "Values", i)) for i, v in enumerate(values))
-        return ("atom", Atom(condition, kind, pointer, query, None, operands))
-    if kind == "Not":
-        key = "Condition" if "Condition" in node else "Expression"
-        return ("not", _parse(node.get(key), join(pointer, key), condition))
-    if kind == "Or":
-        items = node.get("Conditions") if isinstance(node.get("Conditions"), list) else []
-        base = join(pointer, "Conditions")
-        return ("or", [_parse(item, join(base, i), condition) for i, item in enumerate(items)])
-    return ("other",)
 
 
 def _branch_formula(condition, branch: str, definition=None):
@@ -110,30 +61,16 @@ def _branch_formula(condition, branch: str, definition=None):
     if definition is not None:
         key = ("check_threshold_gates.branch_formula", condition.pointer, branch)
         return definition.memo(key, lambda: _branch_formula(condition, branch))
-    items = condition.arguments.get("Conditions")
-    base = join(condition.arguments_pointer, "Conditions")
-    items = items if isinstance(items, list) else []
-    every = ("and", [_parse(item, join(base, i), condition.name) for i, item in enumerate(items)])
+    every = all_conditions(
+        condition.arguments.get("Conditions"),
+        join(condition.arguments_pointer, "Conditions"),
+        condition.name,
+    )
     return every if branch == "IfSteps" else ("not", every)
 
 
-def _atoms(formula):
-    kind = formula[0]
-    if kind == "atom":
-        yield formula[1]
-    elif kind == "not":
-        yield from _atoms(formula[1])
-    elif kind in ("and", "or"):
-        for child in formula[1]:
-            yield from _atoms(child)
-
-
-def _operands(atom: Atom) -> tuple:
-    return (atom.left, *atom.values) if atom.type == "In" else (atom.left, atom.right)
-
-
 def _metric_operands(atom: Atom) -> list[Operand]:
-    return [operand for operand in _operands(atom) if operand.metric is not None]
+    return [operand for operand in operands(atom) if operand.metric is not None]
 
 
 def metric_names(path: str) -> set[str]:
@@ -169,7 +106,6 @@ def _describe(atom: Atom) -> str:
 # -- promotion steps and their gates --------------------------------------------------------
 
 
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 PROMOTING_WORDS = frozenset({"register", "approve", "deploy", "publish", "promote"})
 """Words in the name of a Lambda or ``@step`` function that promote a model: registering
 or approving a model package, deploying an endpoint, publishing predictions."""
@@ -178,51 +114,15 @@ SCORING_TYPES = ("Model", "CreateModel", "Transform")
 the holdout set before the gate."""
 
 
-def _words(*texts) -> set[str]:
-    return {word.lower() for text in texts if isinstance(text, str) for word in _WORD.findall(text)}
-
-
-def _sdk_runner(step) -> str | None:
-    """``"function"`` for an ``@step`` function (a Training step with the SDK's bootstrap
-    channel), ``"notebook"`` for a notebook job (the staged-notebook channel), else None."""
-    if step.type != "Training":
-        return None
-    channels = step.arguments.get("InputDataConfig")
-    names = {
-        str(channel.get("ChannelName"))
-        for channel in (channels if isinstance(channels, list) else [])
-        if isinstance(channel, dict)
-    }
-    if "sagemaker_remote_function_bootstrap" in names:
-        return "function"
-    if "sagemaker_headless_execution_pipelinestep" in names:
-        return "notebook"
-    return None
-
-
-def _pipeline_trains(definition) -> bool:
-    """Whether the pipeline trains a model itself: a Tuning step, a training job, or an
-    ``@step`` function or notebook job named for training (as RF002 tells)."""
-    for step in definition.steps:
-        if step.type == "Tuning" or (step.type == "Training" and _sdk_runner(step) is None):
-            return True
-        if _sdk_runner(step) and any(
-            word.startswith(("train", "fit", "tun"))
-            for word in _words(step.name, step.raw.get("DisplayName"))
-        ):
-            return True
-    return False
-
-
 def _promotes_by_code(step) -> bool:
     """A Lambda whose step or function name, or an ``@step`` function whose step or
     function name, says it registers, approves, deploys, publishes or promotes."""
     if step.type == "Lambda":
         arn = step.raw.get("FunctionArn")
         function = arn.rsplit(":function:", 1)[-1] if isinstance(arn, str) else None
-        return bool(_words(step.name, function) & PROMOTING_WORDS)
-    if _sdk_runner(step) == "function":
-        return bool(_words(step.name, step.raw.get("DisplayName")) & PROMOTING_WORDS)
+        return not PROMOTING_WORDS.isdisjoint(name_words(step.name, function))
+    if step.sdk_runner == "function":
+        return not PROMOTING_WORDS.isdisjoint(step.name_words)
     return False
 
 
@@ -253,7 +153,8 @@ def _is_promotion(definition, step, settings) -> bool:
     if step.type not in SCORING_TYPES:
         return True
     return step.name not in _evaluation_feeders(definition) and definition.memo(
-        ("check_threshold_gates.pipeline_trains",), lambda: _pipeline_trains(definition)
+        ("check_threshold_gates.pipeline_trains",),
+        lambda: any(other.trains for other in definition.steps),
     )
 
 
@@ -274,7 +175,7 @@ def _find_feeders(definition) -> set[str]:
             evaluations.add(step.name)
         if step.type != "Condition":
             continue
-        for atom in _atoms(_branch_formula(step, "IfSteps", definition)):
+        for atom in atoms(_branch_formula(step, "IfSteps", definition)):
             for operand in _metric_operands(atom):
                 for reference in definition.references_under(operand.pointer):
                     if reference.step_name:
@@ -313,7 +214,7 @@ def _gates(definition, step) -> list[Gate]:
 
 
 def _is_metric_gate(gate: Gate) -> bool:
-    return any(_metric_operands(atom) for atom in _atoms(gate.formula))
+    return any(_metric_operands(atom) for atom in atoms(gate.formula))
 
 
 def _gated_promotions(definition, settings) -> list[tuple]:
@@ -382,7 +283,7 @@ def _number(operand: Operand, atom: Atom, parameters) -> float | Unknown:
         return operand.constant
     if operand.parameter is not None:
         parameter = parameters.get(operand.parameter)
-        default = _finite(parameter.default) if parameter is not None else None
+        default = finite(parameter.default) if parameter is not None else None
         if default is not None:
             return default
         return Unknown(
@@ -398,39 +299,19 @@ def _number(operand: Operand, atom: Atom, parameters) -> float | Unknown:
     )
 
 
-_COMPARE = {
-    "==": operator.eq,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-def _pieces(points) -> list[float]:
-    """One value from each piece of the real line cut at ``points``: below the first, each
-    point, between neighbours, above the last. Every comparison of the metric with one of
-    the points has one truth value per piece, so these values stand for all numbers."""
-    points = sorted(set(points))
-    values = [points[0] - 1]
-    for index, point in enumerate(points):
-        values.append(point)
-        values.append((point + points[index + 1]) / 2 if index + 1 < len(points) else point + 1)
-    return values
-
-
 def _metric_atoms(gates, metric: str) -> list[Atom]:
     return [
         atom
         for gate in gates
-        for atom in _atoms(gate.formula)
-        if any(_is_metric(operand, metric) for operand in _operands(atom))
+        for atom in atoms(gate.formula)
+        if any(_is_metric(operand, metric) for operand in operands(atom))
     ]
 
 
 def _resolve(atom: Atom, metric: str, parameters):
-    """``(relation, [(number, operand)])`` meaning "metric <relation> number" (``In``: one of
-    them), or an ``Unknown``."""
+    """``(metric_on_left, [(number, operand)])``: the numbers ``atom`` compares the metric
+    with, and on which side the metric is (``In``: the query, the numbers its values), or
+    an ``Unknown``."""
     if atom.type == "In":
         if not _is_metric(atom.left, metric):
             return Unknown(
@@ -438,43 +319,25 @@ def _resolve(atom: Atom, metric: str, parameters):
             )
         numbers = [(_number(operand, atom, parameters), operand) for operand in atom.values]
         unknown = next((n for n, _ in numbers if isinstance(n, Unknown)), None)
-        return unknown or ("in", numbers)
+        return unknown or (True, numbers)
     on_left, on_right = _is_metric(atom.left, metric), _is_metric(atom.right, metric)
     if on_left and on_right:
         return Unknown(
             f"{_describe(atom)} compares {metric} with itself", atom.pointer, atom.condition
         )
-    relation, other = _OPERATORS[atom.type], atom.right
-    if on_right:
-        relation, other = _SWAP[relation], atom.left
+    other = atom.left if on_right else atom.right
     number = _number(other, atom, parameters)
-    return number if isinstance(number, Unknown) else (relation, [(number, other)])
+    return number if isinstance(number, Unknown) else (not on_right, [(number, other)])
 
 
-def _truth(resolved, value: float) -> bool:
-    relation, numbers = resolved
-    if relation == "in":
-        return any(value == number for number, _ in numbers)
-    return _COMPARE[relation](value, numbers[0][0])
-
-
-def _may(formula, truths: dict, size: int) -> tuple[list[bool], list[bool]]:
-    """Per piece: can the formula hold, and must it hold? Comparisons not about the metric
-    (or not judgeable) may go either way, each on its own."""
-    kind = formula[0]
-    if kind == "atom" and formula[1].pointer in truths:
-        values = truths[formula[1].pointer]
-        return values, values
-    if kind == "not":
-        may, must = _may(formula[1], truths, size)
-        return [not value for value in must], [not value for value in may]
-    if kind in ("and", "or"):
-        combine = all if kind == "and" else any
-        results = [_may(child, truths, size) for child in formula[1]]
-        may = [combine(result[0][i] for result in results) for i in range(size)]
-        must = [combine(result[1][i] for result in results) for i in range(size)]
-        return may, must
-    return [True] * size, [False] * size
+def _holds_at(atom: Atom, resolved, value: float) -> bool:
+    """Whether ``atom`` holds when the metric is ``value`` (the comparison the runner
+    makes on an execution's values)."""
+    on_left, numbers = resolved
+    if atom.type == "In":
+        return compare(atom, value, [number for number, _ in numbers])
+    number = numbers[0][0]
+    return compare(atom, value, number) if on_left else compare(atom, number, value)
 
 
 def _judge(gates, threshold: dict, parameters):
@@ -490,16 +353,23 @@ def _judge(gates, threshold: dict, parameters):
         else:
             resolved[atom.pointer] = (atom, result)
     points = [limit] + [n for _, (_, numbers) in resolved.values() for n, _ in numbers]
-    values = _pieces(points)
-    truths = {
-        pointer: [_truth(result, value) for value in values]
-        for pointer, (_, result) in resolved.items()
-    }
-    may, _ = _may(("and", [gate.formula for gate in gates]), truths, len(values))
+    values = sample_values(points)
+    everything = ("and", [gate.formula for gate in gates])
+
+    def may_run(value: float) -> bool:
+        """Whether the gates may let the step run when the metric is ``value``: comparisons
+        not about the metric (or not judgeable) may go either way, each on its own."""
+
+        def atom_truth(atom):
+            found = resolved.get(atom.pointer)
+            return None if found is None else _holds_at(atom, found[1], value)
+
+        return truth(everything, atom_truth) is not False
+
     bad = [
         index
         for index, value in enumerate(values)
-        if may[index] and (value > limit if lower else value < limit)
+        if (value > limit if lower else value < limit) and may_run(value)
     ]
     if not bad:
         return None
@@ -670,11 +540,11 @@ def check_parameter_thresholds(definition, settings):
     problems: dict[tuple, list[str]] = {}
     for step, gates in _gated_promotions(definition, settings):
         for gate in gates:
-            for atom in _atoms(gate.formula):
+            for atom in atoms(gate.formula):
                 metrics = _metric_operands(atom)
                 if not metrics:
                     continue
-                for operand in _operands(atom):
+                for operand in operands(atom):
                     if operand is None or operand.parameter is None:
                         continue
                     parameter = parameters.get(operand.parameter)
@@ -770,7 +640,7 @@ def check_uncovered_metrics(definition, settings, target):
     problems: dict[tuple, list[str]] = {}
     for step, gates in _gated_promotions(definition, settings):
         for gate in gates:
-            for atom in _atoms(gate.formula):
+            for atom in atoms(gate.formula):
                 uncovered = [
                     operand.metric
                     for operand in _metric_operands(atom)
@@ -814,12 +684,12 @@ def check_policy_metrics_gated(definition, settings, target):
         return
     problems: dict[tuple, list[str]] = {}
     for step, gates in _gated_promotions(definition, settings):
-        atoms = [atom for gate in gates for atom in _atoms(gate.formula)]
+        gated_on = [atom for gate in gates for atom in atoms(gate.formula)]
         innermost = next(gate for gate in gates if _is_metric_gate(gate))
-        compared = sorted({o.metric for atom in atoms for o in _metric_operands(atom)})
+        compared = sorted({o.metric for atom in gated_on for o in _metric_operands(atom)})
         for threshold in thresholds:
             metric = threshold["metric"]
-            if any(_is_metric(o, metric) for atom in atoms for o in _operands(atom)):
+            if any(_is_metric(o, metric) for atom in gated_on for o in operands(atom)):
                 continue
             pattern = threshold.get("pipelines") or "*"
             message = (

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_guard import conditions
 from mlops_guard.reference import graph
 from mlops_guard.reference.storage import Storage, StorageError, is_s3, join_uri
 
@@ -421,43 +422,50 @@ class LocalRun:
         return record
 
     def evaluate_condition(self, info: graph.StepInfo) -> tuple[bool, str]:
-        """All conditions hold -> if branch. Returns the outcome and a one-line reason."""
-        outcome, reasons = True, []
-        for condition in info.body["Arguments"]["Conditions"]:
-            holds, reason = self._condition(condition)
-            outcome = outcome and holds
-            reasons.append(reason)
-        return outcome, "; ".join(reasons)
+        """All conditions hold -> if branch. Returns the outcome and a one-line reason.
 
-    def _condition(self, condition: dict) -> tuple[bool, str]:
-        kind = condition["Type"]
-        if kind == "Not":
-            holds, reason = self._condition(condition["Expression"])
-            return not holds, f"not ({reason})"
-        if kind == "Or":
-            results = [self._condition(item) for item in condition["Conditions"]]
-            return any(r[0] for r in results), " or ".join(r[1] for r in results)
-        left_raw, right_raw = condition["LeftValue"], condition.get("RightValue")
+        The conditions mean what they mean to the rules (:mod:`mlops_guard.conditions`);
+        only their operands' values are this execution's."""
+        formula = conditions.all_conditions(
+            info.body["Arguments"]["Conditions"], "/Arguments/Conditions", info.name
+        )
+        unknown, kind = conditions.unsupported(formula)
+        if unknown:
+            raise RunError(EXIT_STEP_FAILED, f"unsupported condition type {kind}")
+        reasons: dict[str, str] = {}
+        outcome = conditions.truth(formula, lambda atom: self._atom_holds(atom, reasons))
+        return bool(outcome), _explained(formula, reasons)
+
+    def _atom_holds(self, atom: conditions.Atom, reasons: dict[str, str]) -> bool:
+        """One comparison on this execution's values (``--threshold`` replacing a number
+        on its right), with its reason under the atom's pointer."""
+        left_raw = atom.left.expression
+        label = (
+            left_raw["Std:JsonGet"]["Path"]
+            if isinstance(left_raw, dict) and "Std:JsonGet" in left_raw
+            else str(left_raw)
+        )
+        left = self.resolve(left_raw)
+        if atom.type == "In":
+            values = [self.resolve(operand.expression) for operand in atom.values]
+            holds = conditions.compare(atom, left, values)
+            verdict = "holds" if holds else "fails"
+            reasons[atom.pointer] = f"{label} = {left} in {values}: {verdict}"
+            return holds
+        right_raw = atom.right.expression
         if self.threshold is not None and isinstance(right_raw, int | float):
             right_raw = self.threshold
-        left, right = self.resolve(left_raw), self.resolve(right_raw)
-        label = left_raw["Std:JsonGet"]["Path"] if "Std:JsonGet" in left_raw else str(left_raw)
-        operators = {
-            "LessThanOrEqualTo": ("<=", lambda a, b: a <= b),
-            "LessThan": ("<", lambda a, b: a < b),
-            "GreaterThanOrEqualTo": (">=", lambda a, b: a >= b),
-            "GreaterThan": (">", lambda a, b: a > b),
-            "Equals": ("==", lambda a, b: a == b),
-        }
-        if kind == "In":
-            values = self.resolve(condition["QueryValues"])
-            return left in values, f"{label} = {left} in {values}"
-        if kind not in operators:
-            raise RunError(EXIT_STEP_FAILED, f"unsupported condition type {kind}")
-        symbol, compare = operators[kind]
-        holds = bool(compare(left, right))
+        right = self.resolve(right_raw)
+        try:
+            holds = conditions.compare(atom, left, right)
+        except TypeError:
+            raise RunError(
+                EXIT_STEP_FAILED, f"{atom.condition}: cannot compare {left!r} with {right!r}"
+            ) from None
         verdict = "holds" if holds else "fails"
-        return holds, f"{label} = {left} {symbol} threshold {right}: {verdict}"
+        symbol = conditions.COMPARISONS[atom.type][0]
+        reasons[atom.pointer] = f"{label} = {left} {symbol} threshold {right}: {verdict}"
+        return holds
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -574,6 +582,18 @@ class LocalRun:
         with tempfile.TemporaryDirectory(prefix="mlops-guard-metadata-") as scratch:
             (Path(scratch) / "metadata.json").write_text(text, encoding="utf-8")
             self._publish("_metadata", Path(scratch), self.metadata_uri.rsplit("/", 1)[0])
+
+
+def _explained(formula, reasons: dict[str, str]) -> str:
+    """The reasons of a formula's comparisons in one line: ``;`` between the conditions of
+    the step, ``or`` between alternatives, ``not (...)`` around a negation."""
+    kind = formula[0]
+    if kind == "atom":
+        return reasons[formula[1].pointer]
+    if kind == "not":
+        return f"not ({_explained(formula[1], reasons)})"
+    separator = " or " if kind == "or" else "; "
+    return separator.join(_explained(child, reasons) for child in formula[1])
 
 
 def _iso(moment: datetime.datetime) -> str:

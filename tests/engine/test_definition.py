@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_guard.definition import Definition
+from mlops_guard.definition import Definition, Step
 from mlops_guard.pointer import resolve
 from tests.rules.conftest import REFERENCE_PATH
 
@@ -188,3 +188,44 @@ def test_reference_outputs_are_unchanged_by_the_step_shapes():
         ("Predict", "processing", "predictions"),
         ("PostProc", "processing", "predictions"),
     ]
+
+
+def _training(channels=(), entrypoint=None, name="Job", display=None) -> Step:
+    arguments = {"InputDataConfig": [{"ChannelName": channel} for channel in channels]}
+    if entrypoint is not None:
+        arguments["AlgorithmSpecification"] = {"ContainerEntrypoint": entrypoint}
+    raw = {"Name": name, "Type": "Training", "Arguments": arguments}
+    if display is not None:
+        raw["DisplayName"] = display
+    return Step(name, "Training", "/Steps/0", raw)
+
+
+def test_step_kinds_of_training_steps():
+    bootstrap = "sagemaker_remote_function_bootstrap"
+    driver = ["/bin/bash", f"/opt/ml/input/data/{bootstrap}/job_driver.sh"]
+    notebook = "sagemaker_headless_execution_pipelinestep"
+    assert _training(["train"]).sdk_runner is None
+    assert _training([bootstrap]).sdk_runner == "function"
+    assert _training(entrypoint=driver).sdk_runner == "function"
+    assert _training([notebook]).sdk_runner == "notebook"
+    assert _training(entrypoint=["amazon_sagemaker_scheduler"]).sdk_runner == "notebook"
+    processing = Step(
+        "P", "Processing", "/Steps/0", {"InputDataConfig": [{"ChannelName": bootstrap}]}
+    )
+    assert processing.sdk_runner is None
+
+
+def test_steps_that_train():
+    bootstrap = ["sagemaker_remote_function_bootstrap"]
+    assert _training(["train"], name="Anything").trains
+    assert Step("T", "Tuning", "/Steps/0", {}).trains
+    assert not Step("P", "Processing", "/Steps/0", {}).trains
+    assert _training(bootstrap, name="TrainModel").trains
+    assert _training(bootstrap, name="s", display="pipelines.steps.training.train").trains
+    assert _training(bootstrap, name="fit_xgb").trains
+    assert _training(bootstrap, name="Tune").trains
+    assert not _training(bootstrap, name="PrepareFeatures", display="steps.prep.prepare").trains
+    assert not _training(bootstrap, name="TunnelData").trains
+    assert _training(bootstrap, name="RegisterModel", display="a.b.c").name_words == [
+        "register", "model", "a", "b", "c",
+    ]  # fmt: skip

@@ -532,3 +532,28 @@ def test_batch_inference_of_a_model_trained_elsewhere_is_no_promotion(check):
     definition["Steps"].insert(0, function_step("TrainForecast", "steps.train.train"))
     definition["Steps"][0].pop("DependsOn")
     assert [f.subject for f in check(definition, select=["ET001"])] == ["BatchInference"]
+
+
+# -- one step kind for every rule ------------------------------------------------------
+
+
+def _by_entry_point_only(step: dict) -> dict:
+    """An ``@step`` function known only by its job driver in the entry point (its
+    bootstrap channel renamed away)."""
+    channels = step["Arguments"]["InputDataConfig"]
+    channels[0]["ChannelName"] = "bootstrap"
+    return step
+
+
+def test_a_function_known_by_its_entry_point_is_one_for_every_rule(check):
+    register = _by_entry_point_only(
+        function_step("RegisterForecastModel", "pipelines.forecast.steps.register.register")
+    )
+    register.pop("DependsOn")
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [register]}
+    # ET001: a function that registers is a promotion; RF002: it trains nothing, so it
+    # needs no hyperparameters; RF006: a pipeline of it trains nothing, so needs no metrics.
+    findings = check(definition, select=["ET001", "RF002", "RF006"])
+    assert [(f.rule, f.subject) for f in findings] == [("ET001", "RegisterForecastModel")]
+    # IO003: its results under the execution id are the SDK's hand-off, not a data output.
+    assert check(definition, select=["IO003"]) == []
