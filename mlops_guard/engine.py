@@ -17,39 +17,11 @@ from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta_rules import META_RULES, NOT_EVALUATED
 from mlops_guard.registry import Rule
-from mlops_guard.selection import is_enabled, path_ignores, severity_for
+from mlops_guard.selection import Selection, is_enabled, severity_for
 from mlops_guard.targets import REPLAYED, Target
 
 REPLAYED_KIND = "definition"
 """The kind of target the result cache replays (definition files only)."""
-
-
-class Selection:
-    """Which rules run on which files, and at what severity (see :mod:`selection`)."""
-
-    def __init__(self, select, ignore, severity, per_path_ignores):
-        self.select = list(select)
-        self.ignore = list(ignore)
-        self.severity = dict(severity)
-        self.per_path_ignores = dict(per_path_ignores)
-
-    @classmethod
-    def from_policy(cls, policy, select=None, ignore=None) -> Selection:
-        return cls(
-            select=list(select) if select else [*policy["select"], *policy["extend_select"]],
-            ignore=[*policy["ignore"], *(ignore or [])],
-            severity=dict(policy["severity"]),
-            per_path_ignores={k: list(v) for k, v in policy["per_path_ignores"].items()},
-        )
-
-    def ignores_for(self, file: str | None) -> tuple[str, ...]:
-        """The ignore selectors for ``file``: the run's, plus its per-path ignores."""
-        if file is not None and self.per_path_ignores:
-            return (*self.ignore, *path_ignores(file, self.per_path_ignores))
-        return tuple(self.ignore)
-
-    def enabled(self, rule_id: str, file: str | None = None) -> bool:
-        return is_enabled(rule_id, self.select, self.ignores_for(file))
 
 
 class RunResult:
