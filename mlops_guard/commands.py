@@ -127,7 +127,7 @@ def _kwargs(text: str) -> dict:
 
 
 def rules(args) -> int:
-    from mlops_guard.engine import all_rule_infos
+    from mlops_guard.registry import all_rule_infos
     from mlops_guard.session import prepare
 
     session = prepare(

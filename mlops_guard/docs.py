@@ -13,8 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from mlops_guard.engine import all_rule_infos
-from mlops_guard.registry import load_rules
+from mlops_guard.registry import all_rule_infos, load_rules
 from mlops_guard.resources import builtin_rules_dir
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -8,14 +8,13 @@ waivers are applied here, once, for every rule alike.
 
 from __future__ import annotations
 
-import itertools
 from collections import namedtuple
 from collections.abc import Iterable
 
 from mlops_guard.authoring import PIPELINE_NAME, Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
-from mlops_guard.meta_rules import META_RULES, NOT_EVALUATED
+from mlops_guard.meta_rules import NOT_EVALUATED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import Selection, is_enabled, severity_for
 from mlops_guard.targets import REPLAYED, Target
@@ -283,7 +282,3 @@ def _location(target: Target, pointer: str) -> Location:
     if position is None:
         return Location(target.file, full)
     return Location(target.file, full, position[0], position[1])
-
-
-def all_rule_infos(rules: list[Rule]) -> list:
-    return sorted(itertools.chain((rule.info for rule in rules), META_RULES), key=lambda i: i.id)
