@@ -15,7 +15,7 @@ import sys
 from contextlib import contextmanager, suppress
 
 from mlops_guard import __version__
-from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, FILE_NOTE, InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, EXIT_INTERRUPTED, FILE_NOTE, InputError
 
 EXTERNAL = {
     "reference": ("mlops_guard.reference.cli", "main", "Run or print the reference pipeline."),
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _run(argv)
         except KeyboardInterrupt:
-            return 130
+            return EXIT_INTERRUPTED
         except BrokenPipeError:
             # Output was cut before the command decided its verdict (a reader that stops
             # early after a complete report is handled in write_report).

@@ -215,4 +215,4 @@ def _default_policy():
     return default_policy_path()
 
 
-__all__ = ["EXIT_INPUT", "check", "demo", "explain", "rules"]
+__all__ = ["check", "demo", "explain", "rules"]

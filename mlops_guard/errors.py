@@ -31,6 +31,9 @@ class InputError(Exception):
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 """Exit codes: clean, findings (and nothing else), usage/input/tool error."""
 
+EXIT_INTERRUPTED = 130
+"""Exit code of a run stopped with Ctrl-C (128 + SIGINT, as shells report it)."""
+
 
 class MissingExtra(InputError):
     """A feature needs an optional dependency that is not installed."""

@@ -97,7 +97,7 @@ def main(argv: list[str], *, session=None) -> int:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # --help
-            return int(exit_.code or 0)
+            return int(exit_.code or EXIT_CLEAN)
         return audit(args, session=session)
     except InputError as error:
         if debug:
@@ -260,7 +260,7 @@ def main_iam_policy(argv: list[str]) -> int:
     try:
         parser.parse_args(argv)
     except SystemExit as exit_:
-        return int(exit_.code or 0)
+        return int(exit_.code or EXIT_CLEAN)
     except InputError as error:
         print(f"mlops-guard: error: {error}", file=sys.stderr)
         return EXIT_INPUT

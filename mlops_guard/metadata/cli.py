@@ -11,7 +11,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from mlops_guard.errors import InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
 
 PROG = "mlops-guard export"
 
@@ -67,7 +67,7 @@ def main_export(argv: list[str]) -> int:
     except UsageError as error:
         return _fail(error.message)
     except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
+        return int(exit_.code or EXIT_CLEAN)
 
     if arguments.source == "sagemaker":
         from mlops_guard.audit import accounts
@@ -96,7 +96,7 @@ def main_export(argv: list[str]) -> int:
         return _fail(f"{arguments.output}: cannot write: {error.strerror or error}")
     for item in store.unreadable:
         print(f"mlops-guard: warning: not readable: {item.what}: {item.reason}", file=sys.stderr)
-    return 0
+    return EXIT_CLEAN
 
 
 def parse_moment(text: str) -> datetime:
@@ -114,7 +114,7 @@ def parse_moment(text: str) -> datetime:
 
 def _fail(message: str) -> int:
     print(f"mlops-guard: error: {' '.join(message.split())}", file=sys.stderr)
-    return 2
+    return EXIT_INPUT
 
 
 if __name__ == "__main__":
