@@ -9,7 +9,6 @@ error (one line on stderr), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from contextlib import contextmanager, suppress
@@ -188,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INTERRUPTED
         except BrokenPipeError:
             # Output was cut before the command decided its verdict (a reader that stops
-            # early after a complete report is handled in write_report).
-            _drop_stdout()
+            # early after a complete report is handled in reporters.write_report).
+            from mlops_guard.reporters import drop_stdout
+
+            drop_stdout()
             return _tool_error(
                 InputError("standard output was closed before the command finished"), debug
             )
@@ -301,28 +302,6 @@ def _external(name: str, argv: list[str]) -> int:
     return getattr(module, function)(argv)
 
 
-def write_report(text: str, output: str | None) -> None:
-    """Write a report to ``output`` or stdout; neither can fail on the report's text.
-
-    Reporters already escape what the checked files held; ``backslashreplace`` is the
-    last line of defence (and what a narrow terminal encoding gets). A reader that closes
-    stdout early (``| head``) is normal: the rest of the report is dropped and the command
-    still exits with its verdict.
-    """
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8", errors="backslashreplace") as handle:
-                handle.write(text)
-        except OSError as error:
-            raise InputError(f"cannot write report: {error.strerror}", file=output) from None
-    else:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _drop_stdout()
-
-
 @contextmanager
 def _tolerant_streams():
     """stdout and stderr that escape what their encoding cannot hold (an ASCII terminal,
@@ -343,14 +322,3 @@ def _tolerant_streams():
         for stream, errors in saved:
             with suppress(OSError, ValueError):
                 stream.reconfigure(errors=errors)
-
-
-def _drop_stdout() -> None:
-    """Send the rest of stdout to the null device, so the interpreter's final flush does
-    not fail again on a closed pipe."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        pass

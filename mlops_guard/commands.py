@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from mlops_guard import __version__
-from mlops_guard.cli import write_report
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 
 
@@ -59,7 +58,7 @@ def check(args) -> int:
         result = baseline.apply(result, args.baseline, args.write_baseline)
     result.add(session.policy_findings)
     context = {"version": __version__, "rules": _ran(session, result), "command": "check"}
-    from mlops_guard.reporters import render
+    from mlops_guard.reporters import render, write_report
 
     write_report(render(args.format, result, context), args.output)
     if module_errors:
