@@ -1,4 +1,8 @@
-"""The ``mlops-guard`` command.
+"""The ``mlops-guard`` command: the entry point only. It parses the command line, hands
+the command to :mod:`mlops_guard.commands` (or a subcommand's own module, see
+:data:`EXTERNAL`) and guards the run, so that whatever escapes is one line and exit 2.
+Nothing in the package imports it: shared options live in :mod:`mlops_guard.options`,
+errors and exit codes in :mod:`mlops_guard.errors`, report writing in the reporters.
 
 Subcommands import what they need when they run, so ``mlops-guard check`` on a JSON
 definition never imports boto3, pandas, sagemaker, mlflow or pytest. Exit codes:
@@ -14,7 +18,17 @@ import sys
 from contextlib import contextmanager, suppress
 
 from mlops_guard import __version__
-from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, EXIT_INTERRUPTED, FILE_NOTE, InputError
+from mlops_guard.errors import (
+    EXIT_CLEAN,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXTRAS,
+    FILE_NOTE,
+    TOOL_ERROR_HINT,
+    InputError,
+    UsageError,
+)
+from mlops_guard.options import Parser, add_output_options, add_policy_options
 
 EXTERNAL = {
     "reference": ("mlops_guard.reference.cli", "main", "Run or print the reference pipeline."),
@@ -23,29 +37,6 @@ EXTERNAL = {
     "iam-policy": ("mlops_guard.audit.cli", "main_iam_policy", "Print the audit's IAM policy."),
     "init": ("mlops_guard.init_cmd", "main", "Write a starter team policy and hook config."),
 }
-
-
-class UsageError(InputError):
-    pass
-
-
-class _Formatter(argparse.HelpFormatter):
-    """A fixed width: help text is the same everywhere, and argparse does not import
-    ``shutil`` to measure the terminal on every start (it formats while parsing)."""
-
-    def __init__(self, prog: str):
-        super().__init__(prog, width=100, max_help_position=32)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with our formatter, and usage errors as one-line input errors (exit 2)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):  # one line, exit 2, like every other input error
-        raise UsageError(message, where=self.prog)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -121,52 +112,10 @@ def _check_options(check) -> None:
     check.add_argument("--write-baseline", help="write current findings to this baseline file")
 
 
-def add_policy_options(parser, *, selection: bool = True) -> None:
-    parser.add_argument("--policy", help="policy file (default: discovered, else the default)")
-    parser.add_argument(
-        "--rules-dir",
-        action="append",
-        default=[],
-        help="extra rules directory (imports its check_*.py files; opt-in)",
-    )
-    parser.add_argument(
-        "--allow-code",
-        action="store_true",
-        help="let the policy's rules_dirs and modules run the repository's code "
-        "(or MLOPS_GUARD_ALLOW_CODE=1)",
-    )
-    parser.add_argument(
-        "--isolated",
-        action="store_true",
-        help="ignore discovered configuration (pyproject.toml, .mlops-guard.yaml)",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    if selection:
-        parser.add_argument("--select", type=_csv, help="comma-separated ids or prefixes")
-        parser.add_argument("--ignore", type=_csv, help="comma-separated ids or prefixes")
-
-
-def add_output_options(parser) -> None:
-    parser.add_argument(
-        "--format",
-        default="text",
-        choices=["text", "json", "sarif", "junit", "github"],
-        help="output format",
-    )
-    parser.add_argument("--output", "-o", help="write the report to this file")
-    parser.add_argument(
-        "--fail-on", choices=["info", "warning", "error"], help="lowest failing severity"
-    )
-
-
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
     return int(value)
-
-
-def _csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,26 +200,6 @@ def _file_of(error: BaseException) -> str | None:
         if isinstance(note, str) and note.startswith(FILE_NOTE):
             return note[len(FILE_NOTE) :]
     return None
-
-
-TOOL_ERROR_HINT = "(run with --debug for the traceback)"
-"""Ends the line of a tool error (an exception no code chose to raise for the user), so it
-is told apart from an input error: the first is a bug to report, the second is for the
-user to fix."""
-
-
-EXTRAS = {
-    "boto3": "aws",
-    "botocore": "aws",
-    "mlflow": "mlflow",
-    "pandas": "report",
-    "pyarrow": "report",
-    "sagemaker": "sdk",
-    "sklearn": "sdk",
-    "numpy": "sdk",
-    "hcl2": "terraform",
-}
-"""The extra that installs each optional top-level module (see pyproject.toml)."""
 
 
 def _missing_extra(error: ModuleNotFoundError, command: str) -> BaseException:

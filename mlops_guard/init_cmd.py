@@ -95,7 +95,7 @@ PIN_NOTE = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import Parser
+    from mlops_guard.options import Parser
 
     parser = Parser(prog="mlops-guard init", description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default=".", help="repository root")

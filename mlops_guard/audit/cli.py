@@ -16,9 +16,14 @@ import sys
 from pathlib import Path
 
 from mlops_guard import __version__
-from mlops_guard.cli import Parser, add_policy_options
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 from mlops_guard.metadata.cli import parse_moment
+from mlops_guard.options import (
+    Parser,
+    add_fail_on_option,
+    add_format_option,
+    add_policy_options,
+)
 
 OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
 DEFAULT_TIMEOUT = 1800.0  # seconds: a nightly audit of a large account, with room to spare
@@ -36,15 +41,10 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-
-    from mlops_guard.reporters import available_formats
-
     common = argparse.ArgumentParser(add_help=False)
     add_policy_options(common)
-    common.add_argument("--format", default="text", choices=available_formats())
-    common.add_argument(
-        "--fail-on", choices=["info", "warning", "error"], help="lowest failing severity"
-    )
+    add_format_option(common)
+    add_fail_on_option(common)
     common.add_argument(
         "--output",
         "-o",

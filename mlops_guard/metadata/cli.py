@@ -11,13 +11,13 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError, UsageError
 
 PROG = "mlops-guard export"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import Parser
+    from mlops_guard.options import Parser
 
     parser = Parser(
         prog=PROG,
@@ -58,7 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main_export(argv: list[str]) -> int:
     """Run ``mlops-guard export ARGV``; returns the exit code (0 ok, 2 bad input/usage)."""
-    from mlops_guard.cli import UsageError
     from mlops_guard.metadata.io import dump_store, dumps_store
     from mlops_guard.metadata.sources import export
 

@@ -23,7 +23,7 @@ the run starts, not as a failed step); S3 and Athena also need boto3."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import Parser
+    from mlops_guard.options import Parser
 
     parser = Parser(
         prog="mlops-guard reference",
