@@ -188,11 +188,6 @@ def _items(target: Target, name: str) -> tuple:
     return items
 
 
-def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list[Finding]:
-    """Call one rule on one target (see :func:`run_call`)."""
-    return run_call(prepare_call(rule, policy), target, debug=debug)
-
-
 def run_call(call: Call, target: Target, *, debug: bool = False) -> list[Finding]:
     """Call one rule on one target, once per item of its parametrising fixture.
 

@@ -4,24 +4,19 @@ the rendered report goes (a file or standard output, neither failing on its text
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import io
 import os
 import sys
 
 from mlops_guard.errors import InputError
 
-FORMATS = {
+FORMATS = {  # --format NAME: the module whose render(result, context) writes it
     "text": "mlops_guard.reporters.text",
     "json": "mlops_guard.reporters.json_format",
     "sarif": "mlops_guard.reporters.sarif",
     "junit": "mlops_guard.reporters.junit",
     "github": "mlops_guard.reporters.github",
 }
-
-
-def available_formats() -> list[str]:
-    return [name for name, module in FORMATS.items() if importlib.util.find_spec(module)]
 
 
 def render(format_name: str, result, context) -> str:
