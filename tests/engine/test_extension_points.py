@@ -45,7 +45,7 @@ def test_the_hook_passes_exactly_the_files_a_loader_reads():
     files = _hook_files_pattern("mlops-guard")
     for suffix in LOADERS_BY_SUFFIX:
         assert suffix not in OTHER_SUFFIXES
-        for name in (f"pipeline{suffix}", f"infra/stack{suffix}"):
+        for name in (f"pipeline{suffix}", f"infra/stack{suffix}", f"LEGACY{suffix.upper()}"):
             assert files.search(name), f"the hook skips {name}, which mlops-guard checks"
     for suffix in OTHER_SUFFIXES:
         for name in (f"notes{suffix}", f"dir/notes{suffix}"):
