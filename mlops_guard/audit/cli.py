@@ -66,7 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop reading after this long; what was not read is MG005 and exit 2 "
         f"(default {DEFAULT_TIMEOUT:g})",
     )
-    sagemaker = sources.add_parser("sagemaker", parents=[common, reading], help="SageMaker (boto3)")
+    from mlops_guard.metadata.sources import SOURCES
+
+    for name, source in SOURCES.items():  # one subcommand per metadata source
+        parents = [common, reading] if source.live else [common]
+        _SOURCE_OPTIONS[name](sources.add_parser(name, parents=parents, help=source.summary))
+    from mlops_guard.audit import merge
+
+    merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
+    return parser
+
+
+def _sagemaker_options(sagemaker) -> None:
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
@@ -76,17 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     from mlops_guard.audit import accounts
 
     accounts.add_options(sagemaker)  # many accounts and regions, or a shard of them
-    mlflow = sources.add_parser(
-        "mlflow", parents=[common, reading], help="an MLflow tracking store or server"
-    )
+
+
+def _mlflow_options(mlflow) -> None:
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI")
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-    files = sources.add_parser("file", parents=[common], help="metadata export files")
-    files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
-    from mlops_guard.audit import merge
 
-    merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
-    return parser
+
+def _file_options(files) -> None:
+    files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
+
+
+_SOURCE_OPTIONS = {
+    "sagemaker": _sagemaker_options,
+    "mlflow": _mlflow_options,
+    "file": _file_options,
+}
+"""Each metadata source's own options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
 def main(argv: list[str], *, session=None) -> int:

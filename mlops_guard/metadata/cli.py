@@ -32,10 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the export (.json, .yaml/.yml; '-' for standard output)",
     )
     sources = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    from mlops_guard.metadata.sources import SOURCES
 
-    sagemaker = sources.add_parser(
-        "sagemaker", parents=[output], help="SageMaker Experiments and Pipelines (boto3)"
-    )
+    for name, source in SOURCES.items():  # every live source; a file is already an export
+        if source.live:
+            _SOURCE_OPTIONS[name](sources.add_parser(name, parents=[output], help=source.summary))
+    return parser  # subparsers are Parser too, so their errors are one line as well
+
+
+def _sagemaker_options(sagemaker) -> None:
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
@@ -49,11 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     accounts.add_options(sagemaker)  # many accounts and regions: -o is then a directory
 
-    mlflow = sources.add_parser("mlflow", parents=[output], help="an MLflow tracking server")
+
+def _mlflow_options(mlflow) -> None:
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI", help="MLflow tracking URI")
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
 
-    return parser  # subparsers are Parser too, so their errors are one line as well
+
+_SOURCE_OPTIONS = {"sagemaker": _sagemaker_options, "mlflow": _mlflow_options}
+"""Each live metadata source's options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
 def main_export(argv: list[str]) -> int:

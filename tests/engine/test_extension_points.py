@@ -118,6 +118,53 @@ def test_the_readme_lists_every_output_format():
     assert all(f"| `{name}` |" in formats_table() for name in FORMATS)
 
 
+# -- metadata sources -----------------------------------------------------------------------
+
+
+def _subcommands(parser) -> dict[str, str]:
+    """A parser's subcommands and their help, as its ``--help`` lists them."""
+    listing = parser.format_help().split("SOURCE\n", 1)[1].split("\n\n", 1)[0]
+    found = re.findall(r"^    (\S+)\s+(.+?)$", listing, re.MULTILINE | re.DOTALL)
+    return {name: " ".join(text.split()) for name, text in found}
+
+
+def test_every_metadata_source_is_an_audit_subcommand_with_its_help():
+    from mlops_guard.metadata.sources import SOURCES
+
+    audit = _subcommands(_audit_parser())
+    assert list(audit) == [*SOURCES, "merge"]  # merge reads the audit's reports, not a store
+    assert all(audit[name] == source.summary for name, source in SOURCES.items())
+
+
+def test_export_offers_exactly_the_live_sources():
+    from mlops_guard.metadata.cli import build_parser
+    from mlops_guard.metadata.sources import SOURCES
+
+    export = _subcommands(build_parser())
+    live = {name: source.summary for name, source in SOURCES.items() if source.live}
+    assert export == live
+
+
+def test_every_metadata_source_is_a_module_that_fetches_a_store():
+    import importlib
+
+    from mlops_guard.metadata.sources import SOURCES
+
+    for name in SOURCES:
+        module = importlib.util.find_spec(f"mlops_guard.metadata.sources.{name}")
+        assert module is not None, name
+    assert callable(importlib.import_module("mlops_guard.metadata.sources.file").fetch_store)
+
+
+def test_an_unknown_source_names_the_known_ones():
+    from mlops_guard.metadata.errors import MetadataInputError
+    from mlops_guard.metadata.sources import SOURCES, export
+
+    with pytest.raises(MetadataInputError) as raised:
+        export("wandb")
+    assert all(name in str(raised.value) for name in SOURCES)
+
+
 # -- rule categories ------------------------------------------------------------------------
 
 
