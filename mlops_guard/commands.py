@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from mlops_guard import __version__
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 
 
@@ -57,9 +56,9 @@ def check(args) -> int:
 
         result = baseline.apply(result, args.baseline, args.write_baseline)
     result.add(session.policy_findings)
-    context = {"version": __version__, "rules": _ran(session, result), "command": "check"}
-    from mlops_guard.reporters import render, write_report
+    from mlops_guard.reporters import render, report_context, write_report
 
+    context = report_context("check", session.rules, result)
     write_report(render(args.format, result, context), args.output)
     if module_errors:
         return _module_failures(module_errors, args.debug)
@@ -74,12 +73,6 @@ def _file_targets(args, paths, strict, cache, session):
     return file_targets(
         paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
     )
-
-
-def _ran(session, result) -> list:
-    """The rules that ran under the selection: what every report counts and lists."""
-    ran = set(result.rule_ids)
-    return [rule for rule in session.rules if rule.id in ran]
 
 
 def _lazy_module_targets(args, session, errors):
@@ -177,7 +170,7 @@ def demo(args) -> int:
     from mlops_guard import engine
     from mlops_guard.examples import example_paths, reference_definition_path
     from mlops_guard.loaders import load_paths
-    from mlops_guard.reporters import render
+    from mlops_guard.reporters import render, report_context
     from mlops_guard.session import prepare
 
     session = prepare(str(_default_policy()))
@@ -193,7 +186,7 @@ def demo(args) -> int:
             session.selection,
             policy_file=session.policy_file,
         )
-        context = {"version": __version__, "rules": _ran(session, result), "command": "demo"}
+        context = report_context("demo", session.rules, result)
         print(f"== {title}")
         print(render(args.format, result, context), end="")
         clean = not result.findings

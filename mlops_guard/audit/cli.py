@@ -161,9 +161,9 @@ def audit(args, *, session=None) -> int:
             debug=args.debug,
         )
         progress.phase("writing reports", "files", total=len(args.output) or None)
-        context = {"version": __version__, "rules": prepared.rules, "command": "audit"}
-        from mlops_guard.reporters import render
+        from mlops_guard.reporters import render, report_context
 
+        context = report_context("audit", prepared.rules, result)
         text = render(args.format, result, context)
         for output in args.output:
             _write(output, result, store, prepared, label, context)

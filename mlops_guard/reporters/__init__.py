@@ -19,6 +19,22 @@ FORMATS = {  # --format NAME: the module whose render(result, context) writes it
 }
 
 
+def report_context(command: str, rules, result) -> dict:
+    """What reporters get besides the findings: the tool's version, the command, and the
+    rules that ran (those of ``rules`` in ``result.rule_ids``). Every report counts and
+    describes the same rules: the summary's "44 rules", the audit's HTML card, SARIF's
+    ``tool.driver.rules`` (with the engine's own MG rules) and JUnit's test suites;
+    never a rule that was loaded but not run, which no report may show as passed."""
+    from mlops_guard import __version__
+
+    ran = set(result.rule_ids)
+    return {
+        "version": __version__,
+        "rules": [rule for rule in rules if rule.id in ran],
+        "command": command,
+    }
+
+
 def render(format_name: str, result, context) -> str:
     """``context`` carries what some formats need besides findings (rule docs, tool
     version, the command's name)."""
