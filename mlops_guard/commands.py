@@ -35,11 +35,15 @@ def check(args) -> int:
         from mlops_guard.result_cache import ResultCache
 
         cache = ResultCache.open(session)
+    from mlops_guard.parallel import file_targets  # on every core when the run is big
+
     strict = not args.skip_unrecognized
-    files = _file_targets(args, paths, strict, cache, session)
+    files = file_targets(
+        paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
+    )
     # Files stream through the engine one at a time; modules render after them.
     module_errors: list[InputError] = []
-    targets = itertools.chain(files, _lazy_module_targets(args, session, module_errors))
+    targets = itertools.chain(files, _module_targets(args, session, module_errors))
     result = engine.run(
         targets,
         session.rules,
@@ -66,21 +70,6 @@ def check(args) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-def _file_targets(args, paths, strict, cache, session):
-    """The files' targets, checked on every core when the run is big (see parallel)."""
-    from mlops_guard.parallel import file_targets
-
-    return file_targets(
-        paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
-    )
-
-
-def _lazy_module_targets(args, session, errors):
-    """Module targets, rendered only when the engine reaches them; a module that cannot
-    be rendered goes to ``errors`` and the others are still checked."""
-    yield from _module_targets(args, session, errors)
-
-
 def _module_failures(errors: list[InputError], debug: bool) -> int:
     """After the report of what could be checked: one line per module that could not be
     rendered, and exit 2 (what was not read never passes)."""
@@ -93,17 +82,19 @@ def _module_failures(errors: list[InputError], debug: bool) -> int:
     return EXIT_INPUT
 
 
-def _module_targets(args, session, errors=None) -> list:
+def _module_targets(args, session, errors):
+    """Module targets, rendered only when the engine reaches them (a generator); a module
+    that cannot be rendered goes to ``errors`` and the others are still checked."""
     specs = [{"entry": entry, "kwargs": _kwargs(args.kwargs), "path": "."} for entry in args.module]
     if not args.no_modules:
         base = session.loaded.base_dir
         for module in session.policy["modules"]:
             specs.append({**module.to_dict(), "path": str(base / module["path"])})
     if not specs:
-        return []
+        return
     from mlops_guard.loaders.python_module import render_modules
 
-    return render_modules(specs, debug=args.debug, jobs=args.jobs, errors=errors)
+    yield from render_modules(specs, debug=args.debug, jobs=args.jobs, errors=errors)
 
 
 def _kwargs(text: str) -> dict:
