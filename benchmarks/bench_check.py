@@ -117,6 +117,7 @@ def bench_many(work: Path, count: int, rounds: int) -> list[bool]:
     from mlops_guard import engine
     from mlops_guard.loaders import iter_targets
     from mlops_guard.result_cache import ResultCache
+    from mlops_guard.selection import Selection
     from mlops_guard.session import prepare
 
     session = prepare(domains=("definition",))
@@ -128,7 +129,7 @@ def bench_many(work: Path, count: int, rounds: int) -> list[bool]:
         return time.perf_counter() - start
 
     selection = session.selection
-    without_api = engine.Selection(
+    without_api = Selection(
         selection.select, [*selection.ignore, *API_RULES], selection.severity,
         selection.per_path_ignores,
     )  # fmt: skip

@@ -1,4 +1,8 @@
-"""The ``mlops-guard`` command.
+"""The ``mlops-guard`` command: the entry point only. It parses the command line, hands
+the command to :mod:`mlops_guard.commands` (or a subcommand's own module, see
+:data:`EXTERNAL`) and guards the run, so that whatever escapes is one line and exit 2.
+Nothing in the package imports it: shared options live in :mod:`mlops_guard.options`,
+errors and exit codes in :mod:`mlops_guard.errors`, report writing in the reporters.
 
 Subcommands import what they need when they run, so ``mlops-guard check`` on a JSON
 definition never imports boto3, pandas, sagemaker, mlflow or pytest. Exit codes:
@@ -9,13 +13,22 @@ error (one line on stderr), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from contextlib import contextmanager, suppress
 
 from mlops_guard import __version__
-from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, FILE_NOTE, InputError
+from mlops_guard.errors import (
+    EXIT_CLEAN,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXTRAS,
+    FILE_NOTE,
+    TOOL_ERROR_HINT,
+    InputError,
+    UsageError,
+)
+from mlops_guard.options import Parser, add_output_options, add_policy_options
 
 EXTERNAL = {
     "reference": ("mlops_guard.reference.cli", "main", "Run or print the reference pipeline."),
@@ -24,29 +37,6 @@ EXTERNAL = {
     "iam-policy": ("mlops_guard.audit.cli", "main_iam_policy", "Print the audit's IAM policy."),
     "init": ("mlops_guard.init_cmd", "main", "Write a starter team policy and hook config."),
 }
-
-
-class UsageError(InputError):
-    pass
-
-
-class _Formatter(argparse.HelpFormatter):
-    """A fixed width: help text is the same everywhere, and argparse does not import
-    ``shutil`` to measure the terminal on every start (it formats while parsing)."""
-
-    def __init__(self, prog: str):
-        super().__init__(prog, width=100, max_help_position=32)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with our formatter, and usage errors as one-line input errors (exit 2)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):  # one line, exit 2, like every other input error
-        raise UsageError(message, where=self.prog)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -126,52 +116,10 @@ def _check_options(check) -> None:
     check.add_argument("--write-baseline", help="write current findings to this baseline file")
 
 
-def add_policy_options(parser, *, selection: bool = True) -> None:
-    parser.add_argument("--policy", help="policy file (default: discovered, else the default)")
-    parser.add_argument(
-        "--rules-dir",
-        action="append",
-        default=[],
-        help="extra rules directory (imports its check_*.py files; opt-in)",
-    )
-    parser.add_argument(
-        "--allow-code",
-        action="store_true",
-        help="let the policy's rules_dirs and modules run the repository's code "
-        "(or MLOPS_GUARD_ALLOW_CODE=1)",
-    )
-    parser.add_argument(
-        "--isolated",
-        action="store_true",
-        help="ignore discovered configuration (pyproject.toml, .mlops-guard.yaml)",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    if selection:
-        parser.add_argument("--select", type=_csv, help="comma-separated ids or prefixes")
-        parser.add_argument("--ignore", type=_csv, help="comma-separated ids or prefixes")
-
-
-def add_output_options(parser) -> None:
-    parser.add_argument(
-        "--format",
-        default="text",
-        choices=["text", "json", "sarif", "junit", "github"],
-        help="output format",
-    )
-    parser.add_argument("--output", "-o", help="write the report to this file")
-    parser.add_argument(
-        "--fail-on", choices=["info", "warning", "error"], help="lowest failing severity"
-    )
-
-
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
     return int(value)
-
-
-def _csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _run(argv)
         except KeyboardInterrupt:
-            return 130
+            return EXIT_INTERRUPTED
         except BrokenPipeError:
             # Output was cut before the command decided its verdict (a reader that stops
-            # early after a complete report is handled in write_report).
-            _drop_stdout()
+            # early after a complete report is handled in reporters.write_report).
+            from mlops_guard.reporters import drop_stdout
+
+            drop_stdout()
             return _tool_error(
                 InputError("standard output was closed before the command finished"), debug
             )
@@ -256,26 +206,6 @@ def _file_of(error: BaseException) -> str | None:
     return None
 
 
-TOOL_ERROR_HINT = "(run with --debug for the traceback)"
-"""Ends the line of a tool error (an exception no code chose to raise for the user), so it
-is told apart from an input error: the first is a bug to report, the second is for the
-user to fix."""
-
-
-EXTRAS = {
-    "boto3": "aws",
-    "botocore": "aws",
-    "mlflow": "mlflow",
-    "pandas": "report",
-    "pyarrow": "report",
-    "sagemaker": "sdk",
-    "sklearn": "sdk",
-    "numpy": "sdk",
-    "hcl2": "terraform",
-}
-"""The extra that installs each optional top-level module (see pyproject.toml)."""
-
-
 def _missing_extra(error: ModuleNotFoundError, command: str) -> BaseException:
     """A missing optional module as the one line naming its extra; any other missing
     module (a broken installation) stays a tool error naming the module."""
@@ -305,28 +235,6 @@ def _external(name: str, argv: list[str]) -> int:
     return getattr(module, function)(argv)
 
 
-def write_report(text: str, output: str | None) -> None:
-    """Write a report to ``output`` or stdout; neither can fail on the report's text.
-
-    Reporters already escape what the checked files held; ``backslashreplace`` is the
-    last line of defence (and what a narrow terminal encoding gets). A reader that closes
-    stdout early (``| head``) is normal: the rest of the report is dropped and the command
-    still exits with its verdict.
-    """
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8", errors="backslashreplace") as handle:
-                handle.write(text)
-        except OSError as error:
-            raise InputError(f"cannot write report: {error.strerror}", file=output) from None
-    else:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _drop_stdout()
-
-
 @contextmanager
 def _tolerant_streams():
     """stdout and stderr that escape what their encoding cannot hold (an ASCII terminal,
@@ -347,14 +255,3 @@ def _tolerant_streams():
         for stream, errors in saved:
             with suppress(OSError, ValueError):
                 stream.reconfigure(errors=errors)
-
-
-def _drop_stdout() -> None:
-    """Send the rest of stdout to the null device, so the interpreter's final flush does
-    not fail again on a closed pipe."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        pass

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from mlops_guard import __version__
-from mlops_guard.cli import write_report
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 
 
@@ -37,11 +35,15 @@ def check(args) -> int:
         from mlops_guard.result_cache import ResultCache
 
         cache = ResultCache.open(session)
+    from mlops_guard.parallel import file_targets  # on every core when the run is big
+
     strict = not args.skip_unrecognized
-    files = _file_targets(args, paths, strict, cache, session)
+    files = file_targets(
+        paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
+    )
     # Files stream through the engine one at a time; modules render after them.
     module_errors: list[InputError] = []
-    targets = itertools.chain(files, _lazy_module_targets(args, session, module_errors))
+    targets = itertools.chain(files, _module_targets(args, session, module_errors))
     result = engine.run(
         targets,
         session.rules,
@@ -58,35 +60,14 @@ def check(args) -> int:
 
         result = baseline.apply(result, args.baseline, args.write_baseline)
     result.add(session.policy_findings)
-    context = {"version": __version__, "rules": _ran(session, result), "command": "check"}
-    from mlops_guard.reporters import render
+    from mlops_guard.reporters import render, report_context, write_report
 
+    context = report_context("check", session.rules, result)
     write_report(render(args.format, result, context), args.output)
     if module_errors:
         return _module_failures(module_errors, args.debug)
     fail_on = args.fail_on or session.policy["fail_on"]
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
-
-
-def _file_targets(args, paths, strict, cache, session):
-    """The files' targets, checked on every core when the run is big (see parallel)."""
-    from mlops_guard.parallel import file_targets
-
-    return file_targets(
-        paths, strict=strict, cache=cache, session=session, jobs=args.jobs, debug=args.debug
-    )
-
-
-def _ran(session, result) -> list:
-    """The rules that ran under the selection: what every report counts and lists."""
-    ran = set(result.rule_ids)
-    return [rule for rule in session.rules if rule.id in ran]
-
-
-def _lazy_module_targets(args, session, errors):
-    """Module targets, rendered only when the engine reaches them; a module that cannot
-    be rendered goes to ``errors`` and the others are still checked."""
-    yield from _module_targets(args, session, errors)
 
 
 def _module_failures(errors: list[InputError], debug: bool) -> int:
@@ -101,17 +82,19 @@ def _module_failures(errors: list[InputError], debug: bool) -> int:
     return EXIT_INPUT
 
 
-def _module_targets(args, session, errors=None) -> list:
+def _module_targets(args, session, errors):
+    """Module targets, rendered only when the engine reaches them (a generator); a module
+    that cannot be rendered goes to ``errors`` and the others are still checked."""
     specs = [{"entry": entry, "kwargs": _kwargs(args.kwargs), "path": "."} for entry in args.module]
     if not args.no_modules:
         base = session.loaded.base_dir
         for module in session.policy["modules"]:
             specs.append({**module.to_dict(), "path": str(base / module["path"])})
     if not specs:
-        return []
+        return
     from mlops_guard.loaders.python_module import render_modules
 
-    return render_modules(specs, debug=args.debug, jobs=args.jobs, errors=errors)
+    yield from render_modules(specs, debug=args.debug, jobs=args.jobs, errors=errors)
 
 
 def _kwargs(text: str) -> dict:
@@ -127,7 +110,7 @@ def _kwargs(text: str) -> dict:
 
 
 def rules(args) -> int:
-    from mlops_guard.engine import all_rule_infos
+    from mlops_guard.registry import all_rule_infos
     from mlops_guard.session import prepare
 
     session = prepare(
@@ -180,7 +163,7 @@ def demo(args) -> int:
     from mlops_guard import engine
     from mlops_guard.examples import example_paths, reference_definition_path
     from mlops_guard.loaders import load_paths
-    from mlops_guard.reporters import render
+    from mlops_guard.reporters import render, report_context
     from mlops_guard.session import prepare
 
     session = prepare(str(_default_policy()))
@@ -196,7 +179,7 @@ def demo(args) -> int:
             session.selection,
             policy_file=session.policy_file,
         )
-        context = {"version": __version__, "rules": _ran(session, result), "command": "demo"}
+        context = report_context("demo", session.rules, result)
         print(f"== {title}")
         print(render(args.format, result, context), end="")
         clean = not result.findings
@@ -217,7 +200,7 @@ def _default_policy():
     return default_policy_path()
 
 
-__all__ = ["EXIT_INPUT", "check", "demo", "explain", "fixtures", "rules"]
+__all__ = ["check", "demo", "explain", "fixtures", "rules"]
 
 
 def fixtures(args) -> int:

@@ -1,5 +1,5 @@
-"""Keep the README's generated blocks in step with the code: the rule table and the
-reference pipeline's DAG (Mermaid, rendered from the committed definition).
+"""Keep the README's generated blocks in step with the code: the rule table, the output
+formats and the reference pipeline's DAG (Mermaid, rendered from the committed definition).
 
 ``python -m mlops_guard.docs --write`` rewrites every block between
 ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->``; ``--check`` exits 1 when one is stale
@@ -13,8 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from mlops_guard.engine import all_rule_infos
-from mlops_guard.registry import load_rules
+from mlops_guard.registry import all_rule_infos, load_rules
 from mlops_guard.resources import builtin_rules_dir
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -32,6 +31,20 @@ def rules_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def formats_table() -> str:
+    """The output formats of :data:`mlops_guard.reporters.FORMATS`, each summed up by the
+    first paragraph of its module's docstring."""
+    import importlib
+
+    from mlops_guard.reporters import FORMATS
+
+    lines = ["| `--format` | output |", "|---|---|"]
+    for name, module in FORMATS.items():
+        summary = importlib.import_module(module).__doc__.split("\n\n")[0]
+        lines.append(f"| `{name}` | {' '.join(summary.split()).replace('``', '`')} |")
+    return "\n".join(lines) + "\n"
+
+
 def reference_graph() -> str:
     from mlops_guard.reference import load_definition
     from mlops_guard.reference.graph import to_mermaid
@@ -39,7 +52,11 @@ def reference_graph() -> str:
     return "```mermaid\n" + to_mermaid(load_definition()).rstrip("\n") + "\n```\n"
 
 
-GENERATORS = {"rules": rules_table, "reference-graph": reference_graph}
+GENERATORS = {
+    "rules": rules_table,
+    "formats": formats_table,
+    "reference-graph": reference_graph,
+}
 
 
 def updated(text: str) -> str:

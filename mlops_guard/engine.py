@@ -8,48 +8,19 @@ waivers are applied here, once, for every rule alike.
 
 from __future__ import annotations
 
-import itertools
 from collections import namedtuple
 from collections.abc import Iterable
 
 from mlops_guard.authoring import PIPELINE_NAME, Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
-from mlops_guard.meta_rules import META_RULES, NOT_EVALUATED
+from mlops_guard.meta_rules import NOT_EVALUATED
 from mlops_guard.registry import Rule
-from mlops_guard.selection import is_enabled, path_ignores, severity_for
+from mlops_guard.selection import Selection, is_enabled, severity_for
 from mlops_guard.targets import REPLAYED, Target
 
 REPLAYED_KIND = "definition"
 """The kind of target the result cache replays (definition files only)."""
-
-
-class Selection:
-    """Which rules run on which files, and at what severity (see :mod:`selection`)."""
-
-    def __init__(self, select, ignore, severity, per_path_ignores):
-        self.select = list(select)
-        self.ignore = list(ignore)
-        self.severity = dict(severity)
-        self.per_path_ignores = dict(per_path_ignores)
-
-    @classmethod
-    def from_policy(cls, policy, select=None, ignore=None) -> Selection:
-        return cls(
-            select=list(select) if select else [*policy["select"], *policy["extend_select"]],
-            ignore=[*policy["ignore"], *(ignore or [])],
-            severity=dict(policy["severity"]),
-            per_path_ignores={k: list(v) for k, v in policy["per_path_ignores"].items()},
-        )
-
-    def ignores_for(self, file: str | None) -> tuple[str, ...]:
-        """The ignore selectors for ``file``: the run's, plus its per-path ignores."""
-        if file is not None and self.per_path_ignores:
-            return (*self.ignore, *path_ignores(file, self.per_path_ignores))
-        return tuple(self.ignore)
-
-    def enabled(self, rule_id: str, file: str | None = None) -> bool:
-        return is_enabled(rule_id, self.select, self.ignores_for(file))
 
 
 class RunResult:
@@ -217,11 +188,6 @@ def _items(target: Target, name: str) -> tuple:
     return items
 
 
-def run_rule(rule: Rule, target: Target, policy, *, debug: bool = False) -> list[Finding]:
-    """Call one rule on one target (see :func:`run_call`)."""
-    return run_call(prepare_call(rule, policy), target, debug=debug)
-
-
 def run_call(call: Call, target: Target, *, debug: bool = False) -> list[Finding]:
     """Call one rule on one target, once per item of its parametrising fixture.
 
@@ -311,7 +277,3 @@ def _location(target: Target, pointer: str) -> Location:
     if position is None:
         return Location(target.file, full)
     return Location(target.file, full, position[0], position[1])
-
-
-def all_rule_infos(rules: list[Rule]) -> list:
-    return sorted(itertools.chain((rule.info for rule in rules), META_RULES), key=lambda i: i.id)

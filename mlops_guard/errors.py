@@ -28,8 +28,15 @@ class InputError(Exception):
         return prefix + self.message
 
 
+class UsageError(InputError):
+    """A command line that cannot be parsed (argparse's complaint, as one line, exit 2)."""
+
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 """Exit codes: clean, findings (and nothing else), usage/input/tool error."""
+
+EXIT_INTERRUPTED = 130
+"""Exit code of a run stopped with Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 class MissingExtra(InputError):
@@ -52,6 +59,26 @@ def require_extra(module: str, extra: str, feature: str):
             f"{feature} needs the '{extra}' extra ({missing} is not installed): "
             f"pip install 'mlops-guard[{extra}]'"
         ) from None
+
+
+TOOL_ERROR_HINT = "(run with --debug for the traceback)"
+"""Ends the line of a tool error (an exception no code chose to raise for the user), so it
+is told apart from an input error: the first is a bug to report, the second is for the
+user to fix."""
+
+
+EXTRAS = {
+    "boto3": "aws",
+    "botocore": "aws",
+    "mlflow": "mlflow",
+    "pandas": "report",
+    "pyarrow": "report",
+    "sagemaker": "sdk",
+    "sklearn": "sdk",
+    "numpy": "sdk",
+    "hcl2": "terraform",
+}
+"""The extra that installs each optional top-level module (see pyproject.toml)."""
 
 
 FILE_NOTE = "file: "

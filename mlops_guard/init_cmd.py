@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mlops_guard.errors import InputError
+from mlops_guard.errors import EXIT_CLEAN, InputError
 
 DEFAULT_REPO = "https://github.com/mlops-guard/mlops-guard"
 DEFAULT_REV = "main"
@@ -95,7 +95,7 @@ PIN_NOTE = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import Parser
+    from mlops_guard.options import Parser
 
     parser = Parser(prog="mlops-guard init", description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default=".", help="repository root")
@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
         print(PYPROJECT)
     if args.rev == DEFAULT_REV:
         print(PIN_NOTE.format(rev=args.rev, repo=args.repo, docs=HOOK_DOCS))
-    return 0
+    return EXIT_CLEAN
 
 
 def _has_table(path: Path) -> bool:

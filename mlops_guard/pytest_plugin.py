@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-SUFFIXES = frozenset({".json", ".yaml", ".yml", ".template", ".tf"})
 _STATE = pytest.StashKey["_State"]()
 
 
@@ -62,10 +61,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     state = parent.config.stash.get(_STATE, None)
-    if state is None or file_path.suffix.lower() not in SUFFIXES or not state.wanted(file_path):
+    if state is None:
         return None
-    from mlops_guard.loaders import load_file
+    from mlops_guard.loaders import is_checked_kind, load_file
 
+    if not is_checked_kind(file_path) or not state.wanted(file_path):
+        return None
     targets = load_file(file_path, explicit=False)
     if not targets:
         return None

@@ -22,6 +22,7 @@ from mlops_guard.authoring import RULE_ATTRIBUTE, SETTINGS_ATTRIBUTE, RuleInfo
 from mlops_guard.digest import content_digest
 from mlops_guard.errors import InputError
 from mlops_guard.fixtures import FIXTURES, RULE_SETTINGS
+from mlops_guard.meta_rules import META_RULES
 
 FILE_GLOB = "check_*.py"
 FUNCTION_PREFIX = "check_"
@@ -103,6 +104,13 @@ def load_rules(
     if known_ids is not None:
         known_ids.update(seen)
     return sorted(rules, key=lambda item: item.id)
+
+
+def all_rule_infos(rules: Iterable[Rule]) -> list[RuleInfo]:
+    """Every rule a user can meet, by id: the loaded ones and the engine's own meta rules
+    (MG001...), which no rule file declares. What ``mlops-guard rules`` and the README's rule
+    table list."""
+    return sorted([*(rule.info for rule in rules), *META_RULES], key=lambda info: info.id)
 
 
 def rule_files(directory: Path) -> list[Path]:

@@ -22,6 +22,35 @@ ALWAYS_ON = "MG005"
 """Not evaluated: what was not read fails the run, whatever the selection says."""
 
 
+class Selection:
+    """Which rules run on which files, and at what severity: a run's selectors, from its
+    policy and command line, applied by the functions of this module."""
+
+    def __init__(self, select, ignore, severity, per_path_ignores):
+        self.select = list(select)
+        self.ignore = list(ignore)
+        self.severity = dict(severity)
+        self.per_path_ignores = dict(per_path_ignores)
+
+    @classmethod
+    def from_policy(cls, policy, select=None, ignore=None) -> Selection:
+        return cls(
+            select=list(select) if select else [*policy["select"], *policy["extend_select"]],
+            ignore=[*policy["ignore"], *(ignore or [])],
+            severity=dict(policy["severity"]),
+            per_path_ignores={k: list(v) for k, v in policy["per_path_ignores"].items()},
+        )
+
+    def ignores_for(self, file: str | None) -> tuple[str, ...]:
+        """The ignore selectors for ``file``: the run's, plus its per-path ignores."""
+        if file is not None and self.per_path_ignores:
+            return (*self.ignore, *path_ignores(file, self.per_path_ignores))
+        return tuple(self.ignore)
+
+    def enabled(self, rule_id: str, file: str | None = None) -> bool:
+        return is_enabled(rule_id, self.select, self.ignores_for(file))
+
+
 def specificity(selectors: Iterable[str], rule_id: str) -> int:
     best = -1
     for selector in selectors:

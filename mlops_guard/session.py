@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlops_guard.engine import Selection
 from mlops_guard.errors import InputError
 from mlops_guard.policy.load import LoadedPolicy, load_policy, origin_of
 from mlops_guard.registry import Rule, load_rules
 from mlops_guard.resources import builtin_rules_dir
+from mlops_guard.selection import Selection
 
 ALLOW_CODE_ENV = "MLOPS_GUARD_ALLOW_CODE"
 

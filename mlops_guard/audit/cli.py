@@ -16,9 +16,14 @@ import sys
 from pathlib import Path
 
 from mlops_guard import __version__
-from mlops_guard.cli import Parser, add_policy_options
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 from mlops_guard.metadata.cli import parse_moment
+from mlops_guard.options import (
+    Parser,
+    add_fail_on_option,
+    add_format_option,
+    add_policy_options,
+)
 
 OUTPUT_SUFFIXES = (".html", ".csv", ".parquet", ".json")
 DEFAULT_TIMEOUT = 1800.0  # seconds: a nightly audit of a large account, with room to spare
@@ -36,15 +41,10 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-
-    from mlops_guard.reporters import available_formats
-
     common = argparse.ArgumentParser(add_help=False)
     add_policy_options(common)
-    common.add_argument("--format", default="text", choices=available_formats())
-    common.add_argument(
-        "--fail-on", choices=["info", "warning", "error"], help="lowest failing severity"
-    )
+    add_format_option(common)
+    add_fail_on_option(common)
     common.add_argument(
         "--output",
         "-o",
@@ -66,7 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop reading after this long; what was not read is MG005 and exit 2 "
         f"(default {DEFAULT_TIMEOUT:g})",
     )
-    sagemaker = sources.add_parser("sagemaker", parents=[common, reading], help="SageMaker (boto3)")
+    from mlops_guard.metadata.sources import SOURCES
+
+    for name, source in SOURCES.items():  # one subcommand per metadata source
+        parents = [common, reading] if source.live else [common]
+        _SOURCE_OPTIONS[name](sources.add_parser(name, parents=parents, help=source.summary))
+    from mlops_guard.audit import merge
+
+    merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
+    return parser
+
+
+def _sagemaker_options(sagemaker) -> None:
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
@@ -76,17 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     from mlops_guard.audit import accounts
 
     accounts.add_options(sagemaker)  # many accounts and regions, or a shard of them
-    mlflow = sources.add_parser(
-        "mlflow", parents=[common, reading], help="an MLflow tracking store or server"
-    )
+
+
+def _mlflow_options(mlflow) -> None:
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI")
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-    files = sources.add_parser("file", parents=[common], help="metadata export files")
-    files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
-    from mlops_guard.audit import merge
 
-    merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
-    return parser
+
+def _file_options(files) -> None:
+    files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
+
+
+_SOURCE_OPTIONS = {
+    "sagemaker": _sagemaker_options,
+    "mlflow": _mlflow_options,
+    "file": _file_options,
+}
+"""Each metadata source's own options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
 def main(argv: list[str], *, session=None) -> int:
@@ -97,7 +114,7 @@ def main(argv: list[str], *, session=None) -> int:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # --help
-            return int(exit_.code or 0)
+            return int(exit_.code or EXIT_CLEAN)
         return audit(args, session=session)
     except InputError as error:
         if debug:
@@ -144,9 +161,9 @@ def audit(args, *, session=None) -> int:
             debug=args.debug,
         )
         progress.phase("writing reports", "files", total=len(args.output) or None)
-        context = {"version": __version__, "rules": prepared.rules, "command": "audit"}
-        from mlops_guard.reporters import render
+        from mlops_guard.reporters import render, report_context
 
+        context = report_context("audit", prepared.rules, result)
         text = render(args.format, result, context)
         for output in args.output:
             _write(output, result, store, prepared, label, context)
@@ -260,7 +277,7 @@ def main_iam_policy(argv: list[str]) -> int:
     try:
         parser.parse_args(argv)
     except SystemExit as exit_:
-        return int(exit_.code or 0)
+        return int(exit_.code or EXIT_CLEAN)
     except InputError as error:
         print(f"mlops-guard: error: {error}", file=sys.stderr)
         return EXIT_INPUT

@@ -20,10 +20,10 @@ MAX_REPORT_BYTES = 1 << 30  # a JSON report larger than this is not one of ours
 
 
 def merge(args, prepared) -> int:
-    from mlops_guard import __version__
     from mlops_guard.audit import organisation, pairs_report
     from mlops_guard.engine import RunResult
     from mlops_guard.findings import Finding
+    from mlops_guard.reporters import report_context
 
     reports = [(path, _load(path)) for path in args.paths]
     owner: dict[tuple[str, str], str] = {}
@@ -70,7 +70,7 @@ def merge(args, prepared) -> int:
     result.ran(rule_ids)
     pairs.sort(key=lambda pair: (pair["account"], pair["region"]))
     section = {"pairs": pairs, "rule_ids": sorted(rule_ids), "fail_on": fail_on, "shard": None}
-    context = {"version": __version__, "rules": prepared.rules, "command": "audit"}
+    context = report_context("audit", prepared.rules, result)
     text = pairs_report.render(args.format, result, context, section)
     accounts = len({pair["account"] for pair in pairs})
     regions = len({pair["region"] for pair in pairs})

@@ -74,9 +74,10 @@ def audit_exports(args, prepared, loaded: list) -> int:
 def check_and_report(args, prepared, pair_stores, source: str) -> int:
     """One engine run over the targets of every ``(pair, store)``, as they come; the
     reports; the exit code."""
-    from mlops_guard import __version__, engine
+    from mlops_guard import engine
     from mlops_guard.audit import accounts, pairs_report
     from mlops_guard.audit.progress import Progress
+    from mlops_guard.reporters import report_context
 
     summaries: list = []
     with Progress() as progress:
@@ -92,7 +93,7 @@ def check_and_report(args, prepared, pair_stores, source: str) -> int:
         fail_on = args.fail_on or prepared.policy["fail_on"]
         shard = getattr(args, "shard", None)
         section = accounts.accounts_section(summaries, result.rule_ids, fail_on, shard)
-        context = {"version": __version__, "rules": prepared.rules, "command": "audit"}
+        context = report_context("audit", prepared.rules, result)
         text = pairs_report.render(args.format, result, context, section)
         for output in args.output:
             pairs_report.write(output, result, context, section, source)

@@ -39,7 +39,7 @@ SKIPPED_DIRECTORIES = frozenset(
 Loader = Callable[[Path, str, str], "list[Target] | None"]
 
 
-LOADERS_BY_SUFFIX = {
+LOADERS_BY_SUFFIX = {  # tried in order; the first that recognises the file reads it
     ".json": (
         ("definition_json", "load"),
         ("cloudformation", "load_json"),
@@ -50,6 +50,16 @@ LOADERS_BY_SUFFIX = {
     ".template": (("cloudformation", "load_yaml"),),
     ".tf": (("terraform", "load_tf"),),
 }
+"""The one table of input formats: a file's lower-cased suffix -> the loaders (module of
+this package, function) that may read it. A walk, the pytest plugin, the error for a named
+file of another kind and (checked by a test) the pre-commit hook's ``files:`` pattern all
+follow it; a new input format is one loader module and a row here."""
+
+
+def checked_suffixes() -> str:
+    """The suffixes of :data:`LOADERS_BY_SUFFIX` as words: ``.json, .yaml or .tf``."""
+    *most, last = LOADERS_BY_SUFFIX
+    return f"{', '.join(most)} or {last}" if most else last
 
 
 def _loaders_for(suffix: str) -> tuple[tuple[str, str], ...]:
@@ -168,7 +178,7 @@ def load_file(path: Path, *, explicit: bool, data: bytes | None = None) -> list[
     if not loaders:
         if explicit:
             raise InputError(
-                "not a file mlops-guard checks: expected .json, .yaml, .yml, .template or .tf",
+                f"not a file mlops-guard checks: expected {checked_suffixes()}",
                 file=shown,
             )
         return []

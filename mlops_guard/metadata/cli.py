@@ -11,13 +11,13 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
-from mlops_guard.errors import InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError, UsageError
 
 PROG = "mlops-guard export"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import Parser
+    from mlops_guard.options import Parser
 
     parser = Parser(
         prog=PROG,
@@ -32,10 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the export (.json, .yaml/.yml; '-' for standard output)",
     )
     sources = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    from mlops_guard.metadata.sources import SOURCES
 
-    sagemaker = sources.add_parser(
-        "sagemaker", parents=[output], help="SageMaker Experiments and Pipelines (boto3)"
-    )
+    for name, source in SOURCES.items():  # every live source; a file is already an export
+        if source.live:
+            _SOURCE_OPTIONS[name](sources.add_parser(name, parents=[output], help=source.summary))
+    return parser  # subparsers are Parser too, so their errors are one line as well
+
+
+def _sagemaker_options(sagemaker) -> None:
     sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
     sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
     sagemaker.add_argument(
@@ -49,16 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     accounts.add_options(sagemaker)  # many accounts and regions: -o is then a directory
 
-    mlflow = sources.add_parser("mlflow", parents=[output], help="an MLflow tracking server")
+
+def _mlflow_options(mlflow) -> None:
     mlflow.add_argument("--tracking-uri", required=True, metavar="URI", help="MLflow tracking URI")
     mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
 
-    return parser  # subparsers are Parser too, so their errors are one line as well
+
+_SOURCE_OPTIONS = {"sagemaker": _sagemaker_options, "mlflow": _mlflow_options}
+"""Each live metadata source's options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
 def main_export(argv: list[str]) -> int:
     """Run ``mlops-guard export ARGV``; returns the exit code (0 ok, 2 bad input/usage)."""
-    from mlops_guard.cli import UsageError
     from mlops_guard.metadata.io import dump_store, dumps_store
     from mlops_guard.metadata.sources import export
 
@@ -67,7 +74,7 @@ def main_export(argv: list[str]) -> int:
     except UsageError as error:
         return _fail(error.message)
     except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
+        return int(exit_.code or EXIT_CLEAN)
 
     if arguments.source == "sagemaker":
         from mlops_guard.audit import accounts
@@ -96,7 +103,7 @@ def main_export(argv: list[str]) -> int:
         return _fail(f"{arguments.output}: cannot write: {error.strerror or error}")
     for item in store.unreadable:
         print(f"mlops-guard: warning: not readable: {item.what}: {item.reason}", file=sys.stderr)
-    return 0
+    return EXIT_CLEAN
 
 
 def parse_moment(text: str) -> datetime:
@@ -114,7 +121,7 @@ def parse_moment(text: str) -> datetime:
 
 def _fail(message: str) -> int:
     print(f"mlops-guard: error: {' '.join(message.split())}", file=sys.stderr)
-    return 2
+    return EXIT_INPUT
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlops_guard.errors import InputError
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
 
 
 def export(arguments, session=None) -> int:
@@ -77,5 +77,5 @@ def export(arguments, session=None) -> int:
             "their files say why (MG005 when audited)",
             file=sys.stderr,
         )
-        return 2
-    return 0
+        return EXIT_INPUT
+    return EXIT_CLEAN

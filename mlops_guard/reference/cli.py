@@ -14,7 +14,7 @@ import importlib.util
 import json
 import sys
 
-from mlops_guard.errors import InputError, require_extra
+from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError, require_extra
 
 EXTRA = "sdk"
 RUN_NEEDS = ("numpy", "pandas", "pyarrow", "sklearn")
@@ -23,7 +23,7 @@ the run starts, not as a failed step); S3 and Athena also need boto3."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mlops_guard.cli import Parser
+    from mlops_guard.options import Parser
 
     parser = Parser(
         prog="mlops-guard reference",
@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
         from mlops_guard.reporters.safe_text import one_line
 
         print(f"mlops-guard: error: {one_line(str(error))}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
 
 
 def _main(argv: list[str]) -> int:
@@ -108,11 +108,11 @@ def _main(argv: list[str]) -> int:
                 require_extra(error.name or "sagemaker", EXTRA, "rendering the reference")
                 raise
             sys.stdout.write(text)
-            return 0
+            return EXIT_CLEAN
         from mlops_guard.reference import DEFINITION_PATH
 
         sys.stdout.write(DEFINITION_PATH.read_text(encoding="utf-8"))
-        return 0
+        return EXIT_CLEAN
 
     if args.command == "graph":
         from mlops_guard.reference import graph
@@ -123,7 +123,7 @@ def _main(argv: list[str]) -> int:
             raise InputError(f"cannot read definition: {error}", file=args.definition) from None
         render = graph.to_dot if args.format == "dot" else graph.to_mermaid
         sys.stdout.write(render(definition))
-        return 0
+        return EXIT_CLEAN
 
     _require_run_extra(args)
     from mlops_guard.reference.runner import run_reference

@@ -1,4 +1,4 @@
-"""The stable JSON output (schema documented in the README, "Output formats").
+"""A JSON document for scripts (schema version 1, kept stable: additions are new keys).
 
 The output is ASCII (``json`` escapes the rest) and valid Unicode: lone surrogates from
 the checked files are shown as backslash text (:mod:`.safe_text`), since strict JSON

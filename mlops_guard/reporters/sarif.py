@@ -1,7 +1,8 @@
 """SARIF 2.1.0, for GitHub code scanning and other viewers of static analysis results.
 
-One run; ``tool.driver.rules`` lists every rule the session knows (built-in, team and
-engine rules) with its documentation, so a viewer can show "why" and "how to fix" next
+One run; ``tool.driver.rules`` lists the rules that ran (built-in and team rules, see
+:func:`mlops_guard.reporters.report_context`) and the engine's own rules, with their
+documentation, so a viewer can show "why" and "how to fix" next
 to a result. Suppressed findings are included with ``suppressions`` (``inSource`` for
 inline comments, ``external`` for policy waivers and baselines), which is how code
 scanning learns that a result was dismissed on purpose. ``partialFingerprints`` carry

@@ -24,6 +24,7 @@ from mlops_guard import engine
 from mlops_guard.audit.read_store import read_files
 from mlops_guard.audit.store_targets import build_targets
 from mlops_guard.metadata.model import Execution, Notification, Pipeline, Schedule
+from mlops_guard.selection import Selection
 from tests.rules.conftest import builtin_rules, policy_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +110,7 @@ def compliant_store(reference_exports):
 def audit_findings(store, select=None, policy: dict | None = None, label="metadata.json"):
     """Findings of the selected audit rules (default: all) on ``store``, via the engine."""
     settings = policy_with(policy)
-    selection = engine.Selection.from_policy(settings, select=select)
+    selection = Selection.from_policy(settings, select=select)
     return engine.run(build_targets(store, label), builtin_rules(), settings, selection).findings
 
 

@@ -53,6 +53,25 @@ def test_findings_exit_1_with_numbers(mutated_export):
     assert lines[-1] == "Found 2 findings (2 error) in 2 targets."
 
 
+def test_every_report_of_an_audit_counts_the_rules_that_ran(reference_exports, tmp_path):
+    """Text, JSON, SARIF, JUnit and the HTML summary count the same rules: those that ran
+    on the store, never the definition rules loaded beside them (no report may show a rule
+    that did not run as passed)."""
+    from tests.integrations.test_reporters import rule_counts
+
+    outputs = {}
+    page = tmp_path / "report.html"
+    for name in ("text", "json", "sarif", "junit"):
+        done = audit("file", str(reference_exports), "--format", name, "-o", str(page))
+        assert done.returncode == 0, done.stderr
+        outputs[name] = done.stdout
+    counts = rule_counts(outputs)
+    card = page.read_text(encoding="utf-8").split('<div class="l">rules</div>')[0]
+    counts["html"] = int(card.rsplit('<div class="n">', 1)[1].removesuffix("</div>"))
+    assert len(set(counts.values())) == 1, counts
+    assert counts["json"] < 40  # the store's rules, not every rule loaded
+
+
 def test_selection_fail_on_and_json(mutated_export):
     done = audit("file", str(mutated_export), "--select", "ET103", "--format", "json")
     assert done.returncode == 1

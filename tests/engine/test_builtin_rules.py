@@ -9,8 +9,7 @@ import pytest
 
 from mlops_guard.authoring import CATEGORIES, RULE_ID
 from mlops_guard.docs import main as docs_main
-from mlops_guard.engine import all_rule_infos
-from mlops_guard.registry import load_rules
+from mlops_guard.registry import all_rule_infos, load_rules
 from mlops_guard.resources import builtin_rules_dir
 
 ROOT = Path(__file__).resolve().parents[2]

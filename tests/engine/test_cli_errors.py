@@ -17,8 +17,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mlops_guard import cli
-from mlops_guard.cli import TOOL_ERROR_HINT, main
+from mlops_guard.cli import main
+from mlops_guard.errors import FILE_NOTE, TOOL_ERROR_HINT
 from tests.rules.conftest import REFERENCE_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,7 @@ def test_an_uncaught_exception_is_one_line_and_exit_2(monkeypatch, capsys, excep
 
 def test_an_exception_note_names_the_file(monkeypatch, capsys):
     error = TypeError("'int' object is not iterable")
-    error.add_note(cli.FILE_NOTE + "infra/stack.yaml")
+    error.add_note(FILE_NOTE + "infra/stack.yaml")
     monkeypatch.setattr("mlops_guard.commands.check", _explode(error))
     assert main(["check"]) == 2
     assert one_error_line(capsys.readouterr().err) == (

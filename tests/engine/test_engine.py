@@ -15,6 +15,7 @@ from mlops_guard import engine
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError
 from mlops_guard.registry import load_rules
+from mlops_guard.selection import Selection
 from mlops_guard.targets import Target
 from tests.rules.conftest import policy_with, reference_definition
 
@@ -38,7 +39,7 @@ def target(definition: dict | None = None, file: str = "pipelines/daily.json") -
 def run(directory: Path, policy: dict | None = None, targets=None, **kwargs):
     settings = policy_with(policy)
     rules = load_rules([(directory, False)])
-    selection = engine.Selection.from_policy(settings, kwargs.pop("select", None))
+    selection = Selection.from_policy(settings, kwargs.pop("select", None))
     return engine.run(targets or [target()], rules, settings, selection, **kwargs)
 
 

@@ -14,7 +14,7 @@ files from the issue run as subprocesses with a time and memory limit.
 
 What is honest here: the top-level guard turns *any* exception into one line and exit 2,
 so "exit 2 with one line" alone proves nothing. A line ending in
-:data:`mlops_guard.cli.TOOL_ERROR_HINT` is an exception no code chose to raise for the
+:data:`mlops_guard.errors.TOOL_ERROR_HINT` is an exception no code chose to raise for the
 user (a ``TypeError``, a ``RecursionError``...): that is a failure here for every input,
 valid document or not, because every malformed input deserves an input error naming the
 file and the place. Likewise a finding saying a rule "crashed on this item" is a crash
@@ -44,7 +44,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_guard.cli import TOOL_ERROR_HINT, main
+from mlops_guard.cli import main
+from mlops_guard.errors import TOOL_ERROR_HINT
 from mlops_guard.reporters.safe_text import UNPRINTABLE
 from tests.engine.test_loaders import all_pointers, json_values
 from tests.engine.test_robustness import replace

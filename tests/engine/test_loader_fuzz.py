@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_guard.cli import TOOL_ERROR_HINT, main
+from mlops_guard.cli import main
+from mlops_guard.errors import TOOL_ERROR_HINT
 from tests.engine.test_loaders import all_pointers, json_values
 from tests.engine.test_robustness import replace
 from tests.integrations.templates import cdk_json, cfn_yaml, terraform, terraform_plan

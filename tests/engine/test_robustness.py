@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from mlops_guard import engine
 from mlops_guard.errors import InputError
 from mlops_guard.loaders import load_file
+from mlops_guard.selection import Selection
 from tests.engine.test_loaders import all_pointers, json_values
 from tests.rules.conftest import builtin_rules, policy_with, reference_definition
 
@@ -52,7 +53,7 @@ def test_no_rule_crashes_on_mutated_definitions(tmp_path_factory, mutations):
     except InputError:
         return
     policy = policy_with()
-    selection = engine.Selection.from_policy(policy)
+    selection = Selection.from_policy(policy)
     result = engine.run(targets, builtin_rules(), policy, selection)
     crashed = [f for f in result.findings if f.extra.get("crashed")]
     assert crashed == [], crashed[0].message

@@ -192,3 +192,31 @@ def test_github_annotations_stay_one_line():
     assert len(lines) == 2
     assert lines[0].startswith("::error file=dir/a\\ud800b\\xffc\\x1b[31md%0Ae%0Df\\x00g")
     assert "%25l%2Cm%3An" in lines[0]  # property escaping still applies
+
+
+def rule_counts(outputs: dict[str, str]) -> dict[str, int]:
+    """The number of rules each report says it checked (the engine's own MG rules apart:
+    SARIF describes them all, JUnit lists one only when it has findings)."""
+    text = outputs["text"].splitlines()[-1]
+    sarif = json.loads(outputs["sarif"])["runs"][0]["tool"]["driver"]["rules"]
+    suites = ET.fromstring(outputs["junit"]).findall("testsuite")
+    return {
+        "text": int(text.rsplit(", ", 1)[1].split()[0]),
+        "json": json.loads(outputs["json"])["summary"]["rules"],
+        "sarif": sum(1 for rule in sarif if not rule["id"].startswith("MG")),
+        "junit": sum(1 for suite in suites if not suite.get("name").startswith("MG")),
+    }
+
+
+def test_every_report_of_a_check_counts_the_rules_that_ran(tmp_path, reference):
+    (tmp_path / "pipeline.json").write_text(json.dumps(reference))
+    outputs = {}
+    for name in ("text", "json", "sarif", "junit"):
+        done = run_cli(
+            "check", "pipeline.json", "--select", "ST,NM", "--format", name, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[name] = done.stdout
+    counts = rule_counts(outputs)
+    assert len(set(counts.values())) == 1, counts
+    assert counts["text"] < 40  # the selection, not every rule loaded

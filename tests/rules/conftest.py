@@ -20,6 +20,7 @@ from mlops_guard.policy.load import _merge, _validate
 from mlops_guard.policy.settings import Settings
 from mlops_guard.registry import load_rules
 from mlops_guard.resources import builtin_rules_dir, default_policy_path
+from mlops_guard.selection import Selection
 from mlops_guard.targets import Target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +76,7 @@ def run_check(
         definition=Definition(definition, name=name),
         locate=JsonMarks(text).locate,
     )
-    selection = engine.Selection.from_policy(settings, select=select)
+    selection = Selection.from_policy(settings, select=select)
     return engine.run([target], builtin_rules(), settings, selection).findings
 
 

@@ -409,10 +409,11 @@ def corpus():
 @pytest.mark.parametrize("overrides", [{}, ALL_OPTIONAL_CHECKS], ids=["default", "all-security"])
 def test_corpus_checks_without_a_crash(corpus, overrides):
     from mlops_guard import engine
+    from mlops_guard.selection import Selection
     from tests.rules.conftest import policy_with
 
     policy = policy_with(overrides)
-    selection = engine.Selection.from_policy(policy, select=["NM", "RF", "SC"])
+    selection = Selection.from_policy(policy, select=["NM", "RF", "SC"])
     result = engine.run(corpus, builtin_rules(), policy, selection)
     assert result.targets >= 20
     crashed = [f for f in result.findings if f.rule == "MG003" or f.extra.get("crashed")]
@@ -423,10 +424,11 @@ def test_corpus_checks_without_a_crash(corpus, overrides):
 def test_corpus_findings_verified_by_hand(corpus):
     """A few findings read off the JSON, and false positives that must stay gone."""
     from mlops_guard import engine
+    from mlops_guard.selection import Selection
     from tests.rules.conftest import policy_with
 
     policy = policy_with()
-    selection = engine.Selection.from_policy(policy, select=["NM", "RF", "SC"])
+    selection = Selection.from_policy(policy, select=["NM", "RF", "SC"])
     findings = engine.run(corpus, builtin_rules(), policy, selection).findings
     keyed = {(f.location.file, f.rule, f.location.pointer) for f in findings}
     # ExperimentName is the literal "AbaloneExperimentsPipeline".
