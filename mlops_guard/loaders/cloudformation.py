@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError
+from mlops_guard.errors import InputError, invalid_json
 from mlops_guard.loaders import cfn_resolve, safe_yaml
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.loaders.limits import check_document
@@ -246,17 +246,13 @@ def _definition(body, pointer: str, resolver, shown: str, marks: YamlMarks | Non
         text, unresolved = resolver.json_text(body)
         try:
             document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"PipelineDefinitionBody is not valid JSON: {error.msg} "
-                f"(line {error.lineno}, column {error.colno} of the body)",
+        except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+            raise invalid_json(
+                error,
+                "PipelineDefinitionBody is not valid JSON",
                 file=shown,
                 where=pointer,
-            ) from None
-        except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise InputError(
-                f"PipelineDefinitionBody is not valid JSON: {message}", file=shown, where=pointer
+                within="the body",
             ) from None
         check_document(document, shown, pointer)
         inner_locate = _block_locate(text, marks, pointer, source)

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError, MissingExtra, require_extra
+from mlops_guard.errors import InputError, MissingExtra, invalid_json, require_extra
 from mlops_guard.loaders.cfn_resolve import (
     STATUS_CHANGE,
     Piece,
@@ -245,18 +245,13 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
     json_text = assemble_json(pieces)
     try:
         document = json.loads(json_text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {error.msg} "
-            f"(line {error.lineno}, column {error.colno} of the definition)",
-            file=shown,
-            where=lines.where(),
-        ) from None
     except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+        raise invalid_json(
+            error,
+            "pipeline_definition is not valid JSON",
             file=shown,
             where=lines.where(),
+            within="the definition",
         ) from None
     check_document(document, shown, pointer)
     locate = lines.locate
@@ -439,17 +434,13 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
 
     try:
         definition = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {error.msg} (column {error.colno})",
-            file=shown,
-            where=body_pointer,
-        ) from None
     except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+        raise invalid_json(
+            error,
+            "pipeline_definition is not valid JSON",
             file=shown,
             where=body_pointer,
+            within="the definition",
         ) from None
     check_document(definition, shown, body_pointer)
     if not is_definition(definition):
