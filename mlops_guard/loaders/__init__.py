@@ -43,12 +43,12 @@ LOADERS_BY_SUFFIX = {
     ".json": (
         ("definition_json", "load"),
         ("cloudformation", "load_json"),
-        ("terraform", "load_plan_json"),
+        ("terraform_plan", "load_plan_json"),
     ),
     ".yaml": (("cloudformation", "load_yaml"),),
     ".yml": (("cloudformation", "load_yaml"),),
     ".template": (("cloudformation", "load_yaml"),),
-    ".tf": (("terraform", "load_tf"),),
+    ".tf": (("terraform_hcl", "load_tf"),),
 }
 
 
