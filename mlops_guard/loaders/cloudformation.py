@@ -8,7 +8,8 @@ object) is resolved as far as the template allows (:mod:`.cfn_resolve`: paramete
 defaults, mappings, pseudo parameters), unresolved values are kept as
 ``${Name}`` placeholders and said in a target note (MG005), and findings point at lines
 of the template. Schedules and failure notifications in the same template become
-``target.facts["template"]`` for the operations rules (``OP0xx``).
+``target.facts["template"]`` for the operations rules (``OP0xx``, read by
+:mod:`.cfn_operations`).
 
 YAML is read with a :class:`yaml.SafeLoader` subclass whose only additions turn the
 short intrinsic tags (``!Sub``, ``!Ref``, ...) into their long form: nothing is executed.
@@ -26,7 +27,7 @@ import yaml
 
 from mlops_guard.definition import Definition
 from mlops_guard.errors import InputError, invalid_json
-from mlops_guard.loaders import cfn_resolve, safe_yaml
+from mlops_guard.loaders import cfn_operations, cfn_resolve, safe_yaml
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.loaders.limits import check_document
 from mlops_guard.loaders.yaml_marks import YamlMarks, last_line
@@ -157,8 +158,8 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
     facts["template"] = {
         "file": shown,
         "resource": logical_id,
-        "schedules": cfn_resolve.schedules_for(template, logical_id, name, resolver, locate),
-        "notifications": cfn_resolve.notifications_for(
+        "schedules": cfn_operations.schedules_for(template, logical_id, name, resolver, locate),
+        "notifications": cfn_operations.notifications_for(
             template, logical_id, name, resolver, locate
         ),
     }

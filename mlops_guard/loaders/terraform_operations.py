@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from mlops_guard.loaders.cfn_resolve import STATUS_CHANGE
+from mlops_guard.loaders.cfn_operations import STATUS_CHANGE
 
 RESOURCE_TYPE = "aws_sagemaker_pipeline"
 EVENT_RULE = "aws_cloudwatch_event_rule"
