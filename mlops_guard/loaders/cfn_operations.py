@@ -12,14 +12,22 @@ from __future__ import annotations
 import json
 
 from mlops_guard.loaders.cfn_resolve import Resolver
-from mlops_guard.pointer import join
+from mlops_guard.metadata.operations import STATUS_CHANGE
+from mlops_guard.metadata.plain import PlainNotification, PlainSchedule, TemplateOperations
 
-STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+SCHEDULE_KINDS = {"AWS::Events::Rule": "eventbridge-rule", "AWS::Scheduler::Schedule": "scheduler"}
 
 
-def _resource_line(locate, logical_id: str) -> int | None:
-    position = locate(join("/Resources", logical_id)) if locate else None
-    return position[0] if position else None
+def operations_for(shown: str, logical_id: str, name: str | None, resolver: Resolver):
+    """The schedules and failure notifications of pipeline resource ``logical_id``
+    (pipeline name ``name`` when known) in the template ``resolver`` reads."""
+    return TemplateOperations(
+        file=shown,
+        resource=logical_id,
+        format="cloudformation",
+        schedules=tuple(schedules_for(logical_id, name, resolver)),
+        notifications=tuple(notifications_for(logical_id, name, resolver)),
+    )
 
 
 def _parameters(target: dict, resolver: Resolver) -> dict[str, str]:
@@ -32,7 +40,7 @@ def _parameters(target: dict, resolver: Resolver) -> dict[str, str]:
     return found
 
 
-def schedules_for(template: dict, logical_id: str, name, resolver: Resolver, locate) -> list:
+def schedules_for(logical_id: str, name, resolver: Resolver) -> list[PlainSchedule]:
     """EventBridge rules with a ``ScheduleExpression`` and EventBridge Scheduler schedules
     whose target is this pipeline, with the pipeline parameters each one passes."""
     found = []
@@ -57,14 +65,13 @@ def schedules_for(template: dict, logical_id: str, name, resolver: Resolver, loc
                 continue
             state = properties.get("State")
             found.append(
-                {
-                    "resource": resource_id,
-                    "type": kind,
-                    "expression": resolver.text(properties.get("ScheduleExpression", ""))[0],
-                    "state": resolver.text(state)[0] if state is not None else None,
-                    "parameters": _parameters(target, resolver),
-                    "line": _resource_line(locate, resource_id),
-                }
+                PlainSchedule(
+                    kind=SCHEDULE_KINDS[kind],
+                    name=resource_id,
+                    expression=resolver.text(properties.get("ScheduleExpression", ""))[0],
+                    state=resolver.text(state)[0] if state is not None else None,
+                    passes_parameters=_parameters(target, resolver),
+                )
             )
     return found
 
@@ -86,9 +93,9 @@ def _event_pattern(value) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def notifications_for(template: dict, logical_id: str, name, resolver: Resolver, locate) -> list:
+def notifications_for(logical_id: str, name, resolver: Resolver) -> list[PlainNotification]:
     """EventBridge rules that fire when an execution of this pipeline (or of any
-    pipeline) changes status to ``Failed``, with how many targets they notify."""
+    pipeline) changes status to ``Failed``, with the targets they notify."""
     found = []
     for resource_id, resource in resolver.resources.items():
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Events::Rule":
@@ -115,12 +122,20 @@ def notifications_for(template: dict, logical_id: str, name, resolver: Resolver,
         targets = properties.get("Targets")
         state = properties.get("State")
         found.append(
-            {
-                "resource": resource_id,
-                "statuses": list(statuses) if isinstance(statuses, list) else ["*"],
-                "targets": len(targets) if isinstance(targets, list) else 0,
-                "state": resolver.text(state)[0] if state is not None else None,
-                "line": _resource_line(locate, resource_id),
-            }
+            PlainNotification(
+                rule_name=resource_id,
+                event_pattern=pattern,
+                targets=_target_names(targets, resolver),
+                state=resolver.text(state)[0] if state is not None else None,
+            )
         )
     return found
+
+
+def _target_names(targets, resolver: Resolver) -> list[str]:
+    """Each target of a rule by its ``Id`` (or ``Arn``, or its place in the list)."""
+    names = []
+    for index, target in enumerate(targets if isinstance(targets, list) else []):
+        chosen = target.get("Id", target.get("Arn")) if isinstance(target, dict) else None
+        names.append(resolver.text(chosen)[0] if chosen is not None else f"Targets[{index}]")
+    return names

@@ -8,8 +8,8 @@ object) is resolved as far as the template allows (:mod:`.cfn_resolve`: paramete
 defaults, mappings, pseudo parameters), unresolved values are kept as
 ``${Name}`` placeholders and said in a target note (MG005), and findings point at lines
 of the template. Schedules and failure notifications in the same template become
-``target.facts["template"]`` for the operations rules (``OP0xx``, read by
-:mod:`.cfn_operations`).
+``target.facts["operations"]`` (a :class:`~mlops_guard.metadata.operations.TemplateOperations`,
+read by :mod:`.cfn_operations`) for the operations rules (``OP0xx``).
 
 YAML is read with a :class:`yaml.SafeLoader` subclass whose only additions turn the
 short intrinsic tags (``!Sub``, ``!Ref``, ...) into their long form: nothing is executed.
@@ -155,14 +155,7 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
     facts = _pipeline_facts(properties, resolver, shown, join(resource_pointer, "Properties"))
     name = facts["pipeline_name"]
     target_name = name or logical_id
-    facts["template"] = {
-        "file": shown,
-        "resource": logical_id,
-        "schedules": cfn_operations.schedules_for(template, logical_id, name, resolver, locate),
-        "notifications": cfn_operations.notifications_for(
-            template, logical_id, name, resolver, locate
-        ),
-    }
+    facts["operations"] = cfn_operations.operations_for(shown, logical_id, name, resolver)
     notes = list(facts.pop("notes"))
     holder = properties.get("PipelineDefinition")
     holder_pointer = join(resource_pointer, "Properties", "PipelineDefinition")

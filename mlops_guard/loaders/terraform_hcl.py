@@ -58,12 +58,12 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     from mlops_guard.suppressions import parse_comments
 
     suppressions = parse_comments(text)
-    operations, where = _module_operation_resources(path, shown, document, scope, text, options)
+    operations, where = _module_operation_resources(path, shown, document, scope, options)
     targets = []
     for name, attributes in _resources(document):
         target = _tf_target(path, text, shown, name, attributes, scope, options)
         pipeline_name = target.facts["pipeline_name"]
-        target.facts["template"] = operations_for(
+        target.facts["operations"] = operations_for(
             operations, where, f"{RESOURCE_TYPE}.{name}", pipeline_name
         )
         if target.file == shown:  # not for a definition read with file("...")
@@ -342,9 +342,7 @@ class _Lines:
 # -- schedules and notifications in the module ------------------------------------------
 
 
-def _tf_operation_resources(
-    document: dict, scope: _Scope, text: str, options, shown: str
-) -> list[tuple]:
+def _tf_operation_resources(document: dict, scope: _Scope, options, shown: str) -> list[tuple]:
     found = []
     for block in document.get("resource") or []:
         for kind in OPERATION_TYPES:
@@ -360,10 +358,7 @@ def _tf_operation_resources(
                     values["event_pattern"] = _tf_pattern(
                         attributes["event_pattern"], scope, options, shown
                     )
-                header = re.compile(rf'^\s*resource\s+"{kind}"\s+"{re.escape(name)}"', re.M)
-                match = header.search(text)
-                line = text.count("\n", 0, match.start()) + 1 if match else None
-                found.append((f"{kind}.{name}", kind, values, line))
+                found.append((f"{kind}.{name}", kind, values))
     return found
 
 
@@ -393,10 +388,10 @@ def _tf_pattern(raw, scope: _Scope, options, shown: str) -> dict | None:
     return pattern if isinstance(pattern, dict) else None
 
 
-def _module_operation_resources(path: Path, shown: str, document, scope, text, options):
+def _module_operation_resources(path: Path, shown: str, document, scope, options):
     """The operation resources of the file and of the other ``.tf`` files of its
     directory (one Terraform module), and what to call that in a message."""
-    found = _tf_operation_resources(document, scope, text, options, shown)
+    found = _tf_operation_resources(document, scope, options, shown)
     where = shown
     try:
         siblings = sorted(p for p in path.parent.glob("*.tf") if p.resolve() != path.resolve())
@@ -422,8 +417,6 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
                 file=sibling_shown,
             ) from None
         check_document(sibling_document, sibling_shown)
-        found.extend(
-            _tf_operation_resources(sibling_document, scope, sibling_text, options, sibling_shown)
-        )
+        found.extend(_tf_operation_resources(sibling_document, scope, options, sibling_shown))
         where = (Path(shown).parent / "*.tf").as_posix()
     return found, where

@@ -2,7 +2,7 @@
 rules (the same facts the CloudFormation loader finds, see :mod:`.cfn_operations`).
 
 Both Terraform readers first put every EventBridge rule, target and Scheduler schedule in
-one shape, ``(address, type, values, line)``, where a reference to another resource is a
+one shape, ``(address, type, values)``, where a reference to another resource is a
 ``${address.attribute}`` string: ``.tf`` files already read that way
 (:mod:`.terraform_hcl`), and a plan's unknown values are replaced by the references its
 ``configuration`` section records (:mod:`.terraform_plan`). This module matches those
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from mlops_guard.loaders.cfn_operations import STATUS_CHANGE
+from mlops_guard.metadata.operations import STATUS_CHANGE
+from mlops_guard.metadata.plain import PlainNotification, PlainSchedule, TemplateOperations
 
 RESOURCE_TYPE = "aws_sagemaker_pipeline"
 EVENT_RULE = "aws_cloudwatch_event_rule"
@@ -22,31 +23,33 @@ SCHEDULE = "aws_scheduler_schedule"
 OPERATION_TYPES = (EVENT_RULE, EVENT_TARGET, SCHEDULE)
 
 
-def operations_for(resources: list[tuple], file: str, address: str, name: str | None) -> dict:
+def operations_for(
+    resources: list[tuple], file: str, address: str, name: str | None
+) -> TemplateOperations:
+    """The schedules and failure notifications among ``resources`` (``(address, type,
+    values)``) for the pipeline resource ``address`` (pipeline name ``name`` when known)."""
     rules = [item for item in resources if item[1] == EVENT_RULE]
     targets = [item for item in resources if item[1] == EVENT_TARGET]
     schedules = []
-    for rule_address, _type, values, line in rules:
+    for rule_address, _type, values in rules:
         if not values.get("schedule_expression"):
             continue
-        for target_address, _t, target, _line in targets:
+        for _target_address, _t, target in targets:
             if not _on_rule(target.get("rule"), rule_address, values):
                 continue
             if not _names_pipeline(target.get("arn"), address, name):
                 continue
             block = _first(target.get("sagemaker_pipeline_target"))
             schedules.append(
-                {
-                    "resource": rule_address,
-                    "target": target_address,
-                    "type": EVENT_RULE,
-                    "expression": str(values["schedule_expression"]),
-                    "state": _state(values),
-                    "parameters": _tf_parameters(block, "pipeline_parameter_list"),
-                    "line": line,
-                }
+                PlainSchedule(
+                    kind="eventbridge-rule",
+                    name=rule_address,
+                    expression=str(values["schedule_expression"]),
+                    state=_state(values),
+                    passes_parameters=_tf_parameters(block, "pipeline_parameter_list"),
+                )
             )
-    for schedule_address, _type, values, line in resources:
+    for schedule_address, _type, values in resources:
         if _type != SCHEDULE:
             continue
         for target in _blocks(values.get("target")):
@@ -54,17 +57,16 @@ def operations_for(resources: list[tuple], file: str, address: str, name: str | 
                 continue
             block = _first(target.get("sagemaker_pipeline_parameters"))
             schedules.append(
-                {
-                    "resource": schedule_address,
-                    "type": SCHEDULE,
-                    "expression": str(values.get("schedule_expression") or ""),
-                    "state": _state(values),
-                    "parameters": _tf_parameters(block, "pipeline_parameter"),
-                    "line": line,
-                }
+                PlainSchedule(
+                    kind="scheduler",
+                    name=schedule_address,
+                    expression=str(values.get("schedule_expression") or ""),
+                    state=_state(values),
+                    passes_parameters=_tf_parameters(block, "pipeline_parameter"),
+                )
             )
     notifications = []
-    for rule_address, _type, values, line in rules:
+    for rule_address, _type, values in rules:
         pattern = values.get("event_pattern")
         if not isinstance(pattern, dict) or STATUS_CHANGE not in _listed(
             pattern.get("detail-type")
@@ -79,23 +81,25 @@ def operations_for(resources: list[tuple], file: str, address: str, name: str | 
             _names_pipeline(arn, address, name) for arn in _listed(arns)
         ):
             continue
-        count = sum(1 for item in targets if _on_rule(item[2].get("rule"), rule_address, values))
         notifications.append(
-            {
-                "resource": rule_address,
-                "statuses": _listed(statuses) if statuses is not None else ["*"],
-                "targets": count,
-                "state": _state(values),
-                "line": line,
-            }
+            PlainNotification(
+                rule_name=rule_address,
+                event_pattern=pattern,
+                targets=[
+                    item[0]
+                    for item in targets
+                    if _on_rule(item[2].get("rule"), rule_address, values)
+                ],
+                state=_state(values),
+            )
         )
-    return {
-        "file": file,
-        "resource": address,
-        "format": "terraform",
-        "schedules": schedules,
-        "notifications": notifications,
-    }
+    return TemplateOperations(
+        file=file,
+        resource=address,
+        format="terraform",
+        schedules=tuple(schedules),
+        notifications=tuple(notifications),
+    )
 
 
 def _blocks(value) -> list[dict]:

@@ -36,14 +36,14 @@ def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
     unknown = _after_unknown(document)
     marks = JsonMarks(text)
     root_pointer = join("", section, "root_module")
-    operations = _plan_operation_resources(document, root, marks, root_pointer)
+    operations = _plan_operation_resources(document, root, root_pointer)
     targets = []
     for resource, pointer in _plan_resources(root, root_pointer):
         target = _plan_target(resource, pointer, shown, marks, unknown)
         address = str(resource.get("address", RESOURCE_TYPE))
         # Plans give each pipeline one address; a reference names it without an index.
         reference = re.sub(r"\[[^\]]*\]$", "", address)
-        target.facts["template"] = operations_for(
+        target.facts["operations"] = operations_for(
             operations, shown, reference, target.facts["pipeline_name"]
         )
         targets.append(target)
@@ -129,14 +129,14 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
     )
 
 
-def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, pointer: str):
+def _plan_operation_resources(document: dict, root: dict, pointer: str):
     """The operation resources of a plan, with unknown values that the configuration
     builds from a reference replaced by ``${module.x.type.name.attribute}``."""
     expressions = _configuration_expressions(
         _mapping(_mapping(document.get("configuration")).get("root_module")), ""
     )
     found = []
-    for resource, resource_pointer in _plan_resources(root, pointer, OPERATION_TYPES):
+    for resource, _pointer in _plan_resources(root, pointer, OPERATION_TYPES):
         address = str(resource.get("address", ""))
         values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
         module = address[: address.rfind(resource.get("type", ""))]
@@ -147,8 +147,7 @@ def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, poin
                 values["event_pattern"] = json.loads(values["event_pattern"])
             except (ValueError, RecursionError):  # invalid, or nested too deep
                 values["event_pattern"] = None
-        position = marks.locate(resource_pointer)
-        found.append((address, resource.get("type"), values, position[0] if position else None))
+        found.append((address, resource.get("type"), values))
     return found
 
 
