@@ -18,7 +18,9 @@ from mlops_guard.metadata.plain import PlainNotification, PlainSchedule, Templat
 SCHEDULE_KINDS = {"AWS::Events::Rule": "eventbridge-rule", "AWS::Scheduler::Schedule": "scheduler"}
 
 
-def operations_for(shown: str, logical_id: str, name: str | None, resolver: Resolver):
+def operations_for(
+    shown: str, logical_id: str, name: str | None, resolver: Resolver
+) -> TemplateOperations:
     """The schedules and failure notifications of pipeline resource ``logical_id``
     (pipeline name ``name`` when known) in the template ``resolver`` reads."""
     return TemplateOperations(
