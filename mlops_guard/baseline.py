@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from mlops_guard.errors import InputError
+from mlops_guard.errors import InputError, invalid_json
 from mlops_guard.findings import Finding, Location
 from mlops_guard.meta_rules import BASELINE_UNUSED
 
@@ -104,15 +104,8 @@ def _read(path: str) -> tuple[list[dict], str]:
     text = read_text(path, path)
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"baseline is not valid JSON: {error.msg}",
-            file=path,
-            where=f"line {error.lineno}, column {error.colno}",
-        ) from None
     except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"baseline is not valid JSON: {message}", file=path) from None
+        raise invalid_json(error, "baseline is not valid JSON", file=path) from None
     check_document(document, path)
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise InputError(

@@ -100,10 +100,10 @@ def _module_targets(args, session, errors):
 def _kwargs(text: str) -> dict:
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"--kwargs is not valid JSON: {error.msg} (column {error.colno})"
-        ) from None
+    except (ValueError, RecursionError) as error:
+        from mlops_guard.errors import invalid_json
+
+        raise invalid_json(error, "--kwargs is not valid JSON", within="the value") from None
     if not isinstance(value, dict):
         raise InputError("--kwargs must be a JSON object of keyword arguments")
     return value

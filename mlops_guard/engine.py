@@ -17,7 +17,7 @@ from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta_rules import NOT_EVALUATED
 from mlops_guard.registry import Rule
 from mlops_guard.selection import Selection, is_enabled, severity_for
-from mlops_guard.targets import REPLAYED, Target
+from mlops_guard.targets import ReplayedFindings, Target
 
 REPLAYED_KIND = "definition"
 """The kind of target the result cache replays (definition files only)."""
@@ -73,9 +73,9 @@ def run(
         result.targets += 1
         if target.suppressions:
             with_suppressions.append(target)
-        if target.kind == REPLAYED:
+        if isinstance(target, ReplayedFindings):
             plan.calls_for(target, kind=REPLAYED_KIND)  # counts the rules it stands for
-            raw.extend(target.replayed)
+            raw.extend(target.findings)
             continue
         found: list[Finding] = []
         for call in plan.calls_for(target):

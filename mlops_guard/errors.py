@@ -92,3 +92,33 @@ def name_file(error: BaseException, file: str) -> None:
     notes = getattr(error, "__notes__", ())
     if not any(isinstance(note, str) and note.startswith(FILE_NOTE) for note in notes):
         error.add_note(FILE_NOTE + file)
+
+
+def invalid_json(
+    error: ValueError | RecursionError,
+    what: str = "invalid JSON",
+    *,
+    file: str | None = None,
+    where: str | None = None,
+    within: str | None = None,
+    error_type: type[InputError] = InputError,
+) -> InputError:
+    """The one-line input error for text that ``json.loads`` refused, to raise ``from None``.
+
+    ``what`` opens the message (``"baseline is not valid JSON"``) and the decoder's reason
+    follows it. Where the text broke is ``line L, column C``: the ``where`` of the error for
+    JSON that is a file of its own; for JSON held in a string of another document
+    (``within`` names that string, ``"the body"``, and ``where`` points at it) the message
+    says it instead. A ``ValueError`` that is not a decode error (an integer of 5,000
+    digits) or a ``RecursionError`` (nesting deeper than ``json`` recurses) has no position:
+    its first line is the reason.
+    """
+    import json
+
+    if isinstance(error, json.JSONDecodeError):
+        position = f"line {error.lineno}, column {error.colno}"
+        if within is None:
+            return error_type(f"{what}: {error.msg}", file=file, where=where or position)
+        return error_type(f"{what}: {error.msg} ({position} of {within})", file=file, where=where)
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return error_type(f"{what}: {reason}", file=file, where=where)

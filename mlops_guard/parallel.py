@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterable, Iterator
 
 from mlops_guard.errors import InputError
-from mlops_guard.targets import REPLAYED, Target
+from mlops_guard.targets import ReplayedFindings
 
 MIN_FILES = 64
 """Fewest uncached files worth checking in worker processes (below it, forking and
@@ -117,7 +117,9 @@ _STATE: dict = {}
 """What forked workers inherit: the session, whether to use the result cache, debug."""
 
 
-def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> Iterator[Target]:
+def _checked_in_workers(
+    files, listing_error, cache, session, jobs, debug
+) -> Iterator[ReplayedFindings]:
     import gc
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -171,12 +173,10 @@ def _checked_in_workers(files, listing_error, cache, session, jobs, debug) -> It
         raise listing_error
 
 
-def _replayed(checked: list[tuple], error: tuple | None) -> Iterator[Target]:
+def _replayed(checked: list[tuple], error: tuple | None) -> Iterator[ReplayedFindings]:
     """A chunk's targets as the engine takes remembered ones, then its input error."""
     for file, name, findings, suppressions in checked:
-        target = Target(file=file, kind=REPLAYED, name=name, suppressions=suppressions)
-        target.replayed = findings
-        yield target
+        yield ReplayedFindings(file, name, findings, suppressions)
     if error is not None:
         message, file, where = error
         raise InputError(message, file=file, where=where)
@@ -202,8 +202,8 @@ def _check_chunk(files: Iterable[tuple[str, bool]]):
             else:
                 loaded = iter_targets([path], strict=explicit)
             for target in loaded:
-                if target.kind == REPLAYED:  # the engine records only what it checks
-                    checked.append((target.file, target.name, target.replayed, target.suppressions))
+                if isinstance(target, ReplayedFindings):  # the engine records what it checks
+                    checked.append((target.file, target.name, target.findings, target.suppressions))
                 yield target
 
     def record(target, findings):

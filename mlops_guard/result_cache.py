@@ -32,7 +32,7 @@ from mlops_guard.findings import Finding, Location
 from mlops_guard.loaders import display_path, is_checked_kind, iter_files, load_file
 from mlops_guard.loaders.limits import read_bytes
 from mlops_guard.resources import PACKAGE_DIR, cache_dir
-from mlops_guard.targets import REPLAYED, Target
+from mlops_guard.targets import ReplayedFindings, Target
 
 FORMAT = 1
 """Bumped when the stored shape changes."""
@@ -59,7 +59,9 @@ class ResultCache:
                 os.utime(path, follow_symlinks=False)  # in use: not pruned (see _prune)
         return cls(path, entries if isinstance(entries, dict) else {})
 
-    def targets(self, paths: Iterable[str], *, strict: bool = True) -> Iterator[Target]:
+    def targets(
+        self, paths: Iterable[str], *, strict: bool = True
+    ) -> Iterator[Target | ReplayedFindings]:
         """Like ``loaders.iter_targets``, but an unchanged file's targets carry their
         remembered findings instead of a parsed definition."""
         for path, explicit in iter_files(paths):
@@ -127,7 +129,7 @@ class ResultCache:
             self.entries = entries
             cache_store.write_json(self.path, entries)
 
-    def _replay(self, shown: str, digest: str, *, must_hold: bool) -> list[Target] | None:
+    def _replay(self, shown: str, digest: str, *, must_hold: bool) -> list[ReplayedFindings] | None:
         entry = self.entries.get(shown)
         if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest):
             return None
@@ -135,7 +137,7 @@ class ResultCache:
             return None  # named explicitly, it must hold a pipeline: let the loader say why
         try:
             return [
-                _replayed_target(shown, _text(name), [_finding(item) for item in findings])
+                ReplayedFindings(shown, _text(name), [_finding(item) for item in findings])
                 for name, findings in entry[1]
             ]
         except (TypeError, ValueError):
@@ -230,12 +232,6 @@ def _text(value) -> str:
     if not isinstance(value, str):
         raise TypeError("not a stored target name")
     return value
-
-
-def _replayed_target(shown: str, name: str, findings: list[Finding]) -> Target:
-    target = Target(file=shown, kind=REPLAYED, name=name)
-    target.replayed = findings
-    return target
 
 
 def _stored(finding: Finding) -> list | None:

@@ -1,14 +1,12 @@
 """A target is one thing the rules run on: a pipeline definition or a metadata store,
-with where it came from so findings can point back into the user's file."""
+with where it came from so findings can point back into the user's file. A file whose
+findings the result cache remembers is not a target but :class:`ReplayedFindings`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from mlops_guard.definition import Definition
-
-REPLAYED = "replayed"
-"""The kind of a target standing for a file whose findings the result cache replays."""
 
 
 class Target:
@@ -54,9 +52,6 @@ class Target:
         """Fixture values computed for this target, shared by every rule (see engine)."""
         self.standalone = False
         """Whether its findings depend on its file's text alone (see ``result_cache``)."""
-        self.replayed: list = []
-        """Findings remembered from an earlier run of an unchanged file: the engine
-        reports them instead of running rules (the target's kind is ``"replayed"``)."""
 
     def __repr__(self) -> str:
         return f"Target({self.file!r}, kind={self.kind!r}, name={self.name!r})"
@@ -65,3 +60,23 @@ class Target:
         if self.locate is None:
             return None
         return self.locate(self.base_pointer + pointer)
+
+
+class ReplayedFindings:
+    """The findings of one target remembered from an earlier run of its unchanged file
+    (``result_cache``, or a worker of ``parallel``): the engine reports them, in the
+    stream of targets where the file's targets would be, instead of running rules.
+
+    ``findings`` are raw (before selection, severities, waivers and suppressions, which
+    apply to them as to fresh ones); ``suppressions`` are the file's inline comments."""
+
+    __slots__ = ("file", "findings", "name", "suppressions")
+
+    def __init__(self, file: str, name: str, findings: list, suppressions: list | None = None):
+        self.file = file
+        self.name = name
+        self.findings = findings
+        self.suppressions = suppressions if suppressions is not None else []
+
+    def __repr__(self) -> str:
+        return f"ReplayedFindings({self.file!r}, name={self.name!r}, {len(self.findings)})"

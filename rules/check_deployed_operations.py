@@ -5,8 +5,10 @@ export of one: each pipeline with the EventBridge rules and Scheduler schedules 
 start it, the EventBridge rules on its execution status changes, and its recent
 executions. Only pipelines matching ``operations.production_pipelines`` are checked.
 
-The static rules OP001-OP003 check the same things in a CloudFormation template; these
-check what is actually deployed. What could not be read (access denied to EventBridge,
+The static rules OP001-OP003 check the same things in a CloudFormation template or a
+Terraform module, on the same schedules and notifications of the metadata model
+(:mod:`mlops_guard.metadata.operations` holds the judgements both share); these check what
+is actually deployed. What could not be read (access denied to EventBridge,
 say) is reported as "not evaluated" for the pipeline, never as a missing schedule and
 never as a pass. The deployed definition itself is checked by every definition rule:
 the audit adds it as a target of its own (``sagemaker:pipeline/<name>``).
@@ -14,26 +16,24 @@ the audit adds it as a target of its own (``sagemaker:pipeline/<name>``).
 
 from __future__ import annotations
 
-import re
-from fnmatch import fnmatchcase
-
 from mlops_guard import Violation, rule
 from mlops_guard.audit import facts
-
-STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+from mlops_guard.metadata.operations import (
+    STATUS_CHANGE,
+    is_enabled,
+    is_production,
+    reports_failures,
+    run_date_problem,
+)
 
 
 def _production(pipeline, settings) -> bool:
-    return fnmatchcase(pipeline.name, settings.production_pipelines or "*")
+    return is_production(pipeline.name, settings)
 
 
 def _unread_triggers(store, pipeline) -> list:
     names = ("events:ListRules", "scheduler:ListSchedules", "events:ListTargetsByRule")
     return facts.unread_about(store, *names, pipeline.arn or pipeline.name)
-
-
-def _enabled(item) -> bool:
-    return str(item.state or "ENABLED").upper() == "ENABLED"
 
 
 @rule(id="OP101", category="operations", summary="A deployed production pipeline has a schedule")
@@ -54,7 +54,7 @@ def check_deployed_schedule(deployed_pipeline, store, settings):
         return
     unread = _unread_triggers(store, pipeline)
     assert not unread, facts.not_evaluated(unread)
-    enabled = [schedule for schedule in pipeline.schedules if _enabled(schedule)]
+    enabled = [schedule for schedule in pipeline.schedules if is_enabled(schedule)]
     if pipeline.schedules and not enabled:
         names = ", ".join(f"{s.name} ({s.state})" for s in pipeline.schedules)
         assert False, f"every schedule of pipeline {pipeline.name!r} is disabled: {names}"
@@ -90,34 +90,16 @@ def check_deployed_schedule_run_date(deployed_pipeline, store, policy):
     date_format = policy.idempotent_outputs.run_date_format
     base = facts.pipeline_pointer(store, pipeline)
     for index, schedule in enumerate(pipeline.schedules):
-        passed = schedule.passes_parameters
-        where = f"{base}/schedules/{index}"
-        if wanted not in passed:
+        problem = run_date_problem(schedule, pipeline.name, wanted, date_format)
+        if problem:
             yield Violation(
-                f"{schedule.kind} {schedule.name} starts pipeline {pipeline.name!r} without "
-                f"passing {wanted}: every run writes to the default date's partition",
-                at=where,
-            )
-        elif date_format and re.search(date_format, str(passed[wanted])):
-            yield Violation(
-                f"{schedule.kind} {schedule.name} passes a fixed {wanted} "
-                f"({passed[wanted]!r}): every run writes to the same partition",
-                at=where,
+                f"{schedule.kind} {schedule.name} {problem}", at=f"{base}/schedules/{index}"
             )
     parameters = (pipeline.definition or {}).get("Parameters")
     if pipeline.schedules and isinstance(parameters, list):
         declared = {str(item.get("Name")) for item in parameters if isinstance(item, dict)}
         if wanted not in declared:
             yield f"schedules pass {wanted}, but the deployed pipeline declares no such parameter"
-
-
-def _reports_failures(pattern: dict) -> bool:
-    detail_types = pattern.get("detail-type")
-    if not isinstance(detail_types, list) or STATUS_CHANGE not in detail_types:
-        return False
-    detail = pattern.get("detail")
-    statuses = detail.get("currentPipelineExecutionStatus") if isinstance(detail, dict) else None
-    return statuses is None or (isinstance(statuses, list) and "Failed" in statuses)
 
 
 @rule(
@@ -129,8 +111,8 @@ def check_deployed_failure_notification(deployed_pipeline, store, settings):
     """What it checks: an EventBridge rule on ``"SageMaker Model Building Pipeline
     Execution Status Change"`` events matches this pipeline's failures
     (``detail.currentPipelineExecutionStatus`` includes ``Failed`` or is not filtered, and
-    ``detail.pipelineArn``, if filtered, names it) and has at least one target (when
-    ``operations.require_failure_notification`` is true).
+    ``detail.pipelineArn``, if filtered, names it), has at least one target and is not
+    disabled (when ``operations.require_failure_notification`` is true).
 
     Why it matters: a scheduled pipeline fails at night; without a notification the first
     to notice is the consumer of the missing output.
@@ -144,11 +126,14 @@ def check_deployed_failure_notification(deployed_pipeline, store, settings):
         return
     unread = _unread_triggers(store, pipeline)
     assert not unread, facts.not_evaluated(unread)
-    failures = [n for n in pipeline.notifications if _reports_failures(n.event_pattern)]
+    failures = [n for n in pipeline.notifications if reports_failures(n.event_pattern)]
     targeted = [n for n in failures if n.targets]
     if failures and not targeted:
         names = ", ".join(n.rule_name for n in failures)
         assert False, f"failure rule {names} of pipeline {pipeline.name!r} has no target"
+    if targeted and not any(is_enabled(n) for n in targeted):
+        names = ", ".join(f"{n.rule_name} ({n.state})" for n in targeted)
+        assert False, f"every failure rule of pipeline {pipeline.name!r} is disabled: {names}"
     assert targeted, (
         f"no EventBridge rule notifies anyone of failed executions of pipeline "
         f"{pipeline.name!r}: add one on {STATUS_CHANGE!r} with currentPipelineExecutionStatus "

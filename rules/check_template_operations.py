@@ -3,10 +3,11 @@
 A production pipeline that nobody starts, or that fails without anyone hearing of it,
 is a pipeline that silently stops producing. These rules read what the loader found
 *next to* the pipeline in the same CloudFormation template or Terraform module
-(``target.facts["template"]``: schedules and failure notifications, in one shape for
-both), so they only apply to pipelines that came from infrastructure code; a bare
-definition file says nothing about its schedule, and the audit checks deployed schedules
-against AWS instead.
+(``target.facts["operations"]``: schedules and failure notifications of the metadata
+model, the same the audit's OP101-OP103 judge on a deployed pipeline, with the judgements
+of :mod:`mlops_guard.metadata.operations`), so they only apply to pipelines that came
+from infrastructure code; a bare definition file says nothing about its schedule, and the
+audit checks deployed schedules against AWS instead.
 
 Policy keys: ``operations.production_pipelines`` (glob on the pipeline name),
 ``operations.require_schedule``, ``operations.require_failure_notification`` and
@@ -15,30 +16,22 @@ Policy keys: ``operations.production_pipelines`` (glob on the pipeline name),
 
 from __future__ import annotations
 
-import re
-from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from mlops_guard import rule
+from mlops_guard.metadata.operations import is_enabled, is_production, run_date_problem
+
+if TYPE_CHECKING:
+    from mlops_guard.metadata.plain import TemplateOperations
 
 
-def _template(target, settings) -> dict | None:
-    """The template facts of a production pipeline, or None when the rule has nothing
-    to say (not from a template, or not a production pipeline)."""
-    facts = target.facts.get("template") if target.facts else None
-    if not facts:
+def _template(target, settings) -> TemplateOperations | None:
+    """What the loader found around a production pipeline, or None when the rule has
+    nothing to say (not from a template, or not a production pipeline)."""
+    found = target.facts.get("operations") if target.facts else None
+    if found is None or not is_production(target.name, settings):
         return None
-    if not fnmatchcase(target.name, settings.production_pipelines or "*"):
-        return None
-    return facts
-
-
-def _where(item: dict) -> str:
-    # No line number: messages are part of the baseline fingerprint, lines are not.
-    return str(item["resource"])
-
-
-def _enabled(item: dict) -> bool:
-    return str(item.get("state") or "ENABLED").upper() == "ENABLED"
+    return found
 
 
 @rule(id="OP001", category="operations", summary="A production pipeline has a schedule")
@@ -56,21 +49,22 @@ def check_schedule(definition, target, settings):
     with ``ScheduleExpression: cron(0 5 * * ? *)`` and ``Target.Arn`` set to the pipeline's
     ARN; or set ``operations.require_schedule: false`` for pipelines started otherwise.
     """
-    facts = _template(target, settings)
-    if facts is None or not settings.require_schedule:
+    found = _template(target, settings)
+    if found is None or not settings.require_schedule:
         return
-    schedules = facts.get("schedules") or []
-    enabled = [item for item in schedules if _enabled(item)]
+    schedules = found.schedules
+    enabled = [item for item in schedules if is_enabled(item)]
     if schedules and not enabled:
-        names = ", ".join(_where(item) for item in schedules)
+        # Resource names, no lines: messages are part of the baseline fingerprint.
+        names = ", ".join(item.name for item in schedules)
         assert False, f"every schedule of pipeline {target.name!r} is disabled: {names}"
-    if facts.get("format") == "terraform":
+    if found.format == "terraform":
         kinds = "an aws_scheduler_schedule or a scheduled aws_cloudwatch_event_rule"
     else:
         kinds = "an AWS::Scheduler::Schedule or a scheduled AWS::Events::Rule"
     assert enabled, (
-        f"no schedule in {facts['file']} starts pipeline {target.name!r} "
-        f"(resource {facts['resource']}): add {kinds} targeting it"
+        f"no schedule in {found.file} starts pipeline {target.name!r} "
+        f"(resource {found.resource}): add {kinds} targeting it"
     )
 
 
@@ -92,25 +86,17 @@ def check_schedule_run_date(definition, target, policy):
     ``{Name: ExecutionDate, Value: "<aws.scheduler.scheduled-time>"}`` and a pipeline
     step that cuts it to a date; declare the parameter in the definition.
     """
-    facts = _template(target, policy.operations)
-    if facts is None:
+    found = _template(target, policy.operations)
+    if found is None:
         return
     wanted = policy.idempotent_outputs.run_date_parameter
     date_format = policy.idempotent_outputs.run_date_format
-    for schedule in facts.get("schedules") or []:
-        parameters = schedule.get("parameters") or {}
-        if wanted not in parameters:
-            yield (
-                f"schedule {_where(schedule)} starts pipeline {target.name!r} without "
-                f"passing {wanted}: every run writes to the default date's partition"
-            )
-        elif date_format and re.search(date_format, str(parameters[wanted])):
-            yield (
-                f"schedule {_where(schedule)} passes a fixed {wanted} "
-                f"({parameters[wanted]!r}): every run writes to the same partition"
-            )
+    for schedule in found.schedules:
+        problem = run_date_problem(schedule, target.name, wanted, date_format)
+        if problem:
+            yield f"schedule {schedule.name} {problem}"
     declared = {parameter.name for parameter in definition.parameters}
-    if facts.get("schedules") and wanted not in declared:
+    if found.schedules and wanted not in declared:
         yield f"schedules pass {wanted}, but the pipeline declares no such parameter"
 
 
@@ -132,19 +118,19 @@ def check_failure_notification(definition, target, settings):
     How to fix: add the rule with an SNS topic (or a chat webhook) as its target; or
     set ``operations.require_failure_notification: false``.
     """
-    facts = _template(target, settings)
-    if facts is None or not settings.require_failure_notification:
+    found = _template(target, settings)
+    if found is None or not settings.require_failure_notification:
         return
-    rules = facts.get("notifications") or []
+    rules = found.notifications
     for item in rules:
-        if not item.get("targets"):
-            yield f"failure rule {_where(item)} has no target: nobody is notified"
-    working = [item for item in rules if item.get("targets") and _enabled(item)]
+        if not item.targets:
+            yield f"failure rule {item.rule_name} has no target: nobody is notified"
+    working = [item for item in rules if item.targets and is_enabled(item)]
     if not working and not rules:
         yield (
-            f"no EventBridge rule in {facts['file']} reacts to failed executions of "
+            f"no EventBridge rule in {found.file} reacts to failed executions of "
             f"pipeline {target.name!r}: add one on 'SageMaker Model Building Pipeline "
             "Execution Status Change' with currentPipelineExecutionStatus [Failed]"
         )
-    elif not working and any(item.get("targets") for item in rules):
+    elif not working and any(item.targets for item in rules):
         yield f"every failure rule of pipeline {target.name!r} is disabled"

@@ -43,12 +43,12 @@ LOADERS_BY_SUFFIX = {  # tried in order; the first that recognises the file read
     ".json": (
         ("definition_json", "load"),
         ("cloudformation", "load_json"),
-        ("terraform", "load_plan_json"),
+        ("terraform_plan", "load_plan_json"),
     ),
     ".yaml": (("cloudformation", "load_yaml"),),
     ".yml": (("cloudformation", "load_yaml"),),
     ".template": (("cloudformation", "load_yaml"),),
-    ".tf": (("terraform", "load_tf"),),
+    ".tf": (("terraform_hcl", "load_tf"),),
 }
 """The one table of input formats: a file's lower-cased suffix -> the loaders (module of
 this package, function) that may read it. A walk, the pytest plugin, the error for a named

@@ -14,10 +14,7 @@ Nothing here evaluates code; the functions are a small interpreter over plain da
 from __future__ import annotations
 
 import base64
-import json
 import re
-
-from mlops_guard.pointer import join
 
 PSEUDO = {
     "AWS::Partition": "aws",
@@ -27,7 +24,6 @@ PSEUDO = {
     "AWS::AccountId": "123456789012",
 }
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 
 Piece = tuple[bool, str]
 """``(True, text)`` for resolved text, ``(False, name)`` for a value left unresolved."""
@@ -304,115 +300,3 @@ def _missing(pieces: list[Piece]) -> list[str]:
         if not known and text not in names:
             names.append(text)
     return names
-
-
-# -- schedules and notifications in the same template --------------------------------
-
-
-def _resource_line(locate, logical_id: str) -> int | None:
-    position = locate(join("/Resources", logical_id)) if locate else None
-    return position[0] if position else None
-
-
-def _parameters(target: dict, resolver: Resolver) -> dict[str, str]:
-    holder = target.get("SageMakerPipelineParameters")
-    items = holder.get("PipelineParameterList") if isinstance(holder, dict) else None
-    found = {}
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and "Name" in item:
-            found[resolver.text(item["Name"])[0]] = resolver.text(item.get("Value", ""))[0]
-    return found
-
-
-def schedules_for(template: dict, logical_id: str, name, resolver: Resolver, locate) -> list:
-    """EventBridge rules with a ``ScheduleExpression`` and EventBridge Scheduler schedules
-    whose target is this pipeline, with the pipeline parameters each one passes."""
-    found = []
-    for resource_id, resource in resolver.resources.items():
-        if not isinstance(resource, dict):
-            continue
-        kind = resource.get("Type")
-        properties = resource.get("Properties")
-        if not isinstance(properties, dict):
-            continue
-        if kind == "AWS::Events::Rule" and properties.get("ScheduleExpression"):
-            targets = properties.get("Targets")
-            candidates = list(targets) if isinstance(targets, list) else []
-        elif kind == "AWS::Scheduler::Schedule":
-            candidates = [properties.get("Target")]
-        else:
-            continue
-        for target in candidates:
-            if not isinstance(target, dict):
-                continue
-            if not resolver.refers_to_pipeline(target.get("Arn"), logical_id, name):
-                continue
-            state = properties.get("State")
-            found.append(
-                {
-                    "resource": resource_id,
-                    "type": kind,
-                    "expression": resolver.text(properties.get("ScheduleExpression", ""))[0],
-                    "state": resolver.text(state)[0] if state is not None else None,
-                    "parameters": _parameters(target, resolver),
-                    "line": _resource_line(locate, resource_id),
-                }
-            )
-    return found
-
-
-def listed(value) -> list:
-    """An event pattern field as a list: EventBridge matches a list of values, and a
-    single value (or ``None``) written without one is read as a list of it."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _event_pattern(value) -> dict | None:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):  # invalid, or nested too deep
-            return None
-    return value if isinstance(value, dict) else None
-
-
-def notifications_for(template: dict, logical_id: str, name, resolver: Resolver, locate) -> list:
-    """EventBridge rules that fire when an execution of this pipeline (or of any
-    pipeline) changes status to ``Failed``, with how many targets they notify."""
-    found = []
-    for resource_id, resource in resolver.resources.items():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Events::Rule":
-            continue
-        properties = resource.get("Properties")
-        if not isinstance(properties, dict):
-            continue
-        pattern = _event_pattern(properties.get("EventPattern"))
-        if pattern is None or STATUS_CHANGE not in listed(pattern.get("detail-type")):
-            continue
-        detail = pattern.get("detail") if isinstance(pattern.get("detail"), dict) else {}
-        statuses = detail.get("currentPipelineExecutionStatus")
-        if statuses is not None:
-            statuses = listed(statuses)
-            if "Failed" not in statuses:
-                continue
-        arns = detail.get("pipelineArn")
-        if arns is not None and not isinstance(arns, list):
-            arns = [arns]
-        if isinstance(arns, list) and not any(
-            resolver.refers_to_pipeline(arn, logical_id, name) for arn in arns
-        ):
-            continue
-        targets = properties.get("Targets")
-        state = properties.get("State")
-        found.append(
-            {
-                "resource": resource_id,
-                "statuses": list(statuses) if isinstance(statuses, list) else ["*"],
-                "targets": len(targets) if isinstance(targets, list) else 0,
-                "state": resolver.text(state)[0] if state is not None else None,
-                "line": _resource_line(locate, resource_id),
-            }
-        )
-    return found

@@ -8,7 +8,8 @@ object) is resolved as far as the template allows (:mod:`.cfn_resolve`: paramete
 defaults, mappings, pseudo parameters), unresolved values are kept as
 ``${Name}`` placeholders and said in a target note (MG005), and findings point at lines
 of the template. Schedules and failure notifications in the same template become
-``target.facts["template"]`` for the operations rules (``OP0xx``).
+``target.facts["operations"]`` (a :class:`~mlops_guard.metadata.operations.TemplateOperations`,
+read by :mod:`.cfn_operations`) for the operations rules (``OP0xx``).
 
 YAML is read with a :class:`yaml.SafeLoader` subclass whose only additions turn the
 short intrinsic tags (``!Sub``, ``!Ref``, ...) into their long form: nothing is executed.
@@ -25,8 +26,8 @@ from pathlib import Path
 import yaml
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError
-from mlops_guard.loaders import cfn_resolve, safe_yaml
+from mlops_guard.errors import InputError, invalid_json
+from mlops_guard.loaders import cfn_operations, cfn_resolve, safe_yaml
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.loaders.limits import check_document
 from mlops_guard.loaders.yaml_marks import YamlMarks, last_line
@@ -154,14 +155,7 @@ def _pipeline_target(template, logical_id, resolver, shown, locate, marks, sourc
     facts = _pipeline_facts(properties, resolver, shown, join(resource_pointer, "Properties"))
     name = facts["pipeline_name"]
     target_name = name or logical_id
-    facts["template"] = {
-        "file": shown,
-        "resource": logical_id,
-        "schedules": cfn_resolve.schedules_for(template, logical_id, name, resolver, locate),
-        "notifications": cfn_resolve.notifications_for(
-            template, logical_id, name, resolver, locate
-        ),
-    }
+    facts["operations"] = cfn_operations.operations_for(shown, logical_id, name, resolver)
     notes = list(facts.pop("notes"))
     holder = properties.get("PipelineDefinition")
     holder_pointer = join(resource_pointer, "Properties", "PipelineDefinition")
@@ -246,17 +240,13 @@ def _definition(body, pointer: str, resolver, shown: str, marks: YamlMarks | Non
         text, unresolved = resolver.json_text(body)
         try:
             document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"PipelineDefinitionBody is not valid JSON: {error.msg} "
-                f"(line {error.lineno}, column {error.colno} of the body)",
+        except (ValueError, RecursionError) as error:  # huge integers, deep nesting
+            raise invalid_json(
+                error,
+                "PipelineDefinitionBody is not valid JSON",
                 file=shown,
                 where=pointer,
-            ) from None
-        except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise InputError(
-                f"PipelineDefinitionBody is not valid JSON: {message}", file=shown, where=pointer
+                within="the body",
             ) from None
         check_document(document, shown, pointer)
         inner_locate = _block_locate(text, marks, pointer, source)

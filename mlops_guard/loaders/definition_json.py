@@ -16,15 +16,10 @@ def parse_json(text: str, shown: str, pointer: str = ""):
     (including nesting too deep for ``json`` itself) is a one-line input error."""
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"invalid JSON: {error.msg}",
-            file=shown,
-            where=f"line {error.lineno}, column {error.colno}",
-        ) from None
     except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, deep nesting
-        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-        raise InputError(f"invalid JSON: {message}", file=shown) from None
+        from mlops_guard.errors import invalid_json
+
+        raise invalid_json(error, file=shown) from None
     check_document(document, shown, pointer, text_length=len(text))
     return document
 
@@ -106,19 +101,15 @@ def _described(document: dict, text: str, shown: str) -> Target:
     inner = document["PipelineDefinition"]
     try:
         definition = json.loads(inner)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"invalid JSON in the definition string: {error.msg} "
-            f"(line {error.lineno}, column {error.colno} of the string)",
-            file=shown,
-            where="/PipelineDefinition",
-        ) from None
     except (ValueError, RecursionError) as error:
-        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-        raise InputError(
-            f"invalid JSON in the definition string: {message}",
+        from mlops_guard.errors import invalid_json
+
+        raise invalid_json(
+            error,
+            "invalid JSON in the definition string",
             file=shown,
             where="/PipelineDefinition",
+            within="the string",
         ) from None
     check_document(definition, shown, "/PipelineDefinition", text_length=len(inner))
     if not is_definition(definition):

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlops_guard import pointer
+from mlops_guard.errors import invalid_json
 from mlops_guard.metadata.errors import MetadataInputError
 from mlops_guard.metadata.model import FORMAT, MetadataStore
 
@@ -109,12 +110,8 @@ def _parse(text: str, name: str, *, yaml: bool) -> Any:
             raise MetadataInputError(f"invalid YAML: {error}", file=name) from None
     try:
         return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise MetadataInputError(
-            f"line {error.lineno} column {error.colno}: invalid JSON: {error.msg}", file=name
-        ) from None
     except (RecursionError, ValueError) as error:
-        raise MetadataInputError(f"invalid JSON: {error}", file=name) from None
+        raise invalid_json(error, file=name, error_type=MetadataInputError) from None
 
 
 def _check_text(document: Any, file: str | None) -> None:

@@ -129,6 +129,11 @@ class Experiment(_Record):
     trials: list[Trial] = Field(default_factory=list)
 
 
+# Schedule and Notification have the fields of operations.PlainSchedule and
+# PlainNotification, the pydantic-free form the template loaders build: the static and the
+# deployed operations rules judge one model (the docstrings below are the export schema's).
+
+
 class Schedule(_Record):
     """Something that starts a pipeline on a timetable, and the parameters it passes."""
 
@@ -145,6 +150,8 @@ class Notification(_Record):
     rule_name: str
     event_pattern: dict[str, Any] = Field(default_factory=dict)
     targets: list[str] = Field(default_factory=list)
+    state: str | None = None
+    """``ENABLED`` or ``DISABLED`` when the source says; unknown reads as enabled."""
 
 
 class Execution(_Record):

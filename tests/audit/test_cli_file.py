@@ -131,7 +131,7 @@ def test_unreadable_parts_exit_2_and_are_reported(compliant_store, tmp_path):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"format": "mlops-guard-metadata", "experiments": [', "line 1 column"),
+        ('{"format": "mlops-guard-metadata", "experiments": [', "line 1, column"),
         ('{"format": "mlops-guard-metadata", "experiments": [{"nam": "x"}]}', "/experiments/0"),
         ('{"format": "something-else"}', "/format: not an mlops-guard metadata export"),
     ],

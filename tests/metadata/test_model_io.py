@@ -180,7 +180,7 @@ def test_errors_name_the_file_and_pointer(tmp_path, change, where, message):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{", "line 1 column 2: invalid JSON"),
+        ("{", "line 1, column 2: invalid JSON"),
         ("[]", "expected an object at the top level"),
         ('{"format": "other"}', "/format: not an mlops-guard metadata export"),
         ('{"format": "mlops-guard-metadata", "version": 3}', "/version: expected 1 or 2"),

@@ -1,10 +1,10 @@
-"""Terraform: ``aws_sagemaker_pipeline`` resources in ``.tf`` files and in
-``terraform show -json`` output (plans and state).
+"""Terraform ``.tf`` files: ``aws_sagemaker_pipeline`` resources and, in the same module
+(the ``.tf`` files of the directory), the schedules and notifications around them.
 
-In ``.tf`` files ``pipeline_definition`` is a heredoc, a quoted string,
-``jsonencode({...})`` or ``file("...")``. Interpolations that the configuration fixes
-(``var.x`` with a literal default, literal ``local.x``) are resolved; the rest stay
-``${...}`` placeholders, checked as such and named in a target note (MG005). A plan has
+``pipeline_definition`` is a heredoc, a quoted string, ``jsonencode({...})`` or
+``file("...")``. Interpolations that the configuration fixes (``var.x`` with a literal
+default, literal ``local.x``) are resolved; the rest stay ``${...}`` placeholders,
+checked as such and named in a target note (MG005). A plan (:mod:`.terraform_plan`) has
 every known value already resolved, so it is the most complete thing to check.
 
 HCL is parsed with ``python-hcl2`` (extra ``terraform``), imported only when a ``.tf``
@@ -19,20 +19,14 @@ import re
 from pathlib import Path
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError, MissingExtra, require_extra
-from mlops_guard.loaders.cfn_resolve import (
-    STATUS_CHANGE,
-    Piece,
-    assemble_json,
-    bounded,
-    missing_names,
-)
+from mlops_guard.errors import InputError, MissingExtra, invalid_json, require_extra
+from mlops_guard.loaders.cfn_resolve import Piece, assemble_json, bounded, missing_names
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.loaders.limits import check_document, read_text
+from mlops_guard.loaders.terraform_operations import OPERATION_TYPES, RESOURCE_TYPE, operations_for
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
 
-RESOURCE_TYPE = "aws_sagemaker_pipeline"
 _INTERPOLATION = re.compile(r"(\$\$\{)|\$\{([^{}]*)\}")
 _HEREDOC = re.compile(r"^<<(-?)([A-Za-z_][A-Za-z0-9_]*)\n(.*?)\n?[ \t]*\2$", re.DOTALL)
 _CALL = re.compile(r"^\$\{(jsonencode|file)\((.*)\)\}$", re.DOTALL)
@@ -64,12 +58,12 @@ def load_tf(path: Path, text: str, shown: str) -> list[Target] | None:
     from mlops_guard.suppressions import parse_comments
 
     suppressions = parse_comments(text)
-    operations, where = _module_operation_resources(path, shown, document, scope, text, options)
+    operations, where = _module_operation_resources(path, shown, document, scope, options)
     targets = []
     for name, attributes in _resources(document):
         target = _tf_target(path, text, shown, name, attributes, scope, options)
         pipeline_name = target.facts["pipeline_name"]
-        target.facts["template"] = _operations(
+        target.facts["operations"] = operations_for(
             operations, where, f"{RESOURCE_TYPE}.{name}", pipeline_name
         )
         if target.file == shown:  # not for a definition read with file("...")
@@ -245,18 +239,13 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
     json_text = assemble_json(pieces)
     try:
         document = json.loads(json_text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {error.msg} "
-            f"(line {error.lineno}, column {error.colno} of the definition)",
-            file=shown,
-            where=lines.where(),
-        ) from None
     except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {_first_line(error)}",
+        raise invalid_json(
+            error,
+            "pipeline_definition is not valid JSON",
             file=shown,
             where=lines.where(),
+            within="the definition",
         ) from None
     check_document(document, shown, pointer)
     locate = lines.locate
@@ -350,279 +339,13 @@ class _Lines:
         return locate
 
 
-# -- terraform show -json ---------------------------------------------------------------
+# -- schedules and notifications in the module ------------------------------------------
 
 
-def load_plan_json(path: Path, text: str, shown: str) -> list[Target] | None:
-    from mlops_guard.loaders.definition_json import parse_json
-
-    document = parse_json(text, shown)  # the definition loader reported invalid JSON first
-    if not isinstance(document, dict) or "terraform_version" not in document:
-        return None
-    for section in ("planned_values", "values"):
-        root = _mapping(document.get(section)).get("root_module")
-        if isinstance(root, dict):
-            break
-    else:
-        return None
-    unknown = _after_unknown(document)
-    marks = JsonMarks(text)
-    root_pointer = join("", section, "root_module")
-    operations = _plan_operation_resources(document, root, marks, root_pointer)
-    targets = []
-    for resource, pointer in _plan_resources(root, root_pointer):
-        target = _plan_target(resource, pointer, shown, marks, unknown)
-        address = str(resource.get("address", RESOURCE_TYPE))
-        # Plans give each pipeline one address; a reference names it without an index.
-        reference = re.sub(r"\[[^\]]*\]$", "", address)
-        target.facts["template"] = _operations(
-            operations, shown, reference, target.facts["pipeline_name"]
-        )
-        targets.append(target)
-    return targets or None
-
-
-def _mapping(value) -> dict:
-    """``value`` if it is a JSON object, else an empty one: a plan is machine-written, and
-    a hand-edited one with a wrong shape holds nothing this loader reads there."""
-    return value if isinstance(value, dict) else {}
-
-
-def _sequence(value) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _plan_resources(module: dict, pointer: str, types=(RESOURCE_TYPE,)):
-    for index, resource in enumerate(_sequence(module.get("resources"))):
-        if isinstance(resource, dict) and resource.get("type") in types:
-            yield resource, join(pointer, "resources", index)
-    for index, child in enumerate(_sequence(module.get("child_modules"))):
-        if isinstance(child, dict):
-            yield from _plan_resources(child, join(pointer, "child_modules", index), types)
-
-
-def _after_unknown(document: dict) -> dict[str, dict]:
-    unknown = {}
-    for change in _sequence(document.get("resource_changes")):
-        if isinstance(change, dict) and change.get("type") == RESOURCE_TYPE:
-            after = _mapping(change.get("change")).get("after_unknown")
-            unknown[change.get("address")] = after if isinstance(after, dict) else {}
-    return unknown
-
-
-def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unknown) -> Target:
-    address = str(resource.get("address", RESOURCE_TYPE))
-    values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
-    tags = values.get("tags") or values.get("tags_all") or {}
-    name = values.get("pipeline_name") if isinstance(values.get("pipeline_name"), str) else None
-    facts = {
-        "pipeline_name": name,
-        "tags": dict(tags) if isinstance(tags, dict) else {},
-        "role_arn": values.get("role_arn"),
-        "terraform": {"file": shown, "resource": address},
-    }
-    body = values.get("pipeline_definition")
-    body_pointer = join(pointer, "values", "pipeline_definition")
-
-    def locate(inner: str) -> tuple[int, int] | None:
-        # The definition is an escaped JSON string on one line: point at that line.
-        return marks.locate(body_pointer if inner.startswith(body_pointer) else inner)
-
-    common = {"file": shown, "name": name or address, "facts": facts, "locate": locate}
-    if not isinstance(body, str):
-        if _mapping(unknown.get(address)).get("pipeline_definition"):
-            note = f"{address}: pipeline_definition is known only after apply and was not checked"
-        else:
-            note = f"{address}: no pipeline_definition in the plan (S3 location?): not checked"
-        return Target(kind="unresolved", base_pointer=pointer, notes=[note], **common)
-    from mlops_guard.loaders.definition_json import check_shape, is_definition
-
-    try:
-        definition = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {error.msg} (column {error.colno})",
-            file=shown,
-            where=body_pointer,
-        ) from None
-    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        raise InputError(
-            f"pipeline_definition is not valid JSON: {_first_line(error)}",
-            file=shown,
-            where=body_pointer,
-        ) from None
-    check_document(definition, shown, body_pointer)
-    if not is_definition(definition):
-        raise InputError(
-            "pipeline_definition is not a pipeline definition", file=shown, where=body_pointer
-        )
-    check_shape(definition, shown, body_pointer)
-    return Target(
-        kind="definition",
-        definition=Definition(definition, name=name, tags=facts["tags"]),
-        base_pointer=body_pointer,
-        **common,
-    )
-
-
-# -- schedules and failure notifications next to the pipeline ----------------------------
-#
-# The same facts as the CloudFormation loader's ``facts["template"]`` (see
-# :func:`.cfn_resolve.schedules_for` and :func:`.cfn_resolve.notifications_for`), for the
-# operations rules. Every resource is first put in one shape, ``(address, type, values,
-# line)``, where a reference to another resource is a ``${address.attribute}`` string:
-# ``.tf`` files already read that way, and a plan's unknown values are replaced by the
-# references its ``configuration`` section records.
-
-EVENT_RULE = "aws_cloudwatch_event_rule"
-EVENT_TARGET = "aws_cloudwatch_event_target"
-SCHEDULE = "aws_scheduler_schedule"
-_OPERATION_TYPES = (EVENT_RULE, EVENT_TARGET, SCHEDULE)
-
-
-def _operations(resources: list[tuple], file: str, address: str, name: str | None) -> dict:
-    rules = [item for item in resources if item[1] == EVENT_RULE]
-    targets = [item for item in resources if item[1] == EVENT_TARGET]
-    schedules = []
-    for rule_address, _type, values, line in rules:
-        if not values.get("schedule_expression"):
-            continue
-        for target_address, _t, target, _line in targets:
-            if not _on_rule(target.get("rule"), rule_address, values):
-                continue
-            if not _names_pipeline(target.get("arn"), address, name):
-                continue
-            block = _first(target.get("sagemaker_pipeline_target"))
-            schedules.append(
-                {
-                    "resource": rule_address,
-                    "target": target_address,
-                    "type": EVENT_RULE,
-                    "expression": str(values["schedule_expression"]),
-                    "state": _state(values),
-                    "parameters": _tf_parameters(block, "pipeline_parameter_list"),
-                    "line": line,
-                }
-            )
-    for schedule_address, _type, values, line in resources:
-        if _type != SCHEDULE:
-            continue
-        for target in _blocks(values.get("target")):
-            if not _names_pipeline(target.get("arn"), address, name):
-                continue
-            block = _first(target.get("sagemaker_pipeline_parameters"))
-            schedules.append(
-                {
-                    "resource": schedule_address,
-                    "type": SCHEDULE,
-                    "expression": str(values.get("schedule_expression") or ""),
-                    "state": _state(values),
-                    "parameters": _tf_parameters(block, "pipeline_parameter"),
-                    "line": line,
-                }
-            )
-    notifications = []
-    for rule_address, _type, values, line in rules:
-        pattern = values.get("event_pattern")
-        if not isinstance(pattern, dict) or STATUS_CHANGE not in _listed(
-            pattern.get("detail-type")
-        ):
-            continue
-        detail = pattern.get("detail") if isinstance(pattern.get("detail"), dict) else {}
-        statuses = detail.get("currentPipelineExecutionStatus")
-        if statuses is not None and "Failed" not in _listed(statuses):
-            continue
-        arns = detail.get("pipelineArn")
-        if arns is not None and not any(
-            _names_pipeline(arn, address, name) for arn in _listed(arns)
-        ):
-            continue
-        count = sum(1 for item in targets if _on_rule(item[2].get("rule"), rule_address, values))
-        notifications.append(
-            {
-                "resource": rule_address,
-                "statuses": _listed(statuses) if statuses is not None else ["*"],
-                "targets": count,
-                "state": _state(values),
-                "line": line,
-            }
-        )
-    return {
-        "file": file,
-        "resource": address,
-        "format": "terraform",
-        "schedules": schedules,
-        "notifications": notifications,
-    }
-
-
-def _blocks(value) -> list[dict]:
-    """A nested block: python-hcl2 and plans both give a list of mappings."""
-    if isinstance(value, dict):
-        return [value]
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _first(value) -> dict:
-    blocks = _blocks(value)
-    return blocks[0] if blocks else {}
-
-
-def _listed(value) -> list:
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _tf_parameters(block: dict, key: str) -> dict[str, str]:
-    return {
-        str(item["name"]): str(item.get("value", ""))
-        for item in _blocks(block.get(key))
-        if "name" in item
-    }
-
-
-def _state(values: dict) -> str | None:
-    if values.get("is_enabled") is False:
-        return "DISABLED"
-    state = values.get("state")
-    if not isinstance(state, str):
-        return None
-    # ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS is enabled too.
-    return "ENABLED" if state.upper().startswith("ENABLED") else state
-
-
-def _refers(value, address: str) -> bool:
-    """Whether a ``${...}`` in ``value`` names the resource ``address``."""
-    if not isinstance(value, str):
-        return False
-    pattern = re.compile(rf"(?<![\w.-]){re.escape(address)}(?![\w-])")
-    return any(pattern.search(inner) for inner in _REFERENCE.findall(value))
-
-
-_REFERENCE = re.compile(r"\$\{([^{}]*)\}")
-
-
-def _names_pipeline(arn, address: str, name: str | None) -> bool:
-    if _refers(arn, address):
-        return True
-    match = re.search(r":pipeline/([^/]+)$", arn) if isinstance(arn, str) else None
-    return bool(name and match and "${" not in match.group(1)) and (
-        match.group(1).lower() == name.lower()
-    )
-
-
-def _on_rule(value, rule_address: str, rule_values: dict) -> bool:
-    if _refers(value, rule_address):
-        return True
-    rule_name = rule_values.get("name")
-    return isinstance(value, str) and "${" not in value and value == rule_name
-
-
-def _tf_operation_resources(
-    document: dict, scope: _Scope, text: str, options, shown: str
-) -> list[tuple]:
+def _tf_operation_resources(document: dict, scope: _Scope, options, shown: str) -> list[tuple]:
     found = []
     for block in document.get("resource") or []:
-        for kind in _OPERATION_TYPES:
+        for kind in OPERATION_TYPES:
             for name, attributes in (block.get(kind) or {}).items():
                 if not isinstance(attributes, dict):
                     continue
@@ -635,10 +358,7 @@ def _tf_operation_resources(
                     values["event_pattern"] = _tf_pattern(
                         attributes["event_pattern"], scope, options, shown
                     )
-                header = re.compile(rf'^\s*resource\s+"{kind}"\s+"{re.escape(name)}"', re.M)
-                match = header.search(text)
-                line = text.count("\n", 0, match.start()) + 1 if match else None
-                found.append((f"{kind}.{name}", kind, values, line))
+                found.append((f"{kind}.{name}", kind, values))
     return found
 
 
@@ -668,10 +388,10 @@ def _tf_pattern(raw, scope: _Scope, options, shown: str) -> dict | None:
     return pattern if isinstance(pattern, dict) else None
 
 
-def _module_operation_resources(path: Path, shown: str, document, scope, text, options):
+def _module_operation_resources(path: Path, shown: str, document, scope, options):
     """The operation resources of the file and of the other ``.tf`` files of its
     directory (one Terraform module), and what to call that in a message."""
-    found = _tf_operation_resources(document, scope, text, options, shown)
+    found = _tf_operation_resources(document, scope, options, shown)
     where = shown
     try:
         siblings = sorted(p for p in path.parent.glob("*.tf") if p.resolve() != path.resolve())
@@ -686,7 +406,7 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
         # the operations rules never judge a module they saw only part of.
         sibling_shown = display_path(sibling)
         sibling_text = read_text(sibling, sibling_shown)
-        if not any(kind in sibling_text for kind in _OPERATION_TYPES):
+        if not any(kind in sibling_text for kind in OPERATION_TYPES):
             continue
         _within_parse_budget(sibling_text, sibling_shown)
         try:
@@ -697,60 +417,6 @@ def _module_operation_resources(path: Path, shown: str, document, scope, text, o
                 file=sibling_shown,
             ) from None
         check_document(sibling_document, sibling_shown)
-        found.extend(
-            _tf_operation_resources(sibling_document, scope, sibling_text, options, sibling_shown)
-        )
+        found.extend(_tf_operation_resources(sibling_document, scope, options, sibling_shown))
         where = (Path(shown).parent / "*.tf").as_posix()
     return found, where
-
-
-def _plan_operation_resources(document: dict, root: dict, marks: JsonMarks, pointer: str):
-    """The operation resources of a plan, with unknown values that the configuration
-    builds from a reference replaced by ``${module.x.type.name.attribute}``."""
-    expressions = _configuration_expressions(
-        _mapping(_mapping(document.get("configuration")).get("root_module")), ""
-    )
-    found = []
-    for resource, resource_pointer in _plan_resources(root, pointer, _OPERATION_TYPES):
-        address = str(resource.get("address", ""))
-        values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
-        module = address[: address.rfind(resource.get("type", ""))]
-        config = expressions.get(re.sub(r"\[[^\]]*\]", "", address)) or {}
-        values = _with_references(values, config, module)
-        if isinstance(values.get("event_pattern"), str):
-            try:
-                values["event_pattern"] = json.loads(values["event_pattern"])
-            except (ValueError, RecursionError):  # invalid, or nested too deep
-                values["event_pattern"] = None
-        position = marks.locate(resource_pointer)
-        found.append((address, resource.get("type"), values, position[0] if position else None))
-    return found
-
-
-def _configuration_expressions(module: dict, prefix: str) -> dict[str, dict]:
-    found = {}
-    for resource in _sequence(module.get("resources")):
-        if isinstance(resource, dict) and resource.get("type") in _OPERATION_TYPES:
-            found[prefix + str(resource.get("address"))] = resource.get("expressions") or {}
-    for name, call in _mapping(module.get("module_calls")).items():
-        if isinstance(call, dict) and isinstance(call.get("module"), dict):
-            found.update(_configuration_expressions(call["module"], f"{prefix}module.{name}."))
-    return found
-
-
-def _with_references(values, expressions, module: str):
-    if isinstance(values, dict) and isinstance(expressions, dict):
-        result = dict(values)
-        for key, expression in expressions.items():
-            references = expression.get("references") if isinstance(expression, dict) else None
-            if references and result.get(key) is None:
-                result[key] = " ".join("${" + module + str(item) + "}" for item in references)
-            elif key in result:
-                result[key] = _with_references(result[key], expression, module)
-        return result
-    if isinstance(values, list) and isinstance(expressions, list):
-        return [
-            _with_references(value, expressions[index] if index < len(expressions) else {}, module)
-            for index, value in enumerate(values)
-        ]
-    return values
