@@ -83,6 +83,7 @@ def test_reads_pipelines_with_triggers_and_executions(sagemaker_account):
     [notification] = pipeline.notifications
     assert notification.rule_name == "churn-failed"
     assert notification.targets == [sagemaker_account["topic_arn"]]
+    assert notification.state == "ENABLED"  # OP103 counts a DISABLED rule as no notification
     assert notification.event_pattern["detail"]["currentPipelineExecutionStatus"] == ["Failed"]
     [execution] = pipeline.executions
     assert execution.arn == sagemaker_account["execution_arn"]

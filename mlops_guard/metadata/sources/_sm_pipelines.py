@@ -187,6 +187,7 @@ class _Triggers:
                     rule_name=rule["Name"],
                     event_pattern=pattern,
                     targets=sorted(t["Arn"] for t in self.targets(rule["Name"]) if "Arn" in t),
+                    state=rule.get("State"),
                 )
             )
         return sorted(found, key=lambda notification: notification.rule_name)
