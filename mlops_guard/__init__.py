@@ -1,17 +1,27 @@
 """mlops-guard: check SageMaker pipelines and experiment metadata against a team policy.
 
-The public surface for rule authors is :func:`rule`, :class:`Violation` and
-:func:`compiled` (policy patterns compiled once per run); everything else is the engine.
+The public surface for rule authors is :func:`rule`, :class:`Violation`,
+:class:`NotEvaluated` (what a rule cannot judge) and :func:`compiled` (policy patterns
+compiled once per run); everything else is the engine.
 Importing this package stays cheap on purpose: it runs on every commit as a pre-commit
 hook.
 """
 
-from mlops_guard.authoring import CATEGORIES, PIPELINE_NAME, SEVERITIES, Violation, compiled, rule
+from mlops_guard.authoring import (
+    CATEGORIES,
+    PIPELINE_NAME,
+    SEVERITIES,
+    NotEvaluated,
+    Violation,
+    compiled,
+    rule,
+)
 
 __all__ = [
     "CATEGORIES",
     "PIPELINE_NAME",
     "SEVERITIES",
+    "NotEvaluated",
     "Violation",
     "__version__",
     "compiled",
