@@ -34,13 +34,13 @@ def account(moto_server, compliant_store, reference_exports):
     return moto_server
 
 
-def _audit(capsys, *args: str, session=None, policy: str | None = None, tmp_path=None):
+def _audit(capsys, *args: str, boto_session=None, policy: str | None = None, tmp_path=None):
     extra = []
     if policy is not None:
         path = tmp_path / "policy.yaml"
         path.write_text("extends: default\n" + policy)
         extra = ["--policy", str(path)]
-    code = cli.main(["sagemaker", "--format", "json", *extra, *args], session=session)
+    code = cli.main(["sagemaker", "--format", "json", *extra, *args], boto_session=boto_session)
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
 
@@ -290,7 +290,7 @@ def test_denied_bucket_and_catalog_are_mg005(account, capsys):
         "glue.GetDatabases",
         lambda request: error_response(request, "AccessDeniedException", "not allowed"),
     )
-    code, report, err = _audit(capsys, session=traffic.session)
+    code, report, err = _audit(capsys, boto_session=traffic.session)
     assert code == 2
     assert {rule for rule, _ in _messages(report)} == {"MG005"}
     unread = [m for r, m in _messages(report, "MG005") if m.startswith("could not read ")]
@@ -331,7 +331,7 @@ def _s3_answer(body: bytes):
 def test_unreadable_or_endless_listing_is_mg005(account, capsys, body, reason):
     traffic = Traffic()
     traffic.on_send("s3.ListObjectsV2", _s3_answer(body))
-    code, report, _ = _audit(capsys, session=traffic.session)
+    code, report, _ = _audit(capsys, boto_session=traffic.session)
     assert code == 2
     unread = [m for _, m in _messages(report, "MG005") if "s3:ListObjectsV2" in m]
     assert len(unread) == 8 and all(reason in m for m in unread), unread
@@ -356,7 +356,7 @@ def test_every_call_is_read_only_and_in_the_policy(account, capsys):
     from mlops_guard.metadata.sources.sagemaker import READ_OPERATIONS, iam_action
 
     traffic = Traffic()
-    code, _report, _ = _audit(capsys, session=traffic.session)
+    code, _report, _ = _audit(capsys, boto_session=traffic.session)
     assert code == 0
     allowed = set(cli.iam_policy()["Statement"][0]["Action"])
     for service, operation in traffic.calls:

@@ -52,7 +52,7 @@ def test_findings_from_the_account(moto_server, compliant_store, reference_expor
 
 def test_every_call_is_read_only_and_in_the_policy(account, capsys):
     traffic = Traffic()
-    code, _report, _ = _audit(capsys, session=traffic.session)
+    code, _report, _ = _audit(capsys, boto_session=traffic.session)
     assert code == 0
     allowed = set(cli.iam_policy()["Statement"][0]["Action"])
     assert traffic.calls, "no call recorded"
@@ -80,7 +80,7 @@ def test_throttling_storm_gives_the_same_report(account, capsys):
 
     for service in ("sagemaker", "eventbridge", "scheduler"):
         traffic.on_send(service, storm)
-    code, stormy, err = _audit(capsys, session=traffic.session)
+    code, stormy, err = _audit(capsys, boto_session=traffic.session)
     assert (code, err) == (0, "")
     assert len(sent) > 20
     assert stormy == calm
@@ -92,7 +92,7 @@ def test_access_denied_is_mg005_and_exit_2(account, capsys):
         "eventbridge.ListRules",
         lambda request: error_response(request, "AccessDeniedException", "not allowed"),
     )
-    code, report, err = _audit(capsys, session=traffic.session)
+    code, report, err = _audit(capsys, boto_session=traffic.session)
     assert code == 2
     by_rule = {}
     for finding in report["findings"]:
