@@ -19,9 +19,9 @@ package's description, its report in S3) is reported as "not evaluated", never p
 
 from __future__ import annotations
 
-from mlops_guard import NotEvaluated, Violation, rule
+from mlops_guard import Violation, rule
 from mlops_guard.metadata import model_packages, recorded_runs
-from mlops_guard.metadata.store_lookup import could_not_read
+from mlops_guard.metadata.store_lookup import not_evaluated
 from mlops_guard.metadata.thresholds import (
     baseline_problems,
     higher_is_better,
@@ -40,11 +40,7 @@ def _approved_packages(store, policy, *, reports: bool = True):
             pointer = model_packages.package_pointer(group_index, package_index)
             subject = model_packages.package_label(group, package)
             unread = model_packages.unread_package(store, package, reports=reports)
-            yield group, package, pointer, subject, _gap(unread, pointer, subject)
-
-
-def _gap(unread: list, at: str, subject: str) -> NotEvaluated | None:
-    return NotEvaluated(could_not_read(unread), at=at, subject=subject) if unread else None
+            yield group, package, pointer, subject, not_evaluated(unread, pointer, subject)
 
 
 def _sense(threshold) -> str:
@@ -158,7 +154,7 @@ def check_package_baseline(store, policy):
         unread = model_packages.unread_package(store, latest)
         unread += model_packages.unread_package(store, previous)
         if unread:
-            yield _gap(unread, pointer, subject)
+            yield not_evaluated(unread, pointer, subject)
             continue
         pipeline = model_packages.producing_pipeline(group, latest)
         for threshold in thresholds_for(policy, pipeline):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from mlops_guard import NotEvaluated, Violation, rule
 from mlops_guard.metadata import output_partitions
-from mlops_guard.metadata.store_lookup import could_not_read
+from mlops_guard.metadata.store_lookup import not_evaluated
 from mlops_guard.pointer import join
 
 
@@ -32,16 +32,12 @@ def _outputs(store, settings, *, listing_read: bool = True, catalog_read: bool =
         unread = output_partitions.unread_listing(store, listing) if listing_read else []
         if catalog_read:
             unread += output_partitions.unread_catalog(store)
-        yield listing, pointer, subject, _gap(unread, pointer, subject)
+        yield listing, pointer, subject, not_evaluated(unread, pointer, subject)
 
 
 def _table_gap(store, table, where: str, subject: str) -> NotEvaluated | None:
     """The :class:`NotEvaluated` for a Glue table whose partitions could not be read."""
-    return _gap(output_partitions.unread_catalog(store, table), where, subject)
-
-
-def _gap(unread: list, at: str, subject: str) -> NotEvaluated | None:
-    return NotEvaluated(could_not_read(unread), at=at, subject=subject) if unread else None
+    return not_evaluated(output_partitions.unread_catalog(store, table), where, subject)
 
 
 def _where(listing) -> str:

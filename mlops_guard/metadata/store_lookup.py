@@ -5,11 +5,13 @@ that judges an item first asks which of the store's ``unreadable`` entries conce
 and reports the item as not evaluated (:class:`mlops_guard.NotEvaluated`) instead of
 judging what is only partly there.
 
-Only the standard library is imported: rule files import this on every ``check``.
+Only the standard library and the rule authors' API are imported: rule files import
+this on every ``check``.
 """
 
 from __future__ import annotations
 
+from mlops_guard.authoring import NotEvaluated
 from mlops_guard.pointer import join
 
 
@@ -42,3 +44,9 @@ def could_not_read(items) -> str:
     """Why an item is not evaluated: the ``unreadable`` entries about it, with reasons."""
     listed = "; ".join(f"{item.what} ({item.reason})" for item in items)
     return f"could not read {listed}"
+
+
+def not_evaluated(unread: list, at: str = "", subject: str | None = None) -> NotEvaluated | None:
+    """What a rule yields instead of judging an item of which ``unread`` could not be
+    read (at ``at``, about ``subject``); None when all of it was read."""
+    return NotEvaluated(could_not_read(unread), at=at, subject=subject) if unread else None
