@@ -75,12 +75,12 @@ def audit_args(workdir: Path) -> list[str]:
     ]
 
 
-def audit_in_process(args: list[str], session=None) -> dict:
+def audit_in_process(args: list[str], boto_session=None) -> dict:
     from mlops_guard.audit import cli
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli.main(args, session=session)
+        code = cli.main(args, boto_session=boto_session)
     if code not in (0, 1):
         raise SystemExit(f"audit failed with exit code {code}")
     return json.loads(out.getvalue())

@@ -277,7 +277,7 @@ def counted_audit(args: list[str]) -> tuple[float, dict, Counter]:
     out = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(out):
-        code = cli.main(args, session=session)
+        code = cli.main(args, boto_session=session)
     elapsed = time.perf_counter() - start
     if code not in (0, 1):
         raise SystemExit(f"audit failed with exit code {code}")

@@ -1,9 +1,9 @@
 """mlops-guard: check SageMaker pipelines and experiment metadata against a team policy.
 
-The public surface for rule authors is :func:`rule`, :class:`Violation`, :class:`Setting`
-(a key of a rule's own policy section) and :func:`compiled` (policy patterns compiled
-once per run), and :mod:`mlops_guard.testing` for their tests; everything else is the
-engine.
+The public surface for rule authors is :func:`rule`, :class:`Violation`,
+:class:`NotEvaluated` (what a rule cannot judge), :class:`Setting` (a key of a rule's
+own policy section) and :func:`compiled` (policy patterns compiled once per run), and
+:mod:`mlops_guard.testing` for their tests; everything else is the engine.
 Importing this package stays cheap on purpose: it runs on every commit as a pre-commit
 hook.
 """
@@ -12,6 +12,7 @@ from mlops_guard.authoring import (
     CATEGORIES,
     PIPELINE_NAME,
     SEVERITIES,
+    NotEvaluated,
     Setting,
     Violation,
     compiled,
@@ -22,6 +23,7 @@ __all__ = [
     "CATEGORIES",
     "PIPELINE_NAME",
     "SEVERITIES",
+    "NotEvaluated",
     "Setting",
     "Violation",
     "__version__",

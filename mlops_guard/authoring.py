@@ -4,7 +4,8 @@ A rule is a plain function. Its metadata is declared on it by ``@rule`` so the e
 can list and document rules without running them; its docstring is its documentation.
 Its parameters name the fixtures it needs (see :mod:`mlops_guard.fixtures`). It reports
 by ``assert cond, "message"`` (one finding at the target) or by yielding
-``Violation("message", at="/json/pointer")`` for findings with precise locations.
+``Violation("message", at="/json/pointer")`` for findings with precise locations. What
+it cannot judge it raises (or yields) as ``NotEvaluated("reason")``: never a pass.
 """
 
 from __future__ import annotations
@@ -72,6 +73,29 @@ class Violation:
 
     def __repr__(self) -> str:
         return f"Violation({self.message!r}, at={self.at!r}, subject={self.subject!r})"
+
+
+class NotEvaluated(Exception):
+    """A rule cannot judge (part of) its item: raise it, or yield it to go on with others.
+
+    As ``pytest.skip`` ends a test and checkov reports a check as UNKNOWN, a rule that
+    lacks what it needs to judge (a record the audit could not read, a value only known
+    at deploy time) says so instead of passing or guessing. The engine reports it as
+    MG005, severity error whatever the selection, so the run fails: what was not judged
+    never passes. ``reason`` says what is missing; ``at`` and ``subject`` locate it as
+    in :class:`Violation` (empty ``at``: the item the rule is looking at).
+
+    Unlike ``assert``, raising it works under ``python -O``.
+    """
+
+    def __init__(self, reason: str, at: str = "", subject: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.at = at
+        self.subject = subject
+
+    def __repr__(self) -> str:
+        return f"NotEvaluated({self.reason!r}, at={self.at!r}, subject={self.subject!r})"
 
 
 REQUIRED = object()

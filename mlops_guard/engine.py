@@ -1,7 +1,8 @@
 """The run loop: every selected rule, over every item of its fixture, on every target.
 
 Rules are called with the fixtures they name. What they assert or yield becomes a
-finding at a location in the user's file; what they raise becomes a finding too
+finding at a location in the user's file; a ``NotEvaluated`` they raise or yield
+becomes MG005 (the run fails); anything else they raise becomes a finding too
 under the rule's own id, so one broken rule never stops the run. Selection, severity overrides and
 waivers are applied here, once, for every rule alike.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterable
 
-from mlops_guard.authoring import PIPELINE_NAME, Violation
+from mlops_guard.authoring import PIPELINE_NAME, NotEvaluated, Violation
 from mlops_guard.findings import SEVERITY_RANK, Finding, Location
 from mlops_guard.fixtures import FIXTURES, Item
 from mlops_guard.meta_rules import NOT_EVALUATED
@@ -210,6 +211,8 @@ def run_call(call: Call, target: Target, *, debug: bool = False) -> list[Finding
             if is_generator:
                 for violation in outcome:
                     findings.append(_from_violation(rule, target, item, violation))
+        except NotEvaluated as gap:
+            findings.append(_not_evaluated(rule, target, item, gap))
         except AssertionError as error:
             message = str(error) or rule.info.summary
             findings.append(_make(rule, target, item.pointer, message, item.subject))
@@ -239,11 +242,27 @@ def _crashed(rule: Rule, target: Target, item: Item, error: Exception, debug: bo
 def _from_violation(rule: Rule, target: Target, item: Item, violation) -> Finding:
     if isinstance(violation, str):
         violation = Violation(violation)
+    elif isinstance(violation, NotEvaluated):
+        return _not_evaluated(rule, target, item, violation)
     if not isinstance(violation, Violation):
-        raise TypeError(f"rule yielded {type(violation).__name__}, expected Violation or str")
+        wanted = "Violation, NotEvaluated or str"
+        raise TypeError(f"rule yielded {type(violation).__name__}, expected {wanted}")
     pointer = violation.at or item.pointer
     finding = _make(rule, target, pointer, violation.message, violation.subject or item.subject)
     return finding._replace(extra=dict(violation.extra)) if violation.extra else finding
+
+
+def _not_evaluated(rule: Rule, target: Target, item: Item, gap: NotEvaluated) -> Finding:
+    """MG005, naming the rule: what it could not judge fails the run, never passes."""
+    return Finding(
+        NOT_EVALUATED.id,
+        NOT_EVALUATED.category,
+        NOT_EVALUATED.severity,
+        f"rule {rule.id} not evaluated: {gap.reason}",
+        _location(target, gap.at or item.pointer),
+        target.name,
+        gap.subject or item.subject,
+    )
 
 
 def _make(rule: Rule, target: Target, pointer: str, message: str, subject: str | None) -> Finding:

@@ -16,8 +16,8 @@ the audit adds it as a target of its own (``sagemaker:pipeline/<name>``).
 
 from __future__ import annotations
 
-from mlops_guard import Violation, rule
-from mlops_guard.audit import facts
+from mlops_guard import NotEvaluated, Violation, rule
+from mlops_guard.metadata import store_lookup
 from mlops_guard.metadata.operations import (
     STATUS_CHANGE,
     is_enabled,
@@ -33,7 +33,7 @@ def _production(pipeline, settings) -> bool:
 
 def _unread_triggers(store, pipeline) -> list:
     names = ("events:ListRules", "scheduler:ListSchedules", "events:ListTargetsByRule")
-    return facts.unread_about(store, *names, pipeline.arn or pipeline.name)
+    return store_lookup.unread_about(store, *names, pipeline.arn or pipeline.name)
 
 
 @rule(id="OP101", category="operations", summary="A deployed production pipeline has a schedule")
@@ -53,7 +53,8 @@ def check_deployed_schedule(deployed_pipeline, store, settings):
     if not _production(pipeline, settings) or not settings.require_schedule:
         return
     unread = _unread_triggers(store, pipeline)
-    assert not unread, facts.not_evaluated(unread)
+    if unread:
+        raise NotEvaluated(store_lookup.could_not_read(unread))
     enabled = [schedule for schedule in pipeline.schedules if is_enabled(schedule)]
     if pipeline.schedules and not enabled:
         names = ", ".join(f"{s.name} ({s.state})" for s in pipeline.schedules)
@@ -84,11 +85,10 @@ def check_deployed_schedule_run_date(deployed_pipeline, store, policy):
         return
     unread = _unread_triggers(store, pipeline)
     if unread:
-        yield facts.not_evaluated(unread)
-        return
+        raise NotEvaluated(store_lookup.could_not_read(unread))
     wanted = policy.idempotent_outputs.run_date_parameter
     date_format = policy.idempotent_outputs.run_date_format
-    base = facts.pipeline_pointer(store, pipeline)
+    base = store_lookup.pipeline_pointer(store, pipeline)
     for index, schedule in enumerate(pipeline.schedules):
         problem = run_date_problem(schedule, pipeline.name, wanted, date_format)
         if problem:
@@ -125,7 +125,8 @@ def check_deployed_failure_notification(deployed_pipeline, store, settings):
     if not _production(pipeline, settings) or not settings.require_failure_notification:
         return
     unread = _unread_triggers(store, pipeline)
-    assert not unread, facts.not_evaluated(unread)
+    if unread:
+        raise NotEvaluated(store_lookup.could_not_read(unread))
     failures = [n for n in pipeline.notifications if reports_failures(n.event_pattern)]
     targeted = [n for n in failures if n.targets]
     if failures and not targeted:
@@ -161,10 +162,9 @@ def check_recent_executions(deployed_pipeline, store, settings):
     pipeline = deployed_pipeline
     if not _production(pipeline, settings):
         return
-    unread = facts.unread_about(store, f"sagemaker:ListPipelineExecutions {pipeline.name} (")
+    unread = store_lookup.unread_about(store, f"sagemaker:ListPipelineExecutions {pipeline.name} (")
     if unread:
-        yield facts.not_evaluated(unread)
-        return
+        raise NotEvaluated(store_lookup.could_not_read(unread))
     ordered = sorted(
         enumerate(pipeline.executions),
         key=lambda item: (item[1].start_time is not None, item[1].start_time or 0),
@@ -177,5 +177,5 @@ def check_recent_executions(deployed_pipeline, store, settings):
         reason = execution.failure_reason or "no failure reason recorded"
         yield Violation(
             f"execution {execution.arn.rsplit('/', 1)[-1]} started {started} failed: {reason}",
-            at=f"{facts.pipeline_pointer(store, pipeline)}/executions/{index}",
+            at=f"{store_lookup.pipeline_pointer(store, pipeline)}/executions/{index}",
         )

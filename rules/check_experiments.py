@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 
-from mlops_guard import Violation, rule
-from mlops_guard.audit import facts
+from mlops_guard import NotEvaluated, Violation, rule
+from mlops_guard.metadata import recorded_runs, store_lookup
 from mlops_guard.pointer import join
 
 
@@ -34,7 +34,7 @@ def _limits(spec, name: str, what: str) -> str | None:
 
 
 def _trials(store, experiment):
-    base = facts.experiment_pointer(store, experiment)
+    base = store_lookup.experiment_pointer(store, experiment)
     for index, trial in enumerate(experiment.trials):
         yield trial, join(base, "trials", index), f"{experiment.name}/{trial.name}"
 
@@ -113,10 +113,10 @@ def check_experiment_pipeline(experiment, store, settings):
     pipeline's experiment config, or rename the experiment to match its kind (e.g.
     ``debug-...`` for hand-run experiments).
     """
-    kind = facts.experiment_kind(settings, experiment.name)
+    kind = recorded_runs.experiment_kind(settings, experiment.name)
     if kind is None or not kind.settings.pipeline:
         return
-    recorded = facts.experiment_pipelines(experiment)
+    recorded = recorded_runs.experiment_pipelines(experiment)
     others = sorted(recorded - {experiment.name})
     if others:
         yield (
@@ -146,15 +146,17 @@ def check_trial_execution(experiment, store, settings):
     How to fix: keep ``TrialName`` = ``ExecutionVariables.PIPELINE_EXECUTION_ID`` in the
     experiment config; put ad-hoc metrics in a trial named ``metrics-<something>``.
     """
-    kind = facts.experiment_kind(settings, experiment.name)
+    kind = recorded_runs.experiment_kind(settings, experiment.name)
     if kind is None or not kind.settings.pipeline:
         return
     pattern = kind.settings.trial_pattern
     for trial, pointer, subject in _trials(store, experiment):
-        if facts.is_metric_trial(kind, trial):
+        if recorded_runs.is_metric_trial(kind, trial):
             continue
-        arns = facts.execution_arns(trial)
-        ids = sorted({parsed[1] for parsed in map(facts.parse_execution_arn, arns) if parsed})
+        arns = recorded_runs.execution_arns(trial)
+        ids = sorted(
+            {parsed[1] for parsed in map(recorded_runs.parse_execution_arn, arns) if parsed}
+        )
         if pattern and not re.search(pattern, trial.name):
             extra = kind.settings.metric_trial_pattern
             allowed = f" or, for an extra trial, {extra}" if extra else ""
@@ -190,14 +192,14 @@ def check_one_trial_per_execution(experiment, store, settings):
     How to fix: let the pipeline create the trial (``PipelineExperimentConfig``) and do not
     create trials for executions by hand.
     """
-    kind = facts.experiment_kind(settings, experiment.name)
+    kind = recorded_runs.experiment_kind(settings, experiment.name)
     if kind is None or not kind.settings.pipeline:
         return
     first: dict[str, str] = {}
     for trial, pointer, subject in _trials(store, experiment):
-        if facts.is_metric_trial(kind, trial):
+        if recorded_runs.is_metric_trial(kind, trial):
             continue
-        for arn in facts.execution_arns(trial):
+        for arn in recorded_runs.execution_arns(trial):
             if arn in first:
                 yield Violation(
                     f"trials {first[arn]!r} and {trial.name!r} both record execution {arn}",
@@ -219,7 +221,7 @@ def check_experiment_tags(experiment, settings):
     How to fix: add the tags (``AddTags`` on the experiment ARN, or ``tags`` when the
     pipeline is upserted: SageMaker copies pipeline tags to its experiment).
     """
-    kind = facts.experiment_kind(settings, experiment.name)
+    kind = recorded_runs.experiment_kind(settings, experiment.name)
     required = list(settings.required_tags) + list(kind.settings.required_tags if kind else ())
     missing = [tag for tag in dict.fromkeys(required) if not experiment.tags.get(tag)]
     assert not missing, (
@@ -241,7 +243,7 @@ def _has_evidence(component, spec, glob_kind: str, glob: str) -> bool:
     pattern = spec.pattern
     if glob_kind == "metrics":
         return any(
-            facts.metric_last(component, key) is not None
+            recorded_runs.metric_last(component, key) is not None
             for key, _ in _values(component.metrics, [glob])
         )
     source = {
@@ -279,18 +281,18 @@ def _describe(field: str, spec, missing: list[str]) -> str:
 
 
 def _check_field(experiment, store, policy, field: str):
-    kind = facts.experiment_kind(policy.naming, experiment.name)
+    kind = recorded_runs.experiment_kind(policy.naming, experiment.name)
     if kind is None or field not in kind.settings.required_fields:
         return
     if field not in policy.recorded_fields.runs:
         return  # RF107 reports the policy gap, once
     spec = policy.recorded_fields.runs[field]
     for component, pointer, subject in _runs(store, experiment):
-        if not facts.applies(spec.applies_to, component):
+        if not recorded_runs.applies(spec.applies_to, component):
             continue
-        unread = facts.unread_about(store, component.name)
+        unread = store_lookup.unread_about(store, component.name)
         if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+            yield NotEvaluated(store_lookup.could_not_read(unread), at=pointer, subject=subject)
             continue
         missing = _missing_evidence(component, spec)
         if missing:
@@ -413,7 +415,7 @@ def check_run_other_fields(experiment, store, policy):
     How to fix: record the field on each run, or define its evidence under
     ``recorded_fields.runs``.
     """
-    kind = facts.experiment_kind(policy.naming, experiment.name)
+    kind = recorded_runs.experiment_kind(policy.naming, experiment.name)
     if kind is None:
         return
     for field in kind.settings.required_fields:

@@ -20,26 +20,31 @@ package's description, its report in S3) is reported as "not evaluated", never p
 from __future__ import annotations
 
 from mlops_guard import Violation, rule
-from mlops_guard.audit import facts, produced
+from mlops_guard.metadata import model_packages, recorded_runs
+from mlops_guard.metadata.store_lookup import not_evaluated
+from mlops_guard.metadata.thresholds import (
+    baseline_problems,
+    higher_is_better,
+    meets,
+    thresholds_for,
+)
 
 
 def _approved_packages(store, policy, *, reports: bool = True):
-    """``(group, package, pointer, subject, unread)`` of each approved version judged;
-    ``unread`` is what could not be read of it (of its reports too, with ``reports``)."""
+    """``(group, package, pointer, subject, gap)`` of each approved version judged;
+    ``gap`` is None, or the :class:`NotEvaluated` to yield instead of judging it when
+    part of it could not be read (of its reports too, with ``reports``)."""
     registry = policy.evaluation_thresholds.model_registry
-    for group_index, group in produced.judged_groups(store, registry):
-        for package_index, package in produced.approved(group):
-            yield (
-                group,
-                package,
-                produced.package_pointer(group_index, package_index),
-                produced.package_label(group, package),
-                produced.unread_package(store, package, reports=reports),
-            )
+    for group_index, group in model_packages.judged_groups(store, registry):
+        for package_index, package in model_packages.approved(group):
+            pointer = model_packages.package_pointer(group_index, package_index)
+            subject = model_packages.package_label(group, package)
+            unread = model_packages.unread_package(store, package, reports=reports)
+            yield group, package, pointer, subject, not_evaluated(unread, pointer, subject)
 
 
 def _sense(threshold) -> str:
-    return ">=" if facts.higher_is_better(threshold) else "<="
+    return ">=" if higher_is_better(threshold) else "<="
 
 
 @rule(
@@ -61,12 +66,10 @@ def check_package_has_report(store, policy):
     register a new version with its report.
     """
     registry = policy.evaluation_thresholds.model_registry
-    for _group, package, pointer, subject, unread in _approved_packages(
-        store, policy, reports=False
-    ):
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
-        elif not produced.evaluation_reports(package, registry):
+    for _group, package, pointer, subject, gap in _approved_packages(store, policy, reports=False):
+        if gap is not None:
+            yield gap
+        elif not model_packages.evaluation_reports(package, registry):
             carried = ", ".join(sorted(package.reports)) or "none"
             yield Violation(
                 f"model package {subject} is approved without an evaluation report "
@@ -96,15 +99,15 @@ def check_package_thresholds(store, policy):
     the metric elsewhere, add its path to ``model_registry.metric_paths``.
     """
     registry = policy.evaluation_thresholds.model_registry
-    for group, package, pointer, subject, unread in _approved_packages(store, policy):
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+    for group, package, pointer, subject, gap in _approved_packages(store, policy):
+        if gap is not None:
+            yield gap
             continue
-        if not produced.evaluation_reports(package, registry):
+        if not model_packages.evaluation_reports(package, registry):
             continue  # ET104 reports it
-        pipeline = produced.producing_pipeline(group, package)
-        for threshold in facts.thresholds_for(policy, pipeline):
-            found = produced.report_metric(package, registry, threshold.metric)
+        pipeline = model_packages.producing_pipeline(group, package)
+        for threshold in thresholds_for(policy, pipeline):
+            found = model_packages.report_metric(package, registry, threshold.metric)
             if found is None:
                 yield Violation(
                     f"model package {subject}: its evaluation report has no {threshold.metric} "
@@ -113,7 +116,7 @@ def check_package_thresholds(store, policy):
                     at=pointer,
                     subject=subject,
                 )
-            elif not facts.meets(found[0], threshold):
+            elif not meets(found[0], threshold):
                 yield Violation(
                     f"model package {subject} is approved with {threshold.metric} = "
                     f"{found[0]:g} ({found[1]} {found[2]}), failing the threshold "
@@ -141,27 +144,28 @@ def check_package_baseline(store, policy):
     required change in the policy if the regression is accepted.
     """
     registry = policy.evaluation_thresholds.model_registry
-    for group_index, group in produced.judged_groups(store, registry):
-        versions = produced.approved(group)
+    for group_index, group in model_packages.judged_groups(store, registry):
+        versions = model_packages.approved(group)
         if len(versions) < 2:
             continue
         (_, previous), (index, latest) = versions[-2], versions[-1]
-        pointer = produced.package_pointer(group_index, index)
-        subject = produced.package_label(group, latest)
-        unread = produced.unread_package(store, latest) + produced.unread_package(store, previous)
+        pointer = model_packages.package_pointer(group_index, index)
+        subject = model_packages.package_label(group, latest)
+        unread = model_packages.unread_package(store, latest)
+        unread += model_packages.unread_package(store, previous)
         if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+            yield not_evaluated(unread, pointer, subject)
             continue
-        pipeline = produced.producing_pipeline(group, latest)
-        for threshold in facts.thresholds_for(policy, pipeline):
+        pipeline = model_packages.producing_pipeline(group, latest)
+        for threshold in thresholds_for(policy, pipeline):
             if threshold.min_absolute_change is None and threshold.min_relative_change is None:
                 continue
-            now = produced.report_metric(latest, registry, threshold.metric)
-            before = produced.report_metric(previous, registry, threshold.metric)
+            now = model_packages.report_metric(latest, registry, threshold.metric)
+            before = model_packages.report_metric(previous, registry, threshold.metric)
             if now is None or before is None:
                 continue  # ET104/ET105 report the missing report or metric
             label = f"approved version {previous.version}'s"
-            for problem in facts.baseline_problems(now[0], before[0], threshold, label):
+            for problem in baseline_problems(now[0], before[0], threshold, label):
                 yield Violation(
                     f"model package {subject}: {threshold.metric} {problem}",
                     at=pointer,
@@ -189,12 +193,10 @@ def check_package_provenance(store, policy):
     registry = policy.evaluation_thresholds.model_registry
     if registry.allow_manual_registration:
         return
-    for _group, package, pointer, subject, unread in _approved_packages(
-        store, policy, reports=False
-    ):
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
-        elif facts.parse_execution_arn(package.generated_by) is None:
+    for _group, package, pointer, subject, gap in _approved_packages(store, policy, reports=False):
+        if gap is not None:
+            yield gap
+        elif recorded_runs.parse_execution_arn(package.generated_by) is None:
             generated = package.generated_by
             by = f"GeneratedBy is {generated!r}" if generated else "no GeneratedBy"
             yield Violation(
@@ -222,11 +224,9 @@ def check_package_approval_description(store, policy):
     """
     if not policy.evaluation_thresholds.model_registry.require_approval_description:
         return
-    for _group, package, pointer, subject, unread in _approved_packages(
-        store, policy, reports=False
-    ):
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+    for _group, package, pointer, subject, gap in _approved_packages(store, policy, reports=False):
+        if gap is not None:
+            yield gap
         elif not (package.approval_description or "").strip():
             yield Violation(
                 f"model package {subject} is approved without an ApprovalDescription",

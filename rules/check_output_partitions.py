@@ -15,19 +15,29 @@ skipped, as in the definition rules.
 
 from __future__ import annotations
 
-from mlops_guard import Violation, rule
-from mlops_guard.audit import facts, produced
+from mlops_guard import NotEvaluated, Violation, rule
+from mlops_guard.metadata import output_partitions
+from mlops_guard.metadata.store_lookup import not_evaluated
 from mlops_guard.pointer import join
 
 
-def _outputs(store, settings):
-    for index, listing in produced.judged_outputs(store, settings):
-        yield (
-            listing,
-            produced.output_pointer(index),
-            produced.output_subject(listing),
-            produced.unread_listing(store, listing),
-        )
+def _outputs(store, settings, *, listing_read: bool = True, catalog_read: bool = False):
+    """``(listing, pointer, subject, gap)`` of each judged output. ``gap`` is None, or
+    the :class:`NotEvaluated` to yield instead of judging the output when part of what
+    the rule needs could not be read: the prefix's listing (``listing_read``), the Glue
+    catalog (``catalog_read``)."""
+    for index, listing in output_partitions.judged_outputs(store, settings):
+        pointer = output_partitions.output_pointer(index)
+        subject = output_partitions.output_subject(listing)
+        unread = output_partitions.unread_listing(store, listing) if listing_read else []
+        if catalog_read:
+            unread += output_partitions.unread_catalog(store)
+        yield listing, pointer, subject, not_evaluated(unread, pointer, subject)
+
+
+def _table_gap(store, table, where: str, subject: str) -> NotEvaluated | None:
+    """The :class:`NotEvaluated` for a Glue table whose partitions could not be read."""
+    return not_evaluated(output_partitions.unread_catalog(store, table), where, subject)
 
 
 def _where(listing) -> str:
@@ -52,13 +62,13 @@ def check_only_partitions(store, settings):
     How to fix: move the stray data into its date's partition or delete it, and fix the
     location that wrote it (pass ``ExecutionDate``; no execution variables in paths).
     """
-    for listing, pointer, subject, unread in _outputs(store, settings):
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+    for listing, pointer, subject, gap in _outputs(store, settings):
+        if gap is not None:
+            yield gap
             continue
         key = listing.partition_key
         for folder in listing.folders:
-            if produced.partition_date(folder, key) is None:
+            if output_partitions.partition_date(folder, key) is None:
                 yield Violation(
                     f"{listing.base_uri}{folder}: a folder that is not a {key}=YYYY-MM-DD/ "
                     f"partition under {_where(listing)}",
@@ -91,9 +101,9 @@ def check_execution_partition(store, settings):
     How to fix: look at the execution's steps (a skipped branch, an empty input, an
     output written elsewhere) and re-run the date.
     """
-    for listing, pointer, subject, unread in _outputs(store, settings):
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+    for listing, pointer, subject, gap in _outputs(store, settings):
+        if gap is not None:
+            yield gap
             continue
         present = set(listing.folders)
         empty = set(listing.empty_partitions)
@@ -133,21 +143,22 @@ def check_glue_partition_locations(store, settings):
     How to fix: ``ALTER TABLE ... PARTITION (dt='...') SET LOCATION 's3://.../dt=.../'``
     or re-create the partition (``MSCK REPAIR TABLE`` only adds missing ones).
     """
-    for listing, pointer, subject, _unread in _outputs(store, settings):
-        catalog_unread = produced.unread_catalog(store)
-        if catalog_unread:
-            yield Violation(facts.not_evaluated(catalog_unread), at=pointer, subject=subject)
+    for listing, pointer, subject, gap in _outputs(
+        store, settings, listing_read=False, catalog_read=True
+    ):
+        if gap is not None:
+            yield gap
             continue
         for t_index, table in enumerate(listing.tables):
             where = join(pointer, "tables", t_index)
-            unread = produced.unread_catalog(store, table)
-            if unread:
-                yield Violation(facts.not_evaluated(unread), at=where, subject=subject)
+            table_gap = _table_gap(store, table, where, subject)
+            if table_gap is not None:
+                yield table_gap
                 continue
             for partition in table.partitions:
-                expected = produced.expected_partition_location(table, partition)
+                expected = output_partitions.expected_partition_location(table, partition)
                 actual = partition.location or ""
-                if not actual or produced.normal_prefix(actual) != expected:
+                if not actual or output_partitions.normal_prefix(actual) != expected:
                     shown = actual or "no location"
                     yield Violation(
                         f"Glue table {table.database}.{table.name}: partition "
@@ -174,21 +185,20 @@ def check_glue_partition_per_date(store, settings):
     How to fix: add the partition (``ALTER TABLE ... ADD PARTITION``, a Glue crawler, or
     partition projection), ideally as a step of the pipeline that writes the day.
     """
-    for listing, pointer, subject, unread in _outputs(store, settings):
-        unread = unread + produced.unread_catalog(store)
-        if unread:
-            yield Violation(facts.not_evaluated(unread), at=pointer, subject=subject)
+    for listing, pointer, subject, gap in _outputs(store, settings, catalog_read=True):
+        if gap is not None:
+            yield gap
             continue
-        written = produced.written_dates(listing)
+        written = output_partitions.written_dates(listing)
         key = listing.partition_key
         for t_index, table in enumerate(listing.tables):
             where = join(pointer, "tables", t_index)
             name = f"{table.database}.{table.name}"
-            table_unread = produced.unread_catalog(store, table)
-            if table_unread:
-                yield Violation(facts.not_evaluated(table_unread), at=where, subject=subject)
+            table_gap = _table_gap(store, table, where, subject)
+            if table_gap is not None:
+                yield table_gap
                 continue
-            dates = produced.table_dates(table, key)
+            dates = output_partitions.table_dates(table, key)
             if dates is None:
                 keys = ", ".join(table.partition_keys) or "nothing"
                 yield Violation(

@@ -16,8 +16,16 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from mlops_guard import Violation, rule
-from mlops_guard.audit import facts
+from mlops_guard import NotEvaluated, Violation, rule
+from mlops_guard.metadata import recorded_runs, store_lookup
+from mlops_guard.metadata.thresholds import (
+    baseline_problems,
+    drift_limit,
+    drifts,
+    higher_is_better,
+    meets,
+    thresholds_for,
+)
 from mlops_guard.pointer import join
 
 _UNREAD_RUNS = (
@@ -27,24 +35,26 @@ _UNREAD_RUNS = (
 )
 
 
-class _Production(namedtuple("_Production", "kind thresholds base unread")):
+class _Production(namedtuple("_Production", "kind thresholds base")):
     __slots__ = ()
 
 
 def _production(experiment, store, policy) -> _Production | None:
     """What the rules need of a production experiment with thresholds, else None.
 
-    ``unread`` lists what could not be read of its runs: the rules then report
-    "not evaluated" instead of judging a partial history.
+    When part of the runs could not be read, the experiment is not evaluated: a partial
+    history is not judged.
     """
-    kind = facts.experiment_kind(policy.naming, experiment.name)
+    kind = recorded_runs.experiment_kind(policy.naming, experiment.name)
     if kind is None or not kind.settings.production:
         return None
-    thresholds = facts.thresholds_for(policy, facts.pipeline_name(experiment))
+    thresholds = thresholds_for(policy, recorded_runs.pipeline_name(experiment))
     if not thresholds:
         return None
-    unread = facts.unread_about(store, *_UNREAD_RUNS)
-    return _Production(kind, thresholds, facts.experiment_pointer(store, experiment), unread)
+    unread = store_lookup.unread_about(store, *_UNREAD_RUNS)
+    if unread:
+        raise NotEvaluated(store_lookup.could_not_read(unread))
+    return _Production(kind, thresholds, store_lookup.experiment_pointer(store, experiment))
 
 
 def _trial_pointer(base: str, experiment, trial) -> str:
@@ -55,7 +65,7 @@ def _trial_pointer(base: str, experiment, trial) -> str:
 
 
 def _sense(threshold) -> str:
-    return ">=" if facts.higher_is_better(threshold) else "<="
+    return ">=" if higher_is_better(threshold) else "<="
 
 
 @rule(
@@ -79,15 +89,12 @@ def check_run_thresholds(experiment, store, policy):
     found = _production(experiment, store, policy)
     if found is None:
         return
-    if found.unread:
-        yield facts.not_evaluated(found.unread)
-        return
-    kind, thresholds, base, _ = found
+    kind, thresholds, base = found
     for threshold in thresholds:
-        for trial in facts.execution_trials(experiment, kind):
+        for trial in recorded_runs.execution_trials(experiment, kind):
             pointer = _trial_pointer(base, experiment, trial)
             subject = f"{experiment.name}/{trial.name}"
-            value = facts.metric_value(trial, threshold.metric, threshold.steps or "*")
+            value = recorded_runs.metric_value(trial, threshold.metric, threshold.steps or "*")
             if value is None:
                 yield Violation(
                     f"run {trial.name!r} records no {threshold.metric} "
@@ -96,7 +103,7 @@ def check_run_thresholds(experiment, store, policy):
                     at=pointer,
                     subject=subject,
                 )
-            elif not facts.meets(value[0], threshold):
+            elif not meets(value[0], threshold):
                 step = value[1].display_name or value[1].name
                 yield Violation(
                     f"run {trial.name!r}: {threshold.metric} = {value[0]:g} (step {step}) fails "
@@ -126,18 +133,15 @@ def check_run_baseline(experiment, store, policy):
     found = _production(experiment, store, policy)
     if found is None:
         return
-    if found.unread:
-        yield facts.not_evaluated(found.unread)
-        return
-    kind, thresholds, base, _ = found
+    kind, thresholds, base = found
     for threshold in thresholds:
         if threshold.min_absolute_change is None and threshold.min_relative_change is None:
             continue
-        points = facts.metric_history(experiment, kind, threshold)
+        points = recorded_runs.metric_history(experiment, kind, threshold)
         if len(points) < 2:
             continue
         latest, previous = points[-1], points[-2]
-        for problem in facts.baseline_problems(latest.value, previous.value, threshold):
+        for problem in baseline_problems(latest.value, previous.value, threshold):
             yield Violation(
                 f"run {latest.trial.name!r}: {threshold.metric} {problem}, run "
                 f"{previous.trial.name!r}",
@@ -166,19 +170,16 @@ def check_run_drift(experiment, store, policy):
     found = _production(experiment, store, policy)
     if found is None:
         return
-    if found.unread:
-        yield facts.not_evaluated(found.unread)
-        return
-    kind, thresholds, base, _ = found
+    kind, thresholds, base = found
     drift = policy.evaluation_thresholds.drift
     for threshold in thresholds:
-        points = facts.metric_history(experiment, kind, threshold)
+        points = recorded_runs.metric_history(experiment, kind, threshold)
         if len(points) < 2:
             continue
         latest = points[-1]
         previous = [point.value for point in points[-1 - drift.window : -1]]
-        if facts.drifts(latest.value, previous, threshold, drift.tolerance):
-            median, limit = facts.drift_limit(previous, threshold, drift.tolerance)
+        if drifts(latest.value, previous, threshold, drift.tolerance):
+            median, limit = drift_limit(previous, threshold, drift.tolerance)
             yield Violation(
                 f"run {latest.trial.name!r}: {threshold.metric} = {latest.value:g} drifts from "
                 f"the median {median:g} of the {len(previous)} previous run"

@@ -3,6 +3,7 @@
 The audit reads a metadata store (SageMaker, MLflow or an export file), runs the
 metadata rules on it and the definition rules on each deployed pipeline's definition,
 and writes the findings as text/JSON and optionally an HTML, CSV or Parquet report.
-Importing this package is cheap: rules import :mod:`mlops_guard.audit.facts` on every
-``check``, and boto3, pandas and mlflow are imported only by the code that needs them.
+Importing this package is cheap: boto3, pandas and mlflow are imported only by the code
+that needs them. Rules never import it (a test holds them to that): what they ask of a
+store lives beside the metadata model, in :mod:`mlops_guard.metadata`.
 """

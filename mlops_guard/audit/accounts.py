@@ -156,12 +156,12 @@ def read_accounts_file(path: str) -> list[str]:
     return sorted(set(accounts))
 
 
-def organization_accounts(session) -> list[str]:
-    """The active accounts of the organisation ``session`` can list (sorted)."""
+def organization_accounts(boto_session) -> list[str]:
+    """The active accounts of the organisation ``boto_session`` can list (sorted)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        paginator = session.client("organizations").get_paginator("list_accounts")
+        paginator = boto_session.client("organizations").get_paginator("list_accounts")
         accounts = {
             account["Id"]
             for page in paginator.paginate()
@@ -206,11 +206,11 @@ def _no_region():
     raise InputError("no region: give --regions (or --region, or configure boto3's region)")
 
 
-def _own_account(session) -> str:
+def _own_account(boto_session) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return session.client("sts").get_caller_identity()["Account"]
+        return boto_session.client("sts").get_caller_identity()["Account"]
     except (BotoCoreError, ClientError, KeyError) as error:
         reason = " ".join(str(error).split())[:500]
         raise InputError(f"cannot tell which account the credentials are for: {reason}") from None
@@ -248,40 +248,40 @@ class Sessions:
     def role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role/{self.role_name}"
 
-    def session(self, pair: Pair):
+    def boto_session(self, pair: Pair):
         """A new session for ``pair``; raises botocore's errors when the role cannot be
         assumed (the caller reports them as the pair's MG005)."""
         if self.role_name is None:
             credentials = self.base.get_credentials()
             frozen = credentials.get_frozen_credentials() if credentials else None
             if frozen is None:
-                return self._new_session(region_name=pair.region)
-            return self._new_session(
+                return self._new_boto_session(region_name=pair.region)
+            return self._new_boto_session(
                 aws_access_key_id=frozen.access_key,
                 aws_secret_access_key=frozen.secret_key,
                 aws_session_token=frozen.token,
                 region_name=pair.region,
             )
         credentials = self._assumed(pair.account)
-        return self._new_session(
+        return self._new_boto_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=pair.region,
         )
 
-    def _new_session(self, **options):
+    def _new_boto_session(self, **options):
         import boto3
         import botocore.session
 
         core = botocore.session.get_session()
         core.register_component("data_loader", self.loader)
         with self._guard:
-            session = boto3.session.Session(botocore_session=core, **options)
+            boto_session = boto3.session.Session(botocore_session=core, **options)
             # boto3 adds its data path to the loader each time: keep it there once.
             paths = self.loader.search_paths
             paths[:] = list(dict.fromkeys(paths))
-        return session
+        return boto_session
 
     def _assumed(self, account: str) -> dict:
         with self._guard:
@@ -319,7 +319,7 @@ _WHOLE_PAIR = ("sts:AssumeRole ", "sagemaker in ")  # what an unread pair's one 
 
 
 def read_pair(pair: Pair, sessions: Sessions, read):
-    """``pair``'s store, read by ``read(session)`` and marked with its account and region;
+    """``pair``'s store, read by ``read(boto_session)`` and marked with its account and region;
     a pair that cannot be read at all is a store holding one unreadable item saying why."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -328,11 +328,11 @@ def read_pair(pair: Pair, sessions: Sessions, read):
     what = f"sagemaker in {pair.account}/{pair.region}"
     try:
         try:
-            session = sessions.session(pair)
+            boto_session = sessions.boto_session(pair)
         except (BotoCoreError, ClientError):
             what = f"sts:AssumeRole {sessions.role_arn(pair.account)}"
             raise
-        store = read(session)
+        store = read(boto_session)
     except (InputError, BotoCoreError, ClientError) as error:
         reason = " ".join(str(error).split())[:500] or type(error).__name__
         store = MetadataStore(unreadable=[Unreadable(what=what, reason=reason)])

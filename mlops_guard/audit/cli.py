@@ -106,8 +106,8 @@ _SOURCE_OPTIONS = {
 """Each metadata source's own options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
-def main(argv: list[str], *, session=None) -> int:
-    """Run ``mlops-guard audit ARGV``. ``session`` (a ``boto3.Session``) replaces the one
+def main(argv: list[str], *, boto_session=None) -> int:
+    """Run ``mlops-guard audit ARGV``. ``boto_session`` (a ``boto3.Session``) replaces the one
     built from ``--region``/``--profile``, so tests can watch or shape its traffic."""
     debug = "--debug" in argv
     try:
@@ -115,7 +115,7 @@ def main(argv: list[str], *, session=None) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # --help
             return int(exit_.code or EXIT_CLEAN)
-        return audit(args, session=session)
+        return audit(args, boto_session=boto_session)
     except InputError as error:
         if debug:
             raise
@@ -123,7 +123,7 @@ def main(argv: list[str], *, session=None) -> int:
         return EXIT_INPUT
 
 
-def audit(args, *, session=None) -> int:
+def audit(args, *, boto_session=None) -> int:
     from mlops_guard import engine
     from mlops_guard.audit.progress import Progress
     from mlops_guard.audit.store_targets import build_targets
@@ -139,7 +139,7 @@ def audit(args, *, session=None) -> int:
         from mlops_guard.audit import accounts, organisation
 
         if accounts.wanted(args):
-            return organisation.audit(args, prepared, _check_outputs, session=session)
+            return organisation.audit(args, prepared, _check_outputs, boto_session=boto_session)
     _check_outputs(args.output)
     loaded = None
     if args.source == "file":
@@ -149,7 +149,7 @@ def audit(args, *, session=None) -> int:
         if organisation.names_pairs(loaded):  # the files of an organisation-wide export
             return organisation.audit_exports(args, prepared, loaded)
     with Progress() as progress:
-        store, label = _read(args, session, progress, prepared.policy, loaded)
+        store, label = _read(args, boto_session, progress, prepared.policy, loaded)
         targets = build_targets(store, label)
         progress.phase("checking", "targets", total=len(targets))
         result = engine.run(
@@ -180,12 +180,14 @@ def audit(args, *, session=None) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_CLEAN
 
 
-def _read(args, session, progress, policy, loaded=None):
+def _read(args, boto_session, progress, policy, loaded=None):
     from mlops_guard.audit import read_store
 
     if args.source == "sagemaker":
         progress.phase("reading SageMaker", "API calls")
-        return read_store.read_sagemaker(args, session, on_call=progress.advance, policy=policy)
+        return read_store.read_sagemaker(
+            args, boto_session, on_call=progress.advance, policy=policy
+        )
     if args.source == "mlflow":
         progress.phase("reading MLflow", "experiments")
         return read_store.read_mlflow(args)

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from html import escape
 
-from mlops_guard.audit import facts, html_produced
+from mlops_guard.audit import html_produced
 from mlops_guard.audit.svg import ChartPoint, line_chart
+from mlops_guard.metadata import recorded_runs
+from mlops_guard.metadata.thresholds import (
+    drifting_indices,
+    higher_is_better,
+    meets,
+    thresholds_for,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px 32px;
@@ -105,29 +112,29 @@ def _charts(store, policy) -> str:
     sections = []
     drift = policy.evaluation_thresholds.drift
     for experiment in store.experiments:
-        kind = facts.experiment_kind(policy.naming, experiment.name)
+        kind = recorded_runs.experiment_kind(policy.naming, experiment.name)
         if kind is None or not kind.settings.production:
             continue
-        pipeline = facts.pipeline_name(experiment)
+        pipeline = recorded_runs.pipeline_name(experiment)
         charts = []
-        for threshold in facts.thresholds_for(policy, pipeline):
-            history = facts.metric_history(experiment, kind, threshold)
+        for threshold in thresholds_for(policy, pipeline):
+            history = recorded_runs.metric_history(experiment, kind, threshold)
             if not history:
                 continue
             values = [point.value for point in history]
-            drifting = facts.drifting_indices(values, threshold, drift.window, drift.tolerance)
+            drifting = drifting_indices(values, threshold, drift.window, drift.tolerance)
             points = [
                 ChartPoint(
                     label=_label(point),
                     value=point.value,
                     title=f"{point.trial.name}: {threshold.metric} = {point.value:g}"
                     + (f" ({point.start:%Y-%m-%d %H:%M})" if point.start else ""),
-                    failing=not facts.meets(point.value, threshold),
+                    failing=not meets(point.value, threshold),
                     drifting=index in drifting,
                 )
                 for index, point in enumerate(history)
             ]
-            sense = ">=" if facts.higher_is_better(threshold) else "<="
+            sense = ">=" if higher_is_better(threshold) else "<="
             title = f"{threshold.metric} over {len(points)} executions of {pipeline}"
             charts.append(line_chart(title, points, threshold.value, sense))
         if charts:

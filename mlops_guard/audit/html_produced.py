@@ -5,16 +5,18 @@ each threshold of the group's pipeline a chart of the metric over the approved v
 (threshold dashed, failing versions red) with a table of them. Per pipeline output: the
 dates whose partition is present, the dates a succeeded execution should have written
 but did not (or left empty), the stray folders and loose objects, and the dates each
-Glue table over it lacks. Everything is computed by :mod:`mlops_guard.audit.produced`,
-as the rules judge it.
+Glue table over it lacks. Everything is computed by
+:mod:`mlops_guard.metadata.model_packages` and
+:mod:`mlops_guard.metadata.output_partitions`, as the rules judge it.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from mlops_guard.audit import facts, produced
 from mlops_guard.audit.svg import ChartPoint, line_chart
+from mlops_guard.metadata import model_packages, output_partitions, recorded_runs
+from mlops_guard.metadata.thresholds import higher_is_better, meets, thresholds_for
 
 CSS = """
 table.versions{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
@@ -37,35 +39,35 @@ def sections(store, policy) -> str:
 def _registry(store, policy) -> str:
     registry = policy.evaluation_thresholds.model_registry
     parts = []
-    for _index, group in produced.judged_groups(store, registry):
-        counts = produced.status_counts(group)
+    for _index, group in model_packages.judged_groups(store, registry):
+        counts = model_packages.status_counts(group)
         words = {word: counts.get(status, 0) for status, word in _STATUS_WORDS.items()}
         other = sum(n for status, n in counts.items() if status not in _STATUS_WORDS)
         summary = ", ".join(f"{n} {word}" for word, n in words.items())
         summary += f", {other} other" if other else ""
         parts.append(f"<h3>{escape(group.name)}</h3><p>{escape(summary)}</p>")
-        versions = [package for _, package in produced.approved(group)]
+        versions = [package for _, package in model_packages.approved(group)]
         if not versions:
             continue
-        pipeline = produced.producing_pipeline(group, versions[-1])
-        thresholds = facts.thresholds_for(policy, pipeline)
+        pipeline = model_packages.producing_pipeline(group, versions[-1])
+        thresholds = thresholds_for(policy, pipeline)
         for threshold in thresholds:
             points = []
             for package in versions:
-                found = produced.report_metric(package, registry, threshold.metric)
+                found = model_packages.report_metric(package, registry, threshold.metric)
                 if found is not None:
                     points.append(
                         ChartPoint(
                             label=f"v{package.version}",
                             value=found[0],
-                            title=f"{produced.package_label(group, package)}: "
+                            title=f"{model_packages.package_label(group, package)}: "
                             f"{threshold.metric} = {found[0]:g}",
-                            failing=not facts.meets(found[0], threshold),
+                            failing=not meets(found[0], threshold),
                             drifting=False,
                         )
                     )
             if points:
-                sense = ">=" if facts.higher_is_better(threshold) else "<="
+                sense = ">=" if higher_is_better(threshold) else "<="
                 title = f"{threshold.metric} of the approved versions of {group.name}"
                 parts.append(line_chart(title, points, threshold.value, sense))
         parts.append(_versions_table(group, versions, registry, thresholds))
@@ -81,14 +83,14 @@ def _versions_table(group, versions, registry, thresholds) -> str:
     for package in versions:
         cells = [f"<td>{escape(str(package.version))}</td>"]
         for metric in metrics:
-            found = produced.report_metric(package, registry, metric)
+            found = model_packages.report_metric(package, registry, metric)
             if found is None:
                 cells.append('<td class="failing">missing</td>')
                 continue
-            failing = any(not facts.meets(found[0], t) for t in thresholds if t.metric == metric)
+            failing = any(not meets(found[0], t) for t in thresholds if t.metric == metric)
             kind = ' class="failing"' if failing else ""
             cells.append(f"<td{kind}>{found[0]:g}</td>")
-        parsed = facts.parse_execution_arn(package.generated_by)
+        parsed = recorded_runs.parse_execution_arn(package.generated_by)
         by = f"execution {parsed[1]}" if parsed else (package.generated_by or "by hand")
         cells.append(f"<td>{escape(by)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -97,15 +99,15 @@ def _versions_table(group, versions, registry, thresholds) -> str:
 
 def _partitions(store, policy) -> str:
     parts = []
-    for _index, listing in produced.judged_outputs(store, policy.idempotent_outputs):
-        present = set(produced.written_dates(listing))
+    for _index, listing in output_partitions.judged_outputs(store, policy.idempotent_outputs):
+        present = set(output_partitions.written_dates(listing))
         empty = set(listing.empty_partitions)
         missing = set()
         for execution in listing.executions:
             if (execution.status or "").lower() != "succeeded":
                 continue
-            date = produced.partition_date(f"{execution.partition}/", listing.partition_key)
             folder = f"{execution.partition}/"
+            date = output_partitions.partition_date(folder, listing.partition_key)
             if folder not in listing.folders or execution.partition in empty:
                 missing.add(date or execution.partition)
         present -= missing
@@ -114,7 +116,7 @@ def _partitions(store, policy) -> str:
         stray = [
             folder
             for folder in listing.folders
-            if produced.partition_date(folder, listing.partition_key) is None
+            if output_partitions.partition_date(folder, listing.partition_key) is None
         ] + list(listing.objects)
         days += [(name, "stray") for name in stray]
         cells = "".join(
@@ -123,7 +125,7 @@ def _partitions(store, policy) -> str:
         )
         tables = "".join(_table_line(table, listing, sorted(present)) for table in listing.tables)
         parts.append(
-            f"<h3>{escape(produced.output_subject(listing))}</h3>"
+            f"<h3>{escape(output_partitions.output_subject(listing))}</h3>"
             f"<p>{escape(listing.base_uri)}: {len(present)} present, {len(missing)} missing, "
             f'{len(stray)} stray</p><div class="days">{cells}</div>{tables}'
         )
@@ -133,13 +135,13 @@ def _partitions(store, policy) -> str:
 
 
 def _table_line(table, listing, written: list[str]) -> str:
-    dates = produced.table_dates(table, listing.partition_key) or set()
+    dates = output_partitions.table_dates(table, listing.partition_key) or set()
     lacking = [day for day in written if day not in dates]
     elsewhere = [
         "/".join(partition.values)
         for partition in table.partitions
-        if produced.normal_prefix(partition.location or "")
-        != produced.expected_partition_location(table, partition)
+        if output_partitions.normal_prefix(partition.location or "")
+        != output_partitions.expected_partition_location(table, partition)
     ]
     text = f"Glue table {table.database}.{table.name}: {len(table.partitions)} partitions"
     text += f", lacks {', '.join(lacking)}" if lacking else ", one for every date"

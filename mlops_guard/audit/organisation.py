@@ -15,21 +15,23 @@ import sys
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT
 
 
-def audit(args, prepared, check_outputs, session=None) -> int:
+def audit(args, prepared, check_outputs, boto_session=None) -> int:
     """Run the organisation-wide audit ``args`` ask for, with ``prepared`` policy and
-    rules. ``session`` replaces the base session (tests shape its STS traffic)."""
+    rules. ``boto_session`` replaces the base boto3 session (tests shape its STS traffic)."""
     from mlops_guard.audit import accounts, read_store
     from mlops_guard.errors import require_extra
 
     require_extra("boto3", "aws", "audit sagemaker")
     check_outputs(args.output)
-    base = session if session is not None else read_store._session(args.region, args.profile)
+    base = boto_session
+    if base is None:
+        base = read_store._boto_session(args.region, args.profile)
     pairs = accounts.pairs_of(args, base)
     sessions = accounts.Sessions(base, args.role_name, args.external_id, args.timeout)
 
-    def read(pair_session):
+    def read(pair_boto_session):
         # The single-account reader: whatever it reads, every pair reads.
-        return read_store.read_sagemaker(args, pair_session, policy=prepared.policy)[0]
+        return read_store.read_sagemaker(args, pair_boto_session, policy=prepared.policy)[0]
 
     stores = accounts.read_concurrently(
         pairs, lambda pair: accounts.read_pair(pair, sessions, read), args.concurrency

@@ -15,26 +15,26 @@ from mlops_guard.errors import InputError
 EXPORT_SUFFIXES = (".json", ".yaml", ".yml")
 
 
-def read_sagemaker(args, session=None, on_call=None, policy=None):
+def read_sagemaker(args, boto_session=None, on_call=None, policy=None):
     """``(store, label)`` from SageMaker; ``on_call`` is told of every API call made.
     ``policy`` limits the model package groups read and the keys listed per output."""
     from mlops_guard.errors import require_extra
     from mlops_guard.metadata.sources import sagemaker
 
     require_extra("boto3", "aws", "audit sagemaker")
-    if session is None:
-        session = _session(args.region, args.profile)
+    if boto_session is None:
+        boto_session = _boto_session(args.region, args.profile)
     if on_call is not None:
-        session.events.register("before-call", lambda **_: on_call())
+        boto_session.events.register("before-call", lambda **_: on_call())
     store = sagemaker.fetch_store(
         since=args.since,
         experiment_prefix=args.experiment_prefix,
         series=False,  # no rule reads metric time series; one value per run is plotted
-        session=session,
+        boto_session=boto_session,
         timeout=args.timeout,
         **_produced_options(policy),
     )
-    region = session.region_name or "default-region"
+    region = boto_session.region_name or "default-region"
     return store, f"sagemaker:{region}"
 
 
@@ -47,7 +47,7 @@ def _produced_options(policy) -> dict:
     }
 
 
-def _session(region: str | None, profile: str | None):
+def _boto_session(region: str | None, profile: str | None):
     import boto3
     from botocore.exceptions import BotoCoreError
 

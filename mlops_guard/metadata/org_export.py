@@ -20,9 +20,9 @@ from pathlib import Path
 from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError
 
 
-def export(arguments, session=None) -> int:
+def export(arguments, boto_session=None) -> int:
     from mlops_guard.audit import accounts
-    from mlops_guard.audit.read_store import _session
+    from mlops_guard.audit.read_store import _boto_session
     from mlops_guard.errors import require_extra
     from mlops_guard.metadata.io import dump_store
     from mlops_guard.metadata.sources import sagemaker
@@ -34,19 +34,21 @@ def export(arguments, session=None) -> int:
     if directory.exists() and not directory.is_dir():
         raise InputError("not a directory (an export of several pairs is one file each)",
                          file=arguments.output)  # fmt: skip
-    base = session if session is not None else _session(arguments.region, arguments.profile)
+    base = boto_session
+    if base is None:
+        base = _boto_session(arguments.region, arguments.profile)
     pairs = accounts.pairs_of(arguments, base)
     from mlops_guard.audit.cli import DEFAULT_TIMEOUT
 
     # export has no --timeout: a pair's credentials must last as long as an audit's may.
     sessions = accounts.Sessions(base, arguments.role_name, arguments.external_id, DEFAULT_TIMEOUT)
 
-    def read(pair_session):
+    def read(pair_boto_session):
         return sagemaker.fetch_store(
             since=arguments.since,
             experiment_prefix=arguments.experiment_prefix,
             series=False,  # what the audit reads: last values, not each metric's history
-            session=pair_session,
+            boto_session=pair_boto_session,
         )
 
     try:

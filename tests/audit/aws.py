@@ -129,10 +129,10 @@ def compliant_account(moto_server, store, reference_exports):
     return moto_server
 
 
-def audit_sagemaker(capsys, *args: str, session=None) -> tuple[int, dict, str]:
+def audit_sagemaker(capsys, *args: str, boto_session=None) -> tuple[int, dict, str]:
     """``audit sagemaker --format json ARGS`` in this process: exit code, report, stderr."""
     from mlops_guard.audit import cli
 
-    code = cli.main(["sagemaker", "--format", "json", *args], session=session)
+    code = cli.main(["sagemaker", "--format", "json", *args], boto_session=boto_session)
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err

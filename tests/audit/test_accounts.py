@@ -66,10 +66,10 @@ def organisation(moto_server, compliant_store, reference_exports, tmp_path):
     return accounts
 
 
-def _audit(capsys, accounts, *args: str, session=None) -> tuple[int, dict, str]:
+def _audit(capsys, accounts, *args: str, boto_session=None) -> tuple[int, dict, str]:
     argv = ["sagemaker", "--format", "json", "--accounts", str(accounts), "--role-name", ROLE]
     argv += ["--regions", ",".join(REGIONS), *args]
-    code = cli.main(argv, session=session)
+    code = cli.main(argv, boto_session=boto_session)
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
 
@@ -209,7 +209,7 @@ def test_the_role_is_assumed_once_per_account_with_the_external_id(organisation,
         sent.append(urllib.parse.parse_qs(body))
 
     session.events.register("before-send.sts.AssumeRole", record)
-    code, _report, _ = _audit(capsys, organisation, "--external-id", "xyz", session=session)
+    code, _report, _ = _audit(capsys, organisation, "--external-id", "xyz", boto_session=session)
     assert code == 1
     assert sorted(request["RoleArn"][0] for request in sent) == [
         f"arn:aws:iam::{account}:role/{ROLE}" for account in ACCOUNTS
@@ -225,7 +225,7 @@ def test_credentials_that_would_expire_during_a_pair_are_not_reused(organisation
     session = boto3.session.Session()
     sent = []
     session.events.register("before-send.sts.AssumeRole", lambda **_: sent.append(1))
-    code, _report, _ = _audit(capsys, organisation, "--timeout", "4000", session=session)
+    code, _report, _ = _audit(capsys, organisation, "--timeout", "4000", boto_session=session)
     assert code == 1
     assert len(sent) == len(ACCOUNTS) * len(REGIONS)
 
@@ -237,7 +237,7 @@ def test_a_role_that_cannot_be_assumed_is_mg005_and_the_others_are_reported(
 
     session = boto3.session.Session()
     session.events.register("before-send.sts.AssumeRole", _deny_assume_role(PLANTED[0]))
-    code, report, err = _audit(capsys, organisation, session=session)
+    code, report, err = _audit(capsys, organisation, boto_session=session)
     assert code == 2
     assert "2 account/region pair(s) could not be fully read" in err
     mg005 = [f for f in report["findings"] if f["rule"] == "MG005"]
@@ -283,7 +283,7 @@ def test_a_pair_not_read_is_that_pairs_mg005(
     from mlops_guard.audit import accounts
     from tests.metadata.botocore_traffic import error_response
 
-    real_session = accounts.Sessions.session
+    real_session = accounts.Sessions.boto_session
 
     def refuse(request, **_):
         return error_response(request, code, "refused in this pair", status)
@@ -294,7 +294,7 @@ def test_a_pair_not_read_is_that_pairs_mg005(
             made.events.register("before-send.sagemaker.Search", refuse)
         return made
 
-    monkeypatch.setattr(accounts.Sessions, "session", session)
+    monkeypatch.setattr(accounts.Sessions, "boto_session", session)
     exit_code, report, err = _audit(capsys, organisation)
     assert exit_code == 2 and "1 account/region pair(s) could not be fully read" in err
     mg005 = [f for f in report["findings"] if f["rule"] == "MG005"]

@@ -276,10 +276,13 @@ def test_unread_run_is_not_evaluated(compliant_store):
     compliant_store.unreadable.append(Unreadable(what=what, reason="AccessDeniedException"))
     findings = audit_findings(compliant_store, select=["RF", "MG"])
     # Every field rule that applies to an evaluation run says so (RF103 does not apply).
-    assert sorted(rule_ids(findings)) == ["MG005", "RF101", "RF102", "RF104", "RF105"]
-    for finding in findings:
-        if finding.rule.startswith("RF"):
-            assert finding.message.startswith(f"not evaluated: could not read {what}")
-    assert next(f for f in findings if f.rule == "MG005").message.startswith(
-        f"could not read {what} (AccessDeniedException)"
+    assert rule_ids(findings) == ["MG005"] * 5
+    by_rule = sorted(f.message for f in findings if f.message.startswith("rule "))
+    assert by_rule == [
+        f"rule {rule} not evaluated: could not read {what} (AccessDeniedException)"
+        for rule in ("RF101", "RF102", "RF104", "RF105")
+    ]
+    assert all(f.subject.endswith(f"/{evaluation.name}") for f in findings if f.subject)
+    assert any(
+        f.message.startswith(f"could not read {what} (AccessDeniedException)") for f in findings
     )

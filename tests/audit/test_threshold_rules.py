@@ -138,6 +138,12 @@ def test_unread_runs_are_not_evaluated(compliant_store):
     what = "sagemaker:Search ExperimentTrialComponent (trial components)"
     compliant_store.unreadable.append(Unreadable(what=what, reason="AccessDeniedException: no"))
     findings = audit_findings(compliant_store, select=["ET1"])
-    assert rule_ids(findings) == ["MG005", "ET101", "ET102", "ET103"]  # MG005: always on
-    rules = [f for f in findings if f.rule != "MG005"]
-    assert all(f.message.startswith(f"not evaluated: could not read {what}") for f in rules)
+    assert rule_ids(findings) == ["MG005"] * 4  # MG005: always on, severity error
+    assert {f.severity for f in findings} == {"error"}
+    # the store's note, then one finding per rule that could not judge the experiment
+    assert findings[0].message.startswith(f"could not read {what}")
+    assert [f.message for f in findings[1:]] == [
+        f"rule {rule} not evaluated: could not read {what} (AccessDeniedException: no)"
+        for rule in ("ET101", "ET102", "ET103")
+    ]
+    assert all(f.location.pointer == "/experiments/0" for f in findings[1:])

@@ -94,7 +94,7 @@ def test_reads_pipelines_with_triggers_and_executions(sagemaker_account):
 
 def test_calls_only_read_operations(sagemaker_account):
     traffic = Traffic()
-    fetch_store(session=traffic.session)
+    fetch_store(boto_session=traffic.session)
 
     called = {(service, operation) for service, operation in traffic.calls}
     allowed = {(s, op) for s, ops in READ_OPERATIONS.items() for op in ops}
@@ -142,7 +142,7 @@ def test_since_is_sent_to_search(moto_server):
 
     traffic.on_send("sagemaker.Search", search)
     since = datetime(2024, 5, 1, tzinfo=UTC)
-    fetch_store(session=traffic.session, pipelines=False, since=since)
+    fetch_store(boto_session=traffic.session, pipelines=False, since=since)
     [component_search] = [b for b in seen if b["Resource"] == "ExperimentTrialComponent"]
     assert component_search["SearchExpression"]["Filters"] == [
         {"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": since.isoformat()}
@@ -205,7 +205,7 @@ def test_search_pagination_costs_one_call_per_hundred_records(moto_server):
         lambda request: error_response(request, "AccessDeniedException", "no metrics for you"),
     )
 
-    store = fetch_store(session=traffic.session, pipelines=False)
+    store = fetch_store(boto_session=traffic.session, pipelines=False)
 
     assert len(_components(store)) == count
     assert set(page_sizes) == {100}
@@ -233,7 +233,7 @@ def test_metric_series_come_from_batch_get_metrics(sagemaker_account):
         return json_response(request, {"MetricQueryResults": results})
 
     traffic.on_send("sagemaker-metrics.BatchGetMetrics", batch_get_metrics)
-    store = fetch_store(session=traffic.session, pipelines=False)
+    store = fetch_store(boto_session=traffic.session, pipelines=False)
 
     series = _components(store)["churn-exec-1-eval"].metrics["mape"].series
     assert [(p.step, p.value) for p in series] == [(0, 0.5), (1, 0.25), (2, 0.2), (3, 0.125)]
@@ -252,7 +252,7 @@ def test_throttling_storm_is_retried_to_the_same_store(sagemaker_account):
         return None
 
     traffic.on_send("sagemaker", storm)
-    stormy = fetch_store(session=traffic.session)
+    stormy = fetch_store(boto_session=traffic.session)
 
     assert sent[:4] == ["Search"] * 4  # the first Search was retried until it got through
     assert stormy == calm
@@ -265,7 +265,7 @@ def test_access_denied_is_recorded_not_raised(sagemaker_account):
     traffic.on_send("eventbridge.ListRules", denied)
     traffic.on_send("scheduler.ListSchedules", denied)
 
-    store = fetch_store(session=traffic.session, series=False)
+    store = fetch_store(boto_session=traffic.session, series=False)
 
     [pipeline] = store.pipelines
     assert pipeline.definition is None
@@ -287,7 +287,7 @@ def test_denied_search_leaves_experiments_unread(sagemaker_account):
         "sagemaker.Search",
         lambda request: error_response(request, "AccessDeniedException", "nope"),
     )
-    store = fetch_store(session=traffic.session, pipelines=False)
+    store = fetch_store(boto_session=traffic.session, pipelines=False)
     assert store.experiments == []
     assert len(store.unreadable) == 3
 
@@ -301,4 +301,4 @@ def test_other_errors_are_input_errors_not_tracebacks(moto_server):
         lambda request: error_response(request, "ValidationException", "bad search"),
     )
     with pytest.raises(MetadataInputError, match="bad search"):
-        fetch_store(session=traffic.session, pipelines=False)
+        fetch_store(boto_session=traffic.session, pipelines=False)

@@ -45,12 +45,14 @@ def error_code(error: BaseException) -> str | None:
 class Reader:
     """The clients of one export run and the list of things it was not allowed to read."""
 
-    def __init__(self, session, *, max_workers: int = MAX_WORKERS, timeout: float | None = None):
+    def __init__(
+        self, boto_session, *, max_workers: int = MAX_WORKERS, timeout: float | None = None
+    ):
         from botocore.config import Config
 
         from mlops_guard.metadata.sources._aws_responses import Deadline
 
-        self.session = session
+        self.boto_session = boto_session
         self.max_workers = max_workers
         self.deadline = Deadline(timeout)
         self.config = Config(
@@ -69,7 +71,7 @@ class Reader:
         from mlops_guard.metadata.sources._aws_responses import check_body
 
         if service not in self._clients:
-            client = self.session.client(service, config=self.config)
+            client = self.boto_session.client(service, config=self.config)
             client.meta.events.register("before-parse", check_body)
             client.meta.events.register("before-send", self.deadline.check)
             self._clients[service] = client

@@ -77,12 +77,12 @@ def fetch_store(
     model_package_groups: str = "*",
     outputs: bool = True,
     max_keys_per_prefix: int = 5000,
-    session=None,
+    boto_session=None,
     timeout: float | None = None,
 ) -> MetadataStore:
     """Read experiments and pipelines into a store; unreadable parts are listed, not fatal.
 
-    ``session`` (a ``boto3.Session``) overrides ``region``/``profile``; tests pass one to
+    ``boto_session`` (a ``boto3.Session``) overrides ``region``/``profile``; tests pass one to
     observe or inject the HTTP traffic. ``model_registry`` reads the model packages of
     the groups matching the ``model_package_groups`` glob; ``outputs`` lists the S3
     prefixes the deployed pipelines' executions wrote (at most ``max_keys_per_prefix``
@@ -98,7 +98,7 @@ def fetch_store(
 
     try:
         reader = Reader(
-            session or _session(region, profile), max_workers=max_workers, timeout=timeout
+            boto_session or _boto_session(region, profile), max_workers=max_workers, timeout=timeout
         )
         store = MetadataStore()
         if experiments:
@@ -127,7 +127,7 @@ def fetch_store(
     return store
 
 
-def _session(region: str | None, profile: str | None):
+def _boto_session(region: str | None, profile: str | None):
     import boto3
 
     return boto3.session.Session(region_name=region, profile_name=profile)

@@ -1,24 +1,20 @@
-"""What the metadata rules and the HTML report need to know about recorded runs.
+"""Questions the metadata rules and the audit's report ask about recorded runs.
 
-The naming, recorded-fields and evaluation-thresholds rules of an audit, and the plots of
-its HTML report, all ask the same questions: which kind of experiment is this, which
-pipeline and execution does a trial belong to, which trials are executions, what value
-did an execution record for a metric, and does a series drift. Answering them once here
-keeps the rules short and makes the report plot exactly what the rules judged.
+The naming, recorded-fields and evaluation-thresholds rules, and the plots of the
+audit's HTML report, all ask the same questions of a :class:`MetadataStore`: which kind
+of experiment is this, which pipeline and execution does a trial belong to, which trials
+are executions, and what value did an execution record for a metric. Answering them
+once here keeps the rules short and makes the report plot exactly what the rules judged.
 
 Only the standard library is imported: rule files import this on every ``check``.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import statistics
 from collections import namedtuple
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-
-from mlops_guard.pointer import join
 
 EXECUTION_ARN = re.compile(
     r"^arn:aws[\w-]*:sagemaker:[^:]*:[^:]*:pipeline/(?P<pipeline>[^/]+)/execution/(?P<id>[^/]+)$"
@@ -71,14 +67,6 @@ def experiment_pipelines(experiment) -> set[str]:
             parsed = parse_execution_arn(arn)
             if parsed:
                 names.add(parsed[0])
-    return names
-
-
-def known_pipelines(store) -> set[str]:
-    """Pipeline names known to the store: deployed ones and those executions name."""
-    names = {pipeline.name for pipeline in store.pipelines}
-    for experiment in store.experiments:
-        names |= experiment_pipelines(experiment)
     return names
 
 
@@ -158,111 +146,3 @@ def metric_history(experiment, kind: Kind | None, threshold) -> list[Point]:
         if found is not None:
             points.append(Point(trial, trial_start(trial), found[0], found[1]))
     return points
-
-
-# -- thresholds and drift -----------------------------------------------------------------
-
-
-def thresholds_for(policy, pipeline: str) -> list:
-    return [
-        t for t in policy.evaluation_thresholds.thresholds if fnmatchcase(pipeline, t.pipelines)
-    ]
-
-
-def higher_is_better(threshold) -> bool:
-    return threshold.direction == "higher_is_better"
-
-
-def meets(value: float, threshold) -> bool:
-    """Whether ``value`` passes the threshold (inclusive, as the reference gate's ``<=``)."""
-    return value >= threshold.value if higher_is_better(threshold) else value <= threshold.value
-
-
-def baseline_problems(
-    value: float, baseline: float, threshold, previous: str = "the previous run's"
-) -> list[str]:
-    """Why ``value`` is not enough of a change over ``baseline`` (MLflow MetricThreshold):
-    higher is better needs ``value >= baseline + min_absolute_change`` and ``value >=
-    baseline + min_relative_change * |baseline|``; lower is better the mirror image.
-    ``previous`` names what the baseline is in the messages."""
-    if math.isnan(value) or math.isnan(baseline):  # every comparison with NaN is false
-        return [f"{value:g} cannot be compared with {previous} {baseline:g}"]
-    sign = 1 if higher_is_better(threshold) else -1
-    word = "above" if sign > 0 else "below"
-    problems = []
-    if threshold.min_absolute_change is not None:
-        needed = baseline + sign * threshold.min_absolute_change
-        if sign * (value - needed) < 0:
-            problems.append(
-                f"{value:g} is not at least {threshold.min_absolute_change:g} {word} {previous} "
-                f"{baseline:g} (needs {needed:g})"
-            )
-    if threshold.min_relative_change is not None:
-        needed = baseline + sign * threshold.min_relative_change * abs(baseline)
-        if sign * (value - needed) < 0:
-            problems.append(
-                f"{value:g} is not at least {threshold.min_relative_change:.0%} {word} {previous} "
-                f"{baseline:g} (needs {needed:g})"
-            )
-    return problems
-
-
-def drift_limit(previous: list[float], threshold, tolerance: float) -> tuple[float, float]:
-    """``(median, limit)``: a value worse than ``limit`` drifts from the median of
-    ``previous`` by more than ``tolerance`` (relative to the median's magnitude)."""
-    median = statistics.median([n for n in previous if not math.isnan(n)] or [math.nan])
-    sign = 1 if higher_is_better(threshold) else -1
-    return median, median - sign * tolerance * abs(median)
-
-
-def drifts(value: float, previous: list[float], threshold, tolerance: float) -> bool:
-    """NaN drifts (it is no value at all); NaN before it is not part of the median."""
-    if math.isnan(value):
-        return True
-    previous = [number for number in previous if not math.isnan(number)]
-    if not previous:
-        return False
-    _median, limit = drift_limit(previous, threshold, tolerance)
-    return value < limit if higher_is_better(threshold) else value > limit
-
-
-def drifting_indices(values: list[float], threshold, window: int, tolerance: float) -> set[int]:
-    """Indices of the values that drift from the median of the ``window`` before them."""
-    return {
-        index
-        for index, value in enumerate(values)
-        if drifts(value, values[max(0, index - window) : index], threshold, tolerance)
-    }
-
-
-# -- locations and what could not be read ---------------------------------------------------
-
-
-def experiment_pointer(store, experiment) -> str:
-    for index, candidate in enumerate(store.experiments):
-        if candidate is experiment:
-            return join("/experiments", index)
-    return ""
-
-
-def pipeline_pointer(store, pipeline) -> str:
-    for index, candidate in enumerate(store.pipelines):
-        if candidate is pipeline:
-            return join("/pipelines", index)
-    return ""
-
-
-def unread_about(store, *names: str) -> list:
-    """Items of ``store.unreadable`` that concern any of ``names`` (a prefix of their
-    ``what``, like ``events:``, or a resource name or ARN mentioned in it)."""
-    found = []
-    for item in store.unreadable:
-        what = item.what
-        if any(what.startswith(name) or f" {name} " in f" {what} " for name in names if name):
-            found.append(item)
-    return found
-
-
-def not_evaluated(items) -> str:
-    listed = "; ".join(f"{item.what} ({item.reason})" for item in items)
-    return f"not evaluated: could not read {listed}"
