@@ -129,7 +129,14 @@ def audit(args, *, boto_session=None) -> int:
     from mlops_guard.audit.store_targets import build_targets
     from mlops_guard.session import prepare
 
-    prepared = prepare(args.policy, args.rules_dir, args.select, args.ignore)
+    prepared = prepare(
+        args.policy,
+        args.rules_dir,
+        args.select,
+        args.ignore,
+        allow_code=args.allow_code,
+        isolated=args.isolated,
+    )
     if args.source == "merge":
         from mlops_guard.audit import merge
 

@@ -222,7 +222,6 @@ def check_experiment_prefix(experiment, rule_settings):
 def test_a_metadata_rule_section_is_judged_by_the_audit_not_by_check(project, capsys, monkeypatch):
     """``check`` does not load metadata rules, so it leaves their sections as written (the
     id is known); ``audit`` loads the rule and judges its section."""
-    monkeypatch.setenv("MLOPS_GUARD_ALLOW_CODE", "1")  # audit ignores --allow-code (a bug)
     from mlops_guard.metadata.io import dump_store
     from mlops_guard.metadata.model import Experiment, MetadataStore
 
@@ -231,7 +230,7 @@ def test_a_metadata_rule_section_is_judged_by_the_audit_not_by_check(project, ca
     export = project / "metadata.json"
     dump_store(MetadataStore(experiments=[Experiment(name="churn")]), export)
     policy = project / "policy.yaml"
-    audit = ["audit", "file", str(export), "--policy", str(policy)]
+    audit = ["audit", "file", str(export), "--policy", str(policy), "--allow-code"]
     audit += ["--format", "json", "--select", "TM010"]
     policy.write_text("extends: default\nrules_dirs: [team_rules]\nrules: {TM010: {prefixx: a}}\n")
     assert run(project, policy) == 0

@@ -125,6 +125,24 @@ def test_a_policy_s_modules_need_an_opt_in_or_an_explicit_no(repo, capsys):
     assert not marker.exists()
 
 
+def test_audit_takes_the_code_opt_in_and_isolated_as_check_does(repo, capsys):
+    """``audit`` accepts ``--allow-code`` and ``--isolated``; both must reach the policy."""
+    from mlops_guard.metadata.io import dump_store
+    from mlops_guard.metadata.model import Experiment, MetadataStore
+
+    dump_store(MetadataStore(experiments=[Experiment(name="debug-x")]), repo / "m.json")
+    marker = repo / "imported"
+    team_rules(repo / "team_rules", marker)
+    write(repo / ".mlops-guard.yaml", "extends: default\nrules_dirs: [team_rules]\n")
+    assert main(["audit", "file", "m.json"]) == 2
+    assert "--allow-code" in one_error(capsys)
+    assert main(["audit", "file", "m.json", "--isolated"]) == 0
+    assert not marker.exists()
+    capsys.readouterr()
+    assert main(["audit", "file", "m.json", "--allow-code"]) == 0
+    assert marker.exists()
+
+
 def test_isolated_ignores_discovered_configuration(repo, capsys):
     write(repo / ".mlops-guard.yaml", "extends: default\nselect: [ST006]\n")
     write(repo / "pyproject.toml", "[tool.mlops-guard]\nfail_on = 'info'\nrules-dirs = ['x']\n")
