@@ -57,7 +57,8 @@ future findings.
 **How to fix.** Add the reason after the bracket, or delete the comment.
 """,
     "MG005": """Part of a target could not be checked (an unresolved substitution in a
-template, a permission the audit lacks).
+template, a permission the audit lacks), or a rule could not judge what it was given and
+said so (``NotEvaluated``: the message reads "rule ID not evaluated: reason").
 
 **Why it matters.** What was not read is not reported as passing.
 
