@@ -48,13 +48,6 @@ class YamlMarks:
                 return None
             pointer = pointer.rsplit("/", 1)[0]
 
-    def node_span(self, pointer: str, text: str) -> tuple[int, int] | None:
-        """First and last line (1-based) of the node at ``pointer`` in ``text``."""
-        node = self._node_at(pointer)
-        if node is None:
-            return None
-        return node.start_mark.line + 1, last_line(node, text.splitlines())
-
     def node(self, pointer: str) -> yaml.Node | None:
         return self._node_at(pointer)
 
