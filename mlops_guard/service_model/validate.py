@@ -151,7 +151,8 @@ class RequestValidator:
             request = self.model["requests"][operation]
             excused = FILLED_BY_PIPELINE.get(operation, frozenset())
             self.excused = excused
-            check = _checker(request)
+            uses = _USES[request] = _USES.get(request, 0) + 1
+            check = _checker(request, compiled=uses > _COMPILE_AFTER)
             check(self, step.arguments, step.arguments_pointer, None, f"{operation} request", 0)
         return self.problems
 
@@ -187,10 +188,20 @@ class RequestValidator:
                     return
                 if self.judged_fine(path, shape_name):
                     return  # the same expression in a member of the same shape: judged
+                verdict = self._verdict_key(path, shape_name)
+                if verdict in _FINE:
+                    self._judged_fine(path, shape_name)
+                    return  # judged fine in another definition, with the same context
                 found = len(self.problems)
                 self._expression(value, shape_name, parent, key, label)
-                if len(self.problems) == found and not path.startswith("Parameters."):
-                    self._fine[path, shape_name] = True
+                if path.startswith("Parameters."):
+                    fine = self._fine.get((path[11:], shape_name)) is True
+                else:
+                    fine = len(self.problems) == found
+                    if fine:
+                        self._fine[path, shape_name] = True
+                if fine and verdict is not None and len(_FINE) < _MAX_VERDICTS:
+                    _FINE.add(verdict)
                 return
         shape = self.shapes[shape_name]
         if _kind_of(value) in _ACCEPTS[shape["t"]]:
@@ -200,6 +211,32 @@ class RequestValidator:
             _pointer(parent, key),
             f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
         )
+
+    def _verdict_key(self, path: str, shape_name: str) -> tuple | None:
+        """What decides whether ``{"Get": path}`` fits a member of ``shape_name``, as a
+        key valid across definitions: the type of the step a property path names, the
+        type and default of a parameter (None when a default cannot be a key)."""
+        if path.startswith("Steps."):
+            name = _STEP_NAME.match(path, 6)
+            step = self.definition.steps_by_name.get(name.group(0)) if name else None
+            return (path, shape_name, step.type if step is not None else None)
+        if path.startswith("Parameters."):
+            parameter = self.definition.parameters_by_name.get(path[11:])
+            if parameter is None:
+                return (path, shape_name, None)
+            default = parameter.default
+            if default is not None and type(default) not in (str, int, float, bool):
+                return None
+            has_default = parameter.has_default
+            return (path, shape_name, parameter.type, has_default, type(default), default)
+        return (path, shape_name)
+
+    def _judged_fine(self, path: str, shape_name: str) -> None:
+        """Remember in this definition what :meth:`_expression` remembers when it judges
+        ``path`` fine (see :meth:`judged_fine`)."""
+        self._fine[path, shape_name] = True
+        if path.startswith("Parameters."):
+            self._fine[path[11:], shape_name] = True
 
     def judged_fine(self, path: str, shape_name: str) -> bool:
         """Whether ``{"Get": path}`` in a member of ``shape_name`` was already judged
@@ -451,12 +488,24 @@ def _not_one_of(value: str, enum: list[str]) -> str:
 _CHECKERS: dict = {}
 
 
-def _checker(shape_name: str):
-    found = _CHECKERS.get(shape_name)
+_USES: dict[str, int] = {}
+"""Request shape -> how many steps' arguments were checked against it in this process."""
+
+_COMPILE_AFTER = 32
+"""Steps of one request shape checked by the generic checkers before its own are
+generated (see ``_generate_structure``): generating and compiling them costs about as much
+as checking a hundred steps, which a pre-commit run of a few files never recovers and a
+run over a tree does many times over."""
+
+
+def _checker(shape_name: str, compiled: bool = False):
+    """The checker of a shape: from the generic family, or (``compiled``) the one whose
+    structures run generated code. Each family refers to its own members."""
+    found = _CHECKERS.get((shape_name, compiled))
     if found is None:
         shape = _shapes()[shape_name]
         build = _BUILDERS.get(shape["t"], _build_scalar)
-        found = _CHECKERS[shape_name] = build(shape_name, shape)
+        found = _CHECKERS[shape_name, compiled] = build(shape_name, shape, compiled)
     return found
 
 
@@ -525,10 +574,46 @@ def _fast(shape_name: str):
     return found
 
 
-def _build_structure(shape_name: str, shape: dict):
+def _build_structure(shape_name: str, shape: dict, compiled: bool):
+    if compiled:
+        return _generate_structure(shape_name, shape)
+    members = shape["m"]
+    required, union = frozenset(shape.get("r", ())), shape.get("u", False)
+    resolved: dict = {}
+
+    def check(ctx, value, parent, key, label, depth):
+        if type(value) is not dict or (len(value) == 1 and _is_expression_key(value)):
+            ctx._other(value, shape_name, parent, key, label)
+            return
+        if depth > _MAX_DEPTH:
+            return
+        pointer = parent if key is None else (parent, key)
+        clean = True
+        for name, item in value.items():
+            try:
+                kind, values, member = resolved[name]
+            except KeyError:
+                if name not in members:
+                    clean = False
+                    continue
+                fast = _fast(members[name]) or (None, None)
+                kind, values, member = resolved[name] = (*fast, _checker(members[name]))
+            if type(item) is kind and (values is None or item in values):
+                continue
+            if item is not None:
+                member(ctx, item, pointer, name, name, depth + 1)
+        if required and not value.keys() >= required and _missing(ctx, value, required, depth):
+            clean = False
+        if not clean or union:
+            ctx._members(value, shape, pointer, label, ctx.excused if depth == 0 else ())
+
+    return check
+
+
+def _generate_structure(shape_name: str, shape: dict):
     """A structure's checker as straight-line Python generated for its members (each
     looked up once, its fast path inlined): the walk spends most of its time in
-    structures, and a loop dispatching on each member's name costs about twice as much.
+    structures, and a loop dispatching on each member's name costs more.
 
     A member's problems are found in the shape's member order rather than the
     document's; findings are sorted by location afterwards, so the report is the same.
@@ -536,11 +621,13 @@ def _build_structure(shape_name: str, shape: dict):
     members = shape["m"]
     required, union = frozenset(shape.get("r", ())), shape.get("u", False)
     namespace = {
-        "_MISSING": _MISSING,
         "_MAX_DEPTH": _MAX_DEPTH,
         "_is_expression_key": _is_expression_key,
+        "_missing": _missing,
         "SHAPE_NAME": shape_name,
         "SHAPE": shape,
+        "MEMBERS": frozenset(members),
+        "REQUIRED": required,
     }
     lines = [
         "def check(ctx, value, parent, key, label, depth):",
@@ -550,42 +637,39 @@ def _build_structure(shape_name: str, shape: dict):
         "    if depth > _MAX_DEPTH:",
         "        return",
         "    pointer = parent if key is None else (parent, key)",
-        "    get, below, found, clean, fine = value.get, depth + 1, 0, True, ctx._fine",
+        "    get, below, fine = value.get, depth + 1, ctx._fine",
     ]
     for index, (name, member_shape) in enumerate(members.items()):
         checker = f"C{index}"
         namespace[checker] = _lazy_checker(namespace, checker, member_shape)
-        lines += [
-            f"    item = get({name!r}, _MISSING)",
-            "    if item is _MISSING:",
-        ]
-        if name in required:
-            lines.append(f"        if depth or {name!r} not in ctx.excused: clean = False")
-        else:
-            lines.append("        pass")
-        lines += ["    else:", "        found += 1"]
+        lines.append(f"    item = get({name!r})")
         kind, values = _fast(member_shape) or (None, None)
         call = f"{checker}(ctx, item, pointer, {name!r}, {name!r}, below)"
         if kind is None:
-            lines.append(f"        if item is not None: {call}")
+            lines.append(f"    if item is not None: {call}")
+            continue
+        namespace[f"T{index}"] = kind
+        test = f"type(item) is not T{index}"
+        if values is not None:
+            namespace[f"V{index}"] = values
+            test = f"({test} or item not in V{index})"
+        lines.append(f"    if item is not None and {test}:")
+        if kind is str:  # an expression judged before, as the string checker judges it
+            namespace[f"S{index}"] = member_shape
+            lines += [
+                "        if not (type(item) is dict and len(item) == 1 and "
+                f"{_JUDGED.format(index=index)}):",
+                f"            {call}",
+            ]
         else:
-            namespace[f"T{index}"] = kind
-            test = f"type(item) is not T{index}"
-            if values is not None:
-                namespace[f"V{index}"] = values
-                test = f"({test} or item not in V{index})"
-            lines.append(f"        if item is not None and {test}:")
-            if kind is str:  # an expression judged before, as the string checker judges it
-                namespace[f"S{index}"] = member_shape
-                lines += [
-                    "            if not (type(item) is dict and len(item) == 1 and "
-                    f"{_JUDGED.format(index=index)}):",
-                    f"                {call}",
-                ]
-            else:
-                lines.append(f"            {call}")
-    lines.append("    if found != len(value): clean = False")
-    condition = "True" if union else "not clean"
+            lines.append(f"        {call}")
+    # Unknown members, or required ones absent (and not excused): only then is the
+    # structure looked at member by member (``_members``), as for a union always.
+    condition = "not value.keys() <= MEMBERS"
+    if required:
+        condition += " or (not value.keys() >= REQUIRED and _missing(ctx, value, REQUIRED, depth))"
+    if union:
+        condition = "True"
     lines += [
         f"    if {condition}:",
         "        ctx._members(value, SHAPE, pointer, label, ctx.excused if depth == 0 else ())",
@@ -596,7 +680,19 @@ def _build_structure(shape_name: str, shape: dict):
     return namespace["check"]
 
 
-_MISSING = object()
+def _missing(ctx, value: dict, required: frozenset, depth: int) -> bool:
+    """Whether a required member is absent and not excused (the members the pipeline
+    service fills in are excused in a step's arguments, at depth 0, only)."""
+    excused = ctx.excused if depth == 0 else ()
+    return any(name not in value and name not in excused for name in required)
+
+
+_FINE: set = set()
+"""Expressions judged fine, keyed by everything their verdict depends on (see
+``RequestValidator._verdict_key``): a repository's definitions share parameters and step
+properties, so each is judged once per run, not once per definition."""
+
+_MAX_VERDICTS = 4096
 
 _JUDGED = (
     '("Std:Join" in item or (type(path := item.get("Get")) is str and '
@@ -612,13 +708,13 @@ def _lazy_checker(namespace: dict, slot: str, shape_name: str):
     place (shapes may nest themselves, so checkers cannot all be built up front)."""
 
     def first(*arguments):
-        namespace[slot] = member = _checker(shape_name)
+        namespace[slot] = member = _checker(shape_name, compiled=True)
         return member(*arguments)
 
     return first
 
 
-def _build_list(shape_name: str, shape: dict):
+def _build_list(shape_name: str, shape: dict, compiled: bool):
     member_name = shape["l"]
     sized = "n" in shape or "x" in shape
     low, high = shape.get("n", 0), shape.get("x", float("inf"))
@@ -649,13 +745,13 @@ def _build_list(shape_name: str, shape: dict):
                     ):
                         continue
                 if member is None:
-                    member = _checker(member_name)
+                    member = _checker(member_name, compiled)
                 member(ctx, item, pointer, index, (label, index), depth + 1)
 
     return check
 
 
-def _build_map(shape_name: str, shape: dict):
+def _build_map(shape_name: str, shape: dict, compiled: bool):
     key_shape_name, value_name = shape["k"], shape["v"]
     sized = "n" in shape or "x" in shape
 
@@ -668,7 +764,7 @@ def _build_map(shape_name: str, shape: dict):
         pointer = _at(parent, key)
         if sized:
             ctx._size(len(value), shape, pointer, label, "entries")
-        key_check, member = _checker(key_shape_name), _checker(value_name)
+        key_check, member = _checker(key_shape_name), _checker(value_name, compiled)
         keys = (_fast(key_shape_name) or (None, None))[1]
         kind, values = _fast(value_name) or (None, None)
         for entry, item in value.items():
@@ -682,7 +778,7 @@ def _build_map(shape_name: str, shape: dict):
     return check
 
 
-def _build_string(shape_name: str, shape: dict):
+def _build_string(shape_name: str, shape: dict, compiled: bool = False):
     enum = shape.get("E")
     accepted = None if enum is not None or len(shape) == 1 else _accepted(shape_name)
     low, high = shape.get("n"), shape.get("x")
@@ -717,7 +813,7 @@ def _build_string(shape_name: str, shape: dict):
     return check
 
 
-def _build_scalar(shape_name: str, shape: dict):
+def _build_scalar(shape_name: str, shape: dict, compiled: bool = False):
     accepts = _ACCEPTS[shape["t"]]
     bounded = "n" in shape or "x" in shape
 
