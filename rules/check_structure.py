@@ -289,12 +289,12 @@ def check_data_races(definition):
     writers = {output.step.name for output in outputs}
     readers = []
     for step in definition.steps:
-        mine = before.get(step.name, ())
+        name = step.name
+        unordered = writers.difference(before.get(name, ()))  # writers not before it
+        unordered.discard(name)
         if (
-            not all(
-                writer == step.name or writer in mine or step.name in before.get(writer, ())
-                for writer in writers
-            )
+            unordered
+            and any(name not in before.get(writer, ()) for writer in unordered)
             and step.jobs
         ):
             readers.append(step)  # a job step some writer is not ordered with
@@ -332,12 +332,41 @@ def _all_ancestors(definition) -> dict[str, set[str]]:
     """Step name -> every step that must run before it (memoised per definition)."""
 
     def build() -> dict[str, set[str]]:
-        graph, found = definition.upstream, {}
-        for name in graph:
-            _ancestors(graph, found, name, frozenset({name}))
+        graph = definition.upstream
+        found = _closure(graph)
+        if found is None:  # a cycle (ST004's finding): what each step can reach of it
+            found = {}
+            for name in graph:
+                _ancestors(graph, found, name, frozenset({name}))
         return found
 
     return definition.memo("check_structure.ancestors", build)
+
+
+def _closure(graph: dict) -> dict[str, set[str]] | None:
+    """Step name -> every step before it, for a graph without a cycle (None if it has
+    one): each step's ancestors are its own needs and theirs, computed once."""
+    found: dict[str, set[str]] = {}
+    for name in graph:
+        if name not in found and not _close(graph, found, name, set()):
+            return None
+    return found
+
+
+def _close(graph: dict, found: dict, name: str, open_: set) -> bool:
+    """Fill ``found[name]``; False on meeting a step still open (a cycle)."""
+    open_.add(name)
+    result: set[str] = set()
+    for needed in graph.get(name, ()):
+        result.add(needed)
+        if needed in open_:
+            return False
+        if needed not in found and not _close(graph, found, needed, open_):
+            return False
+        result |= found[needed]
+    open_.discard(name)
+    found[name] = result
+    return True
 
 
 def _ancestors(graph: dict, found: dict, name: str, trail: frozenset) -> set[str]:
