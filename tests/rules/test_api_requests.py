@@ -245,6 +245,46 @@ def test_shapes_are_read_only_when_a_step_needs_them():
     assert result.returncode == 0, result.stderr
 
 
+def test_generated_checkers_judge_as_the_first_ones():
+    """A run checks its first steps with generic checkers and, once a request shape is
+    in heavy use, with checkers generated for it: both must find the same problems."""
+    code = """
+import copy, json
+from mlops_guard.definition import Definition
+from mlops_guard.service_model.validate import validate
+reference = json.load(open('mlops_guard/reference/definition.json'))
+def mutated(change):
+    document = copy.deepcopy(reference)
+    change(document['Steps'][0]['Arguments'], document)
+    return document
+changes = [
+    lambda a, d: a['ProcessingInputs'][0]['S3Input'].update(S3DataType='S3Folder', Bogus=1),
+    lambda a, d: (
+        a['ProcessingResources']['ClusterConfig'].update(InstanceCount='2'),
+        a['ProcessingResources']['ClusterConfig'].pop('InstanceType'),
+    ),
+    lambda a, d: a['AppSpecification'].update(ImageUri={'Get': 'Parameters.Nope'}),
+    lambda a, d: d['Parameters'][0].update(Type='Integer', DefaultValue=3),
+    lambda a, d: (
+        a.update(RoleArn={'Std:Join': {'On': '', 'Values': ['arn']}}, Extra=[]),
+        a['ProcessingOutputConfig']['Outputs'].append({'OutputName': 5}),
+    ),
+]
+documents = [mutated(change) for change in changes]
+# Six definitions of five processing steps: the first judgment of each is generic.
+first = [sorted(validate(Definition(copy.deepcopy(d)))) for d in documents]
+assert any(first), 'the mutations must be found'
+for _ in range(12):  # well past the point where checkers are generated
+    again = [sorted(validate(Definition(copy.deepcopy(d)))) for d in documents]
+    assert again == first, (again, first)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 # -- property: requests generated from the shapes are valid -------------------------------
 
 _SHAPES = service_model()["shapes"]
