@@ -151,8 +151,7 @@ class RequestValidator:
             request = self.model["requests"][operation]
             excused = FILLED_BY_PIPELINE.get(operation, frozenset())
             self.excused = excused
-            uses = _USES[request] = _USES.get(request, 0) + 1
-            check = _checker(request, compiled=uses > _COMPILE_AFTER)
+            check = _checker(request)
             check(self, step.arguments, step.arguments_pointer, None, f"{operation} request", 0)
         return self.problems
 
@@ -488,24 +487,12 @@ def _not_one_of(value: str, enum: list[str]) -> str:
 _CHECKERS: dict = {}
 
 
-_USES: dict[str, int] = {}
-"""Request shape -> how many steps' arguments were checked against it in this process."""
-
-_COMPILE_AFTER = 32
-"""Steps of one request shape checked by the generic checkers before its own are
-generated (see ``_generate_structure``): generating and compiling them costs about as much
-as checking a hundred steps, which a pre-commit run of a few files never recovers and a
-run over a tree does many times over."""
-
-
-def _checker(shape_name: str, compiled: bool = False):
-    """The checker of a shape: from the generic family, or (``compiled``) the one whose
-    structures run generated code. Each family refers to its own members."""
-    found = _CHECKERS.get((shape_name, compiled))
+def _checker(shape_name: str):
+    found = _CHECKERS.get(shape_name)
     if found is None:
         shape = _shapes()[shape_name]
         build = _BUILDERS.get(shape["t"], _build_scalar)
-        found = _CHECKERS[shape_name, compiled] = build(shape_name, shape, compiled)
+        found = _CHECKERS[shape_name] = build(shape_name, shape)
     return found
 
 
@@ -574,9 +561,7 @@ def _fast(shape_name: str):
     return found
 
 
-def _build_structure(shape_name: str, shape: dict, compiled: bool):
-    if compiled:
-        return _generate_structure(shape_name, shape)
+def _build_structure(shape_name: str, shape: dict):
     members = shape["m"]
     required, union = frozenset(shape.get("r", ())), shape.get("u", False)
     resolved: dict = {}
@@ -610,76 +595,6 @@ def _build_structure(shape_name: str, shape: dict, compiled: bool):
     return check
 
 
-def _generate_structure(shape_name: str, shape: dict):
-    """A structure's checker as straight-line Python generated for its members (each
-    looked up once, its fast path inlined): the walk spends most of its time in
-    structures, and a loop dispatching on each member's name costs more.
-
-    A member's problems are found in the shape's member order rather than the
-    document's; findings are sorted by location afterwards, so the report is the same.
-    """
-    members = shape["m"]
-    required, union = frozenset(shape.get("r", ())), shape.get("u", False)
-    namespace = {
-        "_MAX_DEPTH": _MAX_DEPTH,
-        "_is_expression_key": _is_expression_key,
-        "_missing": _missing,
-        "SHAPE_NAME": shape_name,
-        "SHAPE": shape,
-        "MEMBERS": frozenset(members),
-        "REQUIRED": required,
-    }
-    lines = [
-        "def check(ctx, value, parent, key, label, depth):",
-        "    if type(value) is not dict or (len(value) == 1 and _is_expression_key(value)):",
-        "        ctx._other(value, SHAPE_NAME, parent, key, label)",
-        "        return",
-        "    if depth > _MAX_DEPTH:",
-        "        return",
-        "    pointer = parent if key is None else (parent, key)",
-        "    get, below, fine = value.get, depth + 1, ctx._fine",
-    ]
-    for index, (name, member_shape) in enumerate(members.items()):
-        checker = f"C{index}"
-        namespace[checker] = _lazy_checker(namespace, checker, member_shape)
-        lines.append(f"    item = get({name!r})")
-        kind, values = _fast(member_shape) or (None, None)
-        call = f"{checker}(ctx, item, pointer, {name!r}, {name!r}, below)"
-        if kind is None:
-            lines.append(f"    if item is not None: {call}")
-            continue
-        namespace[f"T{index}"] = kind
-        test = f"type(item) is not T{index}"
-        if values is not None:
-            namespace[f"V{index}"] = values
-            test = f"({test} or item not in V{index})"
-        lines.append(f"    if item is not None and {test}:")
-        if kind is str:  # an expression judged before, as the string checker judges it
-            namespace[f"S{index}"] = member_shape
-            lines += [
-                "        if not (type(item) is dict and len(item) == 1 and "
-                f"{_JUDGED.format(index=index)}):",
-                f"            {call}",
-            ]
-        else:
-            lines.append(f"        {call}")
-    # Unknown members, or required ones absent (and not excused): only then is the
-    # structure looked at member by member (``_members``), as for a union always.
-    condition = "not value.keys() <= MEMBERS"
-    if required:
-        condition += " or (not value.keys() >= REQUIRED and _missing(ctx, value, REQUIRED, depth))"
-    if union:
-        condition = "True"
-    lines += [
-        f"    if {condition}:",
-        "        ctx._members(value, SHAPE, pointer, label, ctx.excused if depth == 0 else ())",
-    ]
-    # Generated from the shipped service model only (member names as literals), never
-    # from a checked file: checking JSON still runs no code of the user's.
-    exec(compile("\n".join(lines), f"<checker {shape_name}>", "exec"), namespace)
-    return namespace["check"]
-
-
 def _missing(ctx, value: dict, required: frozenset, depth: int) -> bool:
     """Whether a required member is absent and not excused (the members the pipeline
     service fills in are excused in a step's arguments, at depth 0, only)."""
@@ -694,27 +609,8 @@ properties, so each is judged once per run, not once per definition."""
 
 _MAX_VERDICTS = 4096
 
-_JUDGED = (
-    '("Std:Join" in item or (type(path := item.get("Get")) is str and '
-    '(path.startswith("Execution.") or (path, S{index}) in fine)))'
-)
-"""Generated code: the one-member object ``item`` in a string member (shape ``S{index}``)
-is an expression the string checker would accept without looking further (a
-``Std:Join``, an execution variable, or a ``Get`` judged fine before in this definition)."""
 
-
-def _lazy_checker(namespace: dict, slot: str, shape_name: str):
-    """A stand-in for a member's checker that builds it on first use and takes its
-    place (shapes may nest themselves, so checkers cannot all be built up front)."""
-
-    def first(*arguments):
-        namespace[slot] = member = _checker(shape_name, compiled=True)
-        return member(*arguments)
-
-    return first
-
-
-def _build_list(shape_name: str, shape: dict, compiled: bool):
+def _build_list(shape_name: str, shape: dict):
     member_name = shape["l"]
     sized = "n" in shape or "x" in shape
     low, high = shape.get("n", 0), shape.get("x", float("inf"))
@@ -738,20 +634,20 @@ def _build_list(shape_name: str, shape: dict, compiled: bool):
             if item is not None:
                 if kind is str and type(item) is dict and len(item) == 1:
                     if "Std:Join" in item:
-                        continue  # as the string checker judges it (see ``_JUDGED``)
+                        continue  # a string, as the string checker judges it
                     path = item.get("Get")
                     if type(path) is str and (
                         path.startswith("Execution.") or (path, member_name) in fine
                     ):
                         continue
                 if member is None:
-                    member = _checker(member_name, compiled)
+                    member = _checker(member_name)
                 member(ctx, item, pointer, index, (label, index), depth + 1)
 
     return check
 
 
-def _build_map(shape_name: str, shape: dict, compiled: bool):
+def _build_map(shape_name: str, shape: dict):
     key_shape_name, value_name = shape["k"], shape["v"]
     sized = "n" in shape or "x" in shape
 
@@ -764,7 +660,7 @@ def _build_map(shape_name: str, shape: dict, compiled: bool):
         pointer = _at(parent, key)
         if sized:
             ctx._size(len(value), shape, pointer, label, "entries")
-        key_check, member = _checker(key_shape_name), _checker(value_name, compiled)
+        key_check, member = _checker(key_shape_name), _checker(value_name)
         keys = (_fast(key_shape_name) or (None, None))[1]
         kind, values = _fast(value_name) or (None, None)
         for entry, item in value.items():
@@ -778,7 +674,7 @@ def _build_map(shape_name: str, shape: dict, compiled: bool):
     return check
 
 
-def _build_string(shape_name: str, shape: dict, compiled: bool = False):
+def _build_string(shape_name: str, shape: dict):
     enum = shape.get("E")
     accepted = None if enum is not None or len(shape) == 1 else _accepted(shape_name)
     low, high = shape.get("n"), shape.get("x")
@@ -813,7 +709,7 @@ def _build_string(shape_name: str, shape: dict, compiled: bool = False):
     return check
 
 
-def _build_scalar(shape_name: str, shape: dict, compiled: bool = False):
+def _build_scalar(shape_name: str, shape: dict):
     accepts = _ACCEPTS[shape["t"]]
     bounded = "n" in shape or "x" in shape
 

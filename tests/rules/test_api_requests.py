@@ -245,9 +245,10 @@ def test_shapes_are_read_only_when_a_step_needs_them():
     assert result.returncode == 0, result.stderr
 
 
-def test_generated_checkers_judge_as_the_first_ones():
-    """A run checks its first steps with generic checkers and, once a request shape is
-    in heavy use, with checkers generated for it: both must find the same problems."""
+def test_what_a_run_remembers_does_not_change_a_verdict():
+    """A run remembers across definitions the strings and expressions it judged fine (by
+    everything the verdict depends on): a definition judged after others, or again, gets
+    the problems it gets alone, even where the same parameter has another type."""
     code = """
 import copy, json
 from mlops_guard.definition import Definition
@@ -263,7 +264,9 @@ changes = [
         a['ProcessingResources']['ClusterConfig'].update(InstanceCount='2'),
         a['ProcessingResources']['ClusterConfig'].pop('InstanceType'),
     ),
-    lambda a, d: a['AppSpecification'].update(ImageUri={'Get': 'Parameters.Nope'}),
+    lambda a, d: a['ProcessingResources']['ClusterConfig'].update(
+        VolumeSizeInGB={'Get': 'Parameters.ProcessingInstanceType'}
+    ),
     lambda a, d: d['Parameters'][0].update(Type='Integer', DefaultValue=3),
     lambda a, d: (
         a.update(RoleArn={'Std:Join': {'On': '', 'Values': ['arn']}}, Extra=[]),
@@ -271,18 +274,26 @@ changes = [
     ),
 ]
 documents = [mutated(change) for change in changes]
-# Six definitions of five processing steps: the first judgment of each is generic.
 first = [sorted(validate(Definition(copy.deepcopy(d)))) for d in documents]
-assert any(first), 'the mutations must be found'
-for _ in range(12):  # well past the point where checkers are generated
-    again = [sorted(validate(Definition(copy.deepcopy(d)))) for d in documents]
-    assert again == first, (again, first)
+assert all(first), 'every mutation must be found'
+for _ in range(3):
+    again = [sorted(validate(Definition(copy.deepcopy(d)))) for d in reversed(documents)]
+    assert again[::-1] == first, (again, first)
+print(json.dumps([[list(p) for p in found] for found in first]))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    run = [sys.executable, "-c", code]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
+    together = json.loads(result.stdout)
+    for index in range(len(together)):  # each definition alone, in a fresh process
+        alone = code.replace("documents = [mutated(change) for change in changes]",
+                             f"documents = [mutated(changes[{index}])]")  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", alone], capture_output=True, text=True, cwd=ROOT, env=env
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == [together[index]]
 
 
 # -- property: requests generated from the shapes are valid -------------------------------
