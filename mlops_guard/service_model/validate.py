@@ -214,7 +214,10 @@ class RequestValidator:
     def _verdict_key(self, path: str, shape_name: str) -> tuple | None:
         """What decides whether ``{"Get": path}`` fits a member of ``shape_name``, as a
         key valid across definitions: the type of the step a property path names, the
-        type and default of a parameter (None when a default cannot be a key)."""
+        type and default of a parameter (None when a default cannot be a key, or when
+        the path or default is too long to keep)."""
+        if len(path) > _MAX_REMEMBERED:
+            return None
         if path.startswith("Steps."):
             name = _STEP_NAME.match(path, 6)
             step = self.definition.steps_by_name.get(name.group(0)) if name else None
@@ -225,6 +228,8 @@ class RequestValidator:
                 return (path, shape_name, None)
             default = parameter.default
             if default is not None and type(default) not in (str, int, float, bool):
+                return None
+            if type(default) is str and len(default) > _MAX_REMEMBERED:
                 return None
             has_default = parameter.has_default
             return (path, shape_name, parameter.type, has_default, type(default), default)
@@ -521,6 +526,10 @@ image URIs, local paths and the like repeat across a repository's definitions)."
 _MAX_ACCEPTED = 4096
 """Most strings remembered per shape: a run over many files keeps a bounded memory."""
 
+_MAX_REMEMBERED = 512
+"""Longest string (value, default or path) remembered across definitions: a hostile file's
+megabyte strings are judged every time rather than kept."""
+
 
 def _accepted(shape_name: str) -> set:
     found = _ACCEPTED.get(shape_name)
@@ -703,7 +712,7 @@ def _build_string(shape_name: str, shape: dict):
             or (pattern is not None and pattern(value) is None)
         ):
             ctx._scalar(value, shape, parent, key, label)
-        elif accepted is not None and len(accepted) < _MAX_ACCEPTED:
+        elif accepted is not None and size <= _MAX_REMEMBERED and len(accepted) < _MAX_ACCEPTED:
             accepted.add(value)
 
     return check
