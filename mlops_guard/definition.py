@@ -387,6 +387,8 @@ class _Index:
                 groups.setdefault(_group(reference.pointer), []).append(reference)
         key = _group(pointer)
         candidates = self.references if key in ("", "/Steps") else groups.get(key, ())
+        if key == pointer and key not in ("", "/Steps"):
+            return list(candidates)  # a top-level step (or section): all of its group
         prefix = pointer + "/"
         return [r for r in candidates if r.pointer == pointer or r.pointer.startswith(prefix)]
 

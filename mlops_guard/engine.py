@@ -182,6 +182,10 @@ _NO_ITEM = (Item(None),)
 
 def _items(target: Target, name: str) -> tuple:
     """A fixture's items for this target, computed once per target and fixture."""
+    if name == "target":
+        # Not kept in the target itself: the cycle would keep every checked file's whole
+        # document alive until the cyclic garbage collector runs, and make it run often.
+        return (Item(target),)
     cache = target.fixture_cache
     items = cache.get(name)
     if items is None:

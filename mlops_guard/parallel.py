@@ -36,6 +36,9 @@ collecting the results costs more than a second core saves)."""
 MIN_CHUNK = 8
 """Fewest files in a chunk: each chunk reads and writes the result cache once."""
 
+WARM_UP = 2
+"""Files this process checks before it forks the workers (see ``_checked_in_workers``)."""
+
 
 def default_jobs() -> int:
     """The cores this process may run on."""
@@ -127,10 +130,18 @@ def _checked_in_workers(
 
     _STATE.update(session=session, cache=cache, debug=debug)
     context = multiprocessing.get_context("fork")
-    # What the workers inherit is never collected there: keep the collector from
-    # scanning (and so copying) the session's objects in every worker.
-    gc.freeze()
     try:
+        # The last few files are checked here before the workers start: what the first
+        # check of a run builds on first use (the lazily imported rule helpers, the API
+        # model's shapes and generated checkers, compiled patterns) is then inherited by
+        # every worker instead of built again in each.
+        low, high = 0, len(files)
+        start = max(low, high - WARM_UP)
+        done: list = [(start, _check_chunk(files[start:high]))]  # (first file, result)
+        high = start
+        # What the workers inherit is never collected there: keep the collector from
+        # scanning (and so copying) the session's objects in every worker.
+        gc.freeze()
         # This process is one of the ``jobs``: the workers take chunks from the front,
         # one running and one waiting each, and this process takes them from the back
         # until the two meet. Chunks shrink as the files left do (guided scheduling), so
@@ -138,9 +149,7 @@ def _checked_in_workers(
         try:
             with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
                 ahead = 2 * (jobs - 1)
-                low, high = 0, len(files)
-                handed: list = []  # (first file, future), front to middle
-                done: list = []  # (first file, result), back to middle
+                handed: list = []  # (first file, future), front to middle; done: back
 
                 def size() -> int:
                     return max(MIN_CHUNK, (high - low) // (jobs * 3))

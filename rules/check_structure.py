@@ -118,29 +118,32 @@ def check_cycles(definition):
     graph = definition.upstream
     state: dict[str, int] = {}
     reported: set[frozenset] = set()
-
-    def visit(name: str, path: list[str]):
-        state[name] = 1
-        for needed in sorted(graph.get(name, ())):
-            if needed not in graph:
-                continue
-            if state.get(needed) == 1:
-                cycle = [*path[path.index(needed) :], needed] if needed in path else [name, needed]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    yield Violation(
-                        "dependency cycle: " + " -> ".join(reversed(cycle)),
-                        at=definition.steps_by_name[name].pointer,
-                        subject=name,
-                    )
-            elif state.get(needed) is None:
-                yield from visit(needed, [*path, needed])
-        state[name] = 2
-
     for step in definition.steps:
         if state.get(step.name) is None:
-            yield from visit(step.name, [step.name])
+            yield from _cycles_from(definition, graph, state, reported, step.name, [step.name])
+
+
+def _cycles_from(definition, graph, state: dict, reported: set, name: str, path: list[str]):
+    """The cycles met depth-first from ``name`` (a module function, not a closure: a
+    closure that calls itself is a reference cycle, which keeps the definition alive
+    until the cyclic garbage collector runs)."""
+    state[name] = 1
+    for needed in sorted(graph.get(name, ())):
+        if needed not in graph:
+            continue
+        if state.get(needed) == 1:
+            cycle = [*path[path.index(needed) :], needed] if needed in path else [name, needed]
+            key = frozenset(cycle)
+            if key not in reported:
+                reported.add(key)
+                yield Violation(
+                    "dependency cycle: " + " -> ".join(reversed(cycle)),
+                    at=definition.steps_by_name[name].pointer,
+                    subject=name,
+                )
+        elif state.get(needed) is None:
+            yield from _cycles_from(definition, graph, state, reported, needed, [*path, needed])
+    state[name] = 2
 
 
 @rule(id="ST005", category="structure", summary="Step names are unique")
@@ -286,12 +289,12 @@ def check_data_races(definition):
     writers = {output.step.name for output in outputs}
     readers = []
     for step in definition.steps:
-        mine = before.get(step.name, ())
+        name = step.name
+        unordered = writers.difference(before.get(name, ()))  # writers not before it
+        unordered.discard(name)
         if (
-            not all(
-                writer == step.name or writer in mine or step.name in before.get(writer, ())
-                for writer in writers
-            )
+            unordered
+            and any(name not in before.get(writer, ()) for writer in unordered)
             and step.jobs
         ):
             readers.append(step)  # a job step some writer is not ordered with
@@ -329,24 +332,55 @@ def _all_ancestors(definition) -> dict[str, set[str]]:
     """Step name -> every step that must run before it (memoised per definition)."""
 
     def build() -> dict[str, set[str]]:
-        graph, found = definition.upstream, {}
-
-        def visit(name: str, trail: frozenset) -> set[str]:
-            if name in found:
-                return found[name]
-            result: set[str] = set()
-            for needed in graph.get(name, ()):
-                result.add(needed)
-                if needed not in trail:  # a cycle is ST004's finding
-                    result |= visit(needed, trail | {needed})
-            found[name] = result
-            return result
-
-        for name in graph:
-            visit(name, frozenset({name}))
+        graph = definition.upstream
+        found = _closure(graph)
+        if found is None:  # a cycle (ST004's finding): what each step can reach of it
+            found = {}
+            for name in graph:
+                _ancestors(graph, found, name, frozenset({name}))
         return found
 
     return definition.memo("check_structure.ancestors", build)
+
+
+def _closure(graph: dict) -> dict[str, set[str]] | None:
+    """Step name -> every step before it, for a graph without a cycle (None if it has
+    one): each step's ancestors are its own needs and theirs, computed once."""
+    found: dict[str, set[str]] = {}
+    for name in graph:
+        if name not in found and not _close(graph, found, name, set()):
+            return None
+    return found
+
+
+def _close(graph: dict, found: dict, name: str, open_: set) -> bool:
+    """Fill ``found[name]``; False on meeting a step still open (a cycle)."""
+    open_.add(name)
+    result: set[str] = set()
+    for needed in graph.get(name, ()):
+        result.add(needed)
+        if needed in open_:
+            return False
+        if needed not in found and not _close(graph, found, needed, open_):
+            return False
+        result |= found[needed]
+    open_.discard(name)
+    found[name] = result
+    return True
+
+
+def _ancestors(graph: dict, found: dict, name: str, trail: frozenset) -> set[str]:
+    """Every step before ``name``, memoised in ``found`` (a module function: see
+    :func:`_cycles_from`)."""
+    if name in found:
+        return found[name]
+    result: set[str] = set()
+    for needed in graph.get(name, ()):
+        result.add(needed)
+        if needed not in trail:  # a cycle is ST004's finding
+            result |= _ancestors(graph, found, needed, trail | {needed})
+    found[name] = result
+    return result
 
 
 def _unordered_read(definition, step, output, read: tuple, written: tuple) -> bool:

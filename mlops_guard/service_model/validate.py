@@ -185,13 +185,22 @@ class RequestValidator:
                 if type(path) is not str:
                     self._expression(value, shape_name, parent, key, label)
                     return
-                fine = (path, shape_name)
-                if fine in self._fine:
+                if self.judged_fine(path, shape_name):
                     return  # the same expression in a member of the same shape: judged
+                verdict = self._verdict_key(path, shape_name)
+                if verdict in _FINE:
+                    self._judged_fine(path, shape_name)
+                    return  # judged fine in another definition, with the same context
                 found = len(self.problems)
                 self._expression(value, shape_name, parent, key, label)
-                if len(self.problems) == found and not path.startswith("Parameters."):
-                    self._fine[fine] = True
+                if path.startswith("Parameters."):
+                    fine = self._fine.get((path[11:], shape_name)) is True
+                else:
+                    fine = len(self.problems) == found
+                    if fine:
+                        self._fine[path, shape_name] = True
+                if fine and verdict is not None and len(_FINE) < _MAX_VERDICTS:
+                    _FINE.add(verdict)
                 return
         shape = self.shapes[shape_name]
         if _kind_of(value) in _ACCEPTS[shape["t"]]:
@@ -201,6 +210,43 @@ class RequestValidator:
             _pointer(parent, key),
             f"{_text(label)} {_show(value)} is not {_expected(shape_name, shape)}",
         )
+
+    def _verdict_key(self, path: str, shape_name: str) -> tuple | None:
+        """What decides whether ``{"Get": path}`` fits a member of ``shape_name``, as a
+        key valid across definitions: the type of the step a property path names, the
+        type and default of a parameter (None when a default cannot be a key, or when
+        the path or default is too long to keep)."""
+        if len(path) > _MAX_REMEMBERED:
+            return None
+        if path.startswith("Steps."):
+            name = _STEP_NAME.match(path, 6)
+            step = self.definition.steps_by_name.get(name.group(0)) if name else None
+            return (path, shape_name, step.type if step is not None else None)
+        if path.startswith("Parameters."):
+            parameter = self.definition.parameters_by_name.get(path[11:])
+            if parameter is None:
+                return (path, shape_name, None)
+            default = parameter.default
+            if default is not None and type(default) not in (str, int, float, bool):
+                return None
+            if type(default) is str and len(default) > _MAX_REMEMBERED:
+                return None
+            has_default = parameter.has_default
+            return (path, shape_name, parameter.type, has_default, type(default), default)
+        return (path, shape_name)
+
+    def _judged_fine(self, path: str, shape_name: str) -> None:
+        """Remember in this definition what :meth:`_expression` remembers when it judges
+        ``path`` fine (see :meth:`judged_fine`)."""
+        self._fine[path, shape_name] = True
+        if path.startswith("Parameters."):
+            self._fine[path[11:], shape_name] = True
+
+    def judged_fine(self, path: str, shape_name: str) -> bool:
+        """Whether ``{"Get": path}`` in a member of ``shape_name`` was already judged
+        fine in this definition: the same step property or execution variable, or a
+        parameter whose type and default fit the shape."""
+        return (path, shape_name) in self._fine
 
     def _members(self, value: dict, shape: dict, pointer, label, excused) -> None:
         """Unknown, missing and (for unions) surplus members of a structure."""
@@ -297,6 +343,8 @@ class RequestValidator:
         fine = self._fine.get((name, shape_name))
         if fine is None:
             fine = self._fine[name, shape_name] = self._parameter_fits(name, shape_name)
+            if fine:  # for the checkers' inlined test (``judged_fine``)
+                self._fine["Parameters." + name, shape_name] = True
         if fine:
             return  # the common case, decided once per parameter and member shape
         parameter = self.definition.parameters_by_name.get(name)
@@ -470,29 +518,44 @@ def _pointer(location, key=None) -> str:
 
 _FAST: dict = {}
 
+_ACCEPTED: dict[str, set] = {}
+"""Shape name -> strings its checker accepted (length and pattern), for the shape's fast
+path: one set lookup instead of a regular expression for a value met before (role ARNs,
+image URIs, local paths and the like repeat across a repository's definitions)."""
+
+_MAX_ACCEPTED = 4096
+"""Most strings remembered per shape: a run over many files keeps a bounded memory."""
+
+_MAX_REMEMBERED = 512
+"""Longest string (value, default or path) remembered across definitions: a hostile file's
+megabyte strings are judged every time rather than kept."""
+
+
+def _accepted(shape_name: str) -> set:
+    found = _ACCEPTED.get(shape_name)
+    if found is None:
+        found = _ACCEPTED[shape_name] = set()
+    return found
+
 
 def _fast(shape_name: str):
-    """``(type, test)`` that accepts most valid leaf values without a call into Python:
-    a value of exactly ``type`` for which ``test`` (a set's or a range's ``__contains__``,
-    a compiled regex's ``fullmatch``, None for "any") is true is valid. None for shapes without a
-    fast path; a value the fast path does not accept goes to the shape's checker, which
-    decides and reports."""
+    """``(type, values)`` that accepts most valid leaf values without a call into
+    Python: a value of exactly ``type`` that is ``in values`` (an enum's set, an integer
+    range, for a constrained string the set of values its checker already accepted
+    (``_ACCEPTED``); None for "any") is valid. None for shapes without a fast path; a
+    value the fast path does not accept goes to the shape's checker, which decides and
+    reports (and remembers a string it accepts)."""
     if shape_name in _FAST:
         return _FAST[shape_name]
     shape = _shapes()[shape_name]
     found = None
     if shape["t"] == "string":
         if "E" in shape:
-            found = (str, shape["E"].__contains__)
+            found = (str, shape["E"])
         elif len(shape) == 1:
             found = (str, None)
         else:
-            low, high = shape.get("n", 0), shape.get("x", "")
-            body = f"(?:{shape['p']})" if "p" in shape else "(?s:.)*"
-            try:
-                found = (str, re.compile(f"(?=(?s:.){{{low},{high}}}\\Z){body}").fullmatch)
-            except re.error:
-                found = None
+            found = (str, _accepted(shape_name))
     elif shape["t"] == "boolean":
         found = (bool, None)
     elif shape["t"] in ("integer", "long"):
@@ -502,7 +565,7 @@ def _fast(shape_name: str):
         else:
             low = -(2**63) if low is None else int(low)
             high = 2**63 if high is None else int(high)
-            found = (int, range(low, high + 1).__contains__)
+            found = (int, range(low, high + 1))
     _FAST[shape_name] = found
     return found
 
@@ -522,47 +585,72 @@ def _build_structure(shape_name: str, shape: dict):
         clean = True
         for name, item in value.items():
             try:
-                kind, test, member = resolved[name]
+                kind, values, member = resolved[name]
             except KeyError:
                 if name not in members:
                     clean = False
                     continue
                 fast = _fast(members[name]) or (None, None)
-                kind, test, member = resolved[name] = (*fast, _checker(members[name]))
-            if type(item) is kind and (test is None or test(item)):
+                kind, values, member = resolved[name] = (*fast, _checker(members[name]))
+            if type(item) is kind and (values is None or item in values):
                 continue
             if item is not None:
                 member(ctx, item, pointer, name, name, depth + 1)
-        if required and not value.keys() >= required:
-            excused = ctx.excused if depth == 0 else ()
-            for name in required:
-                if name not in value and name not in excused:
-                    clean = False
+        if required and not value.keys() >= required and _missing(ctx, value, required, depth):
+            clean = False
         if not clean or union:
             ctx._members(value, shape, pointer, label, ctx.excused if depth == 0 else ())
 
     return check
 
 
+def _missing(ctx, value: dict, required: frozenset, depth: int) -> bool:
+    """Whether a required member is absent and not excused (the members the pipeline
+    service fills in are excused in a step's arguments, at depth 0, only)."""
+    excused = ctx.excused if depth == 0 else ()
+    return any(name not in value and name not in excused for name in required)
+
+
+_FINE: set = set()
+"""Expressions judged fine, keyed by everything their verdict depends on (see
+``RequestValidator._verdict_key``): a repository's definitions share parameters and step
+properties, so each is judged once per run, not once per definition."""
+
+_MAX_VERDICTS = 4096
+
+
 def _build_list(shape_name: str, shape: dict):
     member_name = shape["l"]
     sized = "n" in shape or "x" in shape
+    low, high = shape.get("n", 0), shape.get("x", float("inf"))
+    kind, values = _fast(member_name) or (None, None)
+    member = None  # built on first use: shapes may nest themselves
 
     def check(ctx, value, parent, key, label, depth):
+        nonlocal member
         if type(value) is not list:
             ctx._other(value, shape_name, parent, key, label)
             return
         if depth > _MAX_DEPTH:
             return
         pointer = parent if key is None else (parent, key)
-        if sized:
+        if sized and not low <= len(value) <= high:
             ctx._size(len(value), shape, pointer, label, "items")
-        member, fast = _checker(member_name), _fast(member_name)
-        kind, test = fast if fast is not None else (None, None)
+        fine = ctx._fine
         for index, item in enumerate(value):
-            if type(item) is kind and (test is None or test(item)):
+            if type(item) is kind and (values is None or item in values):
                 continue
             if item is not None:
+                if kind is str and type(item) is dict and len(item) == 1:
+                    if "Std:Join" in item:
+                        continue  # a string, as the string checker judges it
+                    path = item.get("Get")
+                    if type(path) is str and (
+                        path.startswith("Execution.") or (path, member_name) in fine
+                    ):
+                        continue
+                if member is None:
+                    member = _checker(member_name)
                 member(ctx, item, pointer, index, (label, index), depth + 1)
 
     return check
@@ -582,12 +670,12 @@ def _build_map(shape_name: str, shape: dict):
         if sized:
             ctx._size(len(value), shape, pointer, label, "entries")
         key_check, member = _checker(key_shape_name), _checker(value_name)
-        key_fast = _fast(key_shape_name) or (None, None)
-        kind, test = _fast(value_name) or (None, None)
+        keys = (_fast(key_shape_name) or (None, None))[1]
+        kind, values = _fast(value_name) or (None, None)
         for entry, item in value.items():
-            if key_fast[1] is not None and not key_fast[1](entry):
+            if keys is not None and entry not in keys:
                 key_check(ctx, entry, pointer, entry, f"{_text(label)} key", depth + 1)
-            if type(item) is kind and (test is None or test(item)):
+            if type(item) is kind and (values is None or item in values):
                 continue
             if item is not None:
                 member(ctx, item, pointer, entry, (label, entry), depth + 1)
@@ -597,6 +685,7 @@ def _build_map(shape_name: str, shape: dict):
 
 def _build_string(shape_name: str, shape: dict):
     enum = shape.get("E")
+    accepted = None if enum is not None or len(shape) == 1 else _accepted(shape_name)
     low, high = shape.get("n"), shape.get("x")
     pattern = _pattern(shape["p"]).fullmatch if "p" in shape else None
 
@@ -607,7 +696,7 @@ def _build_string(shape_name: str, shape: dict):
                     return  # a string, whatever it joins
                 path = value.get("Get")
                 if type(path) is str and (
-                    path.startswith("Execution.") or (path, shape_name) in ctx._fine
+                    path.startswith("Execution.") or ctx.judged_fine(path, shape_name)
                 ):
                     return
             ctx._other(value, shape_name, parent, key, label)
@@ -623,6 +712,8 @@ def _build_string(shape_name: str, shape: dict):
             or (pattern is not None and pattern(value) is None)
         ):
             ctx._scalar(value, shape, parent, key, label)
+        elif accepted is not None and size <= _MAX_REMEMBERED and len(accepted) < _MAX_ACCEPTED:
+            accepted.add(value)
 
     return check
 

@@ -245,6 +245,57 @@ def test_shapes_are_read_only_when_a_step_needs_them():
     assert result.returncode == 0, result.stderr
 
 
+def test_what_a_run_remembers_does_not_change_a_verdict():
+    """A run remembers across definitions the strings and expressions it judged fine (by
+    everything the verdict depends on): a definition judged after others, or again, gets
+    the problems it gets alone, even where the same parameter has another type."""
+    code = """
+import copy, json
+from mlops_guard.definition import Definition
+from mlops_guard.service_model.validate import validate
+reference = json.load(open('mlops_guard/reference/definition.json'))
+def mutated(change):
+    document = copy.deepcopy(reference)
+    change(document['Steps'][0]['Arguments'], document)
+    return document
+changes = [
+    lambda a, d: a['ProcessingInputs'][0]['S3Input'].update(S3DataType='S3Folder', Bogus=1),
+    lambda a, d: (
+        a['ProcessingResources']['ClusterConfig'].update(InstanceCount='2'),
+        a['ProcessingResources']['ClusterConfig'].pop('InstanceType'),
+    ),
+    lambda a, d: a['ProcessingResources']['ClusterConfig'].update(
+        VolumeSizeInGB={'Get': 'Parameters.ProcessingInstanceType'}
+    ),
+    lambda a, d: d['Parameters'][0].update(Type='Integer', DefaultValue=3),
+    lambda a, d: (
+        a.update(RoleArn={'Std:Join': {'On': '', 'Values': ['arn']}}, Extra=[]),
+        a['ProcessingOutputConfig']['Outputs'].append({'OutputName': 5}),
+    ),
+]
+documents = [mutated(change) for change in changes]
+first = [sorted(validate(Definition(copy.deepcopy(d)))) for d in documents]
+assert all(first), 'every mutation must be found'
+for _ in range(3):
+    again = [sorted(validate(Definition(copy.deepcopy(d)))) for d in reversed(documents)]
+    assert again[::-1] == first, (again, first)
+print(json.dumps([[list(p) for p in found] for found in first]))
+"""
+    run = [sys.executable, "-c", code]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    together = json.loads(result.stdout)
+    for index in range(len(together)):  # each definition alone, in a fresh process
+        alone = code.replace("documents = [mutated(change) for change in changes]",
+                             f"documents = [mutated(changes[{index}])]")  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", alone], capture_output=True, text=True, cwd=ROOT, env=env
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == [together[index]]
+
+
 # -- property: requests generated from the shapes are valid -------------------------------
 
 _SHAPES = service_model()["shapes"]
