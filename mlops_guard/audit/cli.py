@@ -1,11 +1,12 @@
 """``mlops-guard audit`` and ``mlops-guard iam-policy``.
 
-``audit SOURCE`` reads a metadata store (``sagemaker``, ``mlflow`` or ``file``), runs
-the rules on it the way ``check`` does (same policy, selection, waivers and exit codes),
-prints the report in ``--format`` and writes ``--output`` files by suffix (``.html``,
-``.csv``, ``.parquet``, ``.json``). Exit codes: 0 clean, 1 findings at or above
-``--fail-on``, 2 bad input, and 2 whenever part of the source could not be read: an
-audit never passes on what it did not see.
+``audit SOURCE`` reads a metadata store (``sagemaker``, ``mlflow``, ``file``: one
+subcommand per row of :data:`mlops_guard.metadata.sources.SOURCES`, with the options
+its module adds; :mod:`mlops_guard.audit.read_store` reads it), runs the rules on it
+the way ``check`` does (same policy, selection, waivers and exit codes), prints the
+report in ``--format`` and writes ``--output`` files by suffix (``.html``, ``.csv``,
+``.parquet``, ``.json``). Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2
+bad input, and 2 whenever part of the source could not be read: an audit never passes on what it did not see.
 """
 
 from __future__ import annotations
