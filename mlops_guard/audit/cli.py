@@ -6,7 +6,8 @@ its module adds; :mod:`mlops_guard.audit.read_store` reads it), runs the rules o
 the way ``check`` does (same policy, selection, waivers and exit codes), prints the
 report in ``--format`` and writes ``--output`` files by suffix (``.html``, ``.csv``,
 ``.parquet``, ``.json``). Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2
-bad input, and 2 whenever part of the source could not be read: an audit never passes on what it did not see.
+bad input, and 2 whenever part of the source could not be read: an audit never passes
+on what it did not see.
 """
 
 from __future__ import annotations
