@@ -150,14 +150,15 @@ def test_export_offers_exactly_the_live_sources():
 
 
 def test_every_metadata_source_is_a_module_that_fetches_a_store():
-    import importlib
-
     from mlops_guard.metadata.sources import SOURCES
 
-    for name in SOURCES:
-        module = importlib.util.find_spec(f"mlops_guard.metadata.sources.{name}")
-        assert module is not None, name
-    assert callable(importlib.import_module("mlops_guard.metadata.sources.file").fetch_store)
+    for name, source in SOURCES.items():
+        module = source.load()
+        assert callable(module.fetch_store) and callable(module.add_options), name
+        what, unit = module.READING
+        assert what and unit, name
+        if source.live:  # export and the audit read it through these
+            assert callable(module.fetch_options) and callable(module.label), name
 
 
 def test_an_unknown_source_names_the_known_ones():
