@@ -171,8 +171,6 @@ def test_an_unknown_source_names_the_known_ones():
 
 
 THROWAWAY_SOURCE = """
-from mlops_guard.metadata.model import MetadataStore, Unreadable
-
 READING = ("tally", "runs")
 
 
@@ -189,6 +187,8 @@ def label(options):
 
 
 def fetch_store(*, runs, timeout=None):
+    from mlops_guard.metadata.model import MetadataStore, Unreadable
+
     what = f"tally:{runs} runs (timeout {timeout:g} s)"
     return MetadataStore(unreadable=[Unreadable(what=what, reason="the tally is made up")])
 """

@@ -15,13 +15,19 @@ Adding a source is one module and one row. The module (named by the row) has:
   from those keywords;
 * ``READING``: what the audit's progress line says while it reads (a name, a unit).
 
-Its module stays cheap to import (the parsers import it): heavy dependencies (boto3,
+The row names the module (any importable module, like a reporter's in
+:data:`mlops_guard.reporters.FORMATS`), says what it reads and whether it is live.
+
+A source module stays cheap to import (the parsers import it): heavy dependencies (boto3,
 mlflow, the pydantic model) are imported when ``fetch_store`` runs. The audit reads a
-source as ``fetch_store(**fetch_options(args))``, except where it does more: SageMaker's
-API calls counted and the policy's limits (:func:`mlops_guard.audit.read_store.
-read_sagemaker`), several export files merged into one history
-(:func:`mlops_guard.audit.read_store.read_files`), and the organisation-wide audits and
-exports of :mod:`mlops_guard.audit.accounts`, whose options the ``sagemaker`` module adds.
+source as ``fetch_store(**fetch_options(args))`` labelled ``label(options)``
+(:func:`mlops_guard.audit.read_store.read_source`), except where it does more, which a
+new source needs none of: SageMaker's API calls counted and the policy's limits
+(:func:`~mlops_guard.audit.read_store.read_sagemaker`), several export files merged into
+one history (:func:`~mlops_guard.audit.read_store.read_files`: the ``file`` module, read
+only that way, has no ``fetch_options`` or ``label``), and the organisation-wide audits
+and exports of :mod:`mlops_guard.audit.accounts`, whose options the ``sagemaker`` module
+adds.
 """
 
 from __future__ import annotations

@@ -98,9 +98,8 @@ def fetch_store(
     keys each) and the Glue tables over them. ``max_workers`` (default
     :data:`~mlops_guard.metadata.sources._aws.MAX_WORKERS`) bounds the concurrent calls.
     After ``timeout`` seconds no call is made any more: what was not read by then is
-    listed in ``unreadable``. Raises
-    :class:`MetadataInputError` when AWS cannot be reached at all (no credentials, no
-    region, unknown profile, no endpoint).
+    listed in ``unreadable``. Raises :class:`MetadataInputError` when AWS cannot be
+    reached at all (no credentials, no region, unknown profile, no endpoint).
     """
     from mlops_guard.errors import require_extra
 
