@@ -1,11 +1,13 @@
 """``mlops-guard audit`` and ``mlops-guard iam-policy``.
 
-``audit SOURCE`` reads a metadata store (``sagemaker``, ``mlflow`` or ``file``), runs
-the rules on it the way ``check`` does (same policy, selection, waivers and exit codes),
-prints the report in ``--format`` and writes ``--output`` files by suffix (``.html``,
-``.csv``, ``.parquet``, ``.json``). Exit codes: 0 clean, 1 findings at or above
-``--fail-on``, 2 bad input, and 2 whenever part of the source could not be read: an
-audit never passes on what it did not see.
+``audit SOURCE`` reads a metadata store (``sagemaker``, ``mlflow``, ``file``: one
+subcommand per row of :data:`mlops_guard.metadata.sources.SOURCES`, with the options
+its module adds; :mod:`mlops_guard.audit.read_store` reads it), runs the rules on it
+the way ``check`` does (same policy, selection, waivers and exit codes), prints the
+report in ``--format`` and writes ``--output`` files by suffix (``.html``, ``.csv``,
+``.parquet``, ``.json``). Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2
+bad input, and 2 whenever part of the source could not be read: an audit never passes
+on what it did not see.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from pathlib import Path
 
 from mlops_guard import __version__
 from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
-from mlops_guard.metadata.cli import parse_moment
 from mlops_guard.options import (
     Parser,
     add_fail_on_option,
@@ -70,40 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, source in SOURCES.items():  # one subcommand per metadata source
         parents = [common, reading] if source.live else [common]
-        _SOURCE_OPTIONS[name](sources.add_parser(name, parents=parents, help=source.summary))
+        subcommand = sources.add_parser(name, parents=parents, help=source.summary)
+        source.load().add_options(subcommand, "audit")  # the source's own options
     from mlops_guard.audit import merge
 
     merge.add_parser(sources, common)  # the shards' JSON reports of an organisation-wide audit
     return parser
-
-
-def _sagemaker_options(sagemaker) -> None:
-    sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
-    sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
-    sagemaker.add_argument(
-        "--since", type=parse_moment, metavar="DATE", help="only runs modified since (ISO, UTC)"
-    )
-    sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-    from mlops_guard.audit import accounts
-
-    accounts.add_options(sagemaker)  # many accounts and regions, or a shard of them
-
-
-def _mlflow_options(mlflow) -> None:
-    mlflow.add_argument("--tracking-uri", required=True, metavar="URI")
-    mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-
-
-def _file_options(files) -> None:
-    files.add_argument("paths", nargs="+", metavar="PATH", help="export files or directories")
-
-
-_SOURCE_OPTIONS = {
-    "sagemaker": _sagemaker_options,
-    "mlflow": _mlflow_options,
-    "file": _file_options,
-}
-"""Each metadata source's own options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
 def main(argv: list[str], *, boto_session=None) -> int:
@@ -189,17 +162,19 @@ def audit(args, *, boto_session=None) -> int:
 
 def _read(args, boto_session, progress, policy, loaded=None):
     from mlops_guard.audit import read_store
+    from mlops_guard.metadata.sources import SOURCES
 
-    if args.source == "sagemaker":
-        progress.phase("reading SageMaker", "API calls")
+    source = SOURCES[args.source]
+    module = source.load()
+    what, unit = module.READING
+    progress.phase(f"reading {what}", unit)
+    if args.source == "sagemaker":  # API calls counted, the policy's limits
         return read_store.read_sagemaker(
             args, boto_session, on_call=progress.advance, policy=policy
         )
-    if args.source == "mlflow":
-        progress.phase("reading MLflow", "experiments")
-        return read_store.read_mlflow(args)
-    progress.phase("reading exports", "files")
-    return read_store.read_files(args.paths, loaded)
+    if args.source == "file":  # several files, one history
+        return read_store.read_files(args.paths, loaded)
+    return read_store.read_source(source, args)
 
 
 def _counted(targets, progress):

@@ -1,9 +1,11 @@
-"""Reading the store an audit checks: from SageMaker, MLflow, or export files.
+"""Reading the store an audit checks: from SageMaker, MLflow, export files, any source.
 
-The metadata layer (:mod:`mlops_guard.metadata.sources`) does the reading; this module
-adds what only the audit needs: several export files merged into one history (the
-reference pipeline writes one file per run date), a boto3 session whose API calls the
-progress bar can count, and labels that name where findings come from.
+The metadata layer (:mod:`mlops_guard.metadata.sources`) does the reading, and each
+source's module says how its options become ``fetch_store`` keywords and which label
+names where its findings come from (:func:`read_source`). This module adds what only
+the audit needs: several export files merged into one history (the reference pipeline
+writes one file per run date), and a boto3 session whose API calls the progress bar can
+count, reading what the policy asks for (:func:`read_sagemaker`).
 """
 
 from __future__ import annotations
@@ -22,20 +24,18 @@ def read_sagemaker(args, boto_session=None, on_call=None, policy=None):
     from mlops_guard.metadata.sources import sagemaker
 
     require_extra("boto3", "aws", "audit sagemaker")
+    options = sagemaker.fetch_options(args)
     if boto_session is None:
-        boto_session = _boto_session(args.region, args.profile)
+        boto_session = _boto_session(options["region"], options["profile"])
     if on_call is not None:
         boto_session.events.register("before-call", lambda **_: on_call())
-    store = sagemaker.fetch_store(
-        since=args.since,
-        experiment_prefix=args.experiment_prefix,
+    options.update(
         series=False,  # no rule reads metric time series; one value per run is plotted
-        boto_session=boto_session,
+        boto_session=boto_session,  # it, not region and profile, is what is read
         timeout=args.timeout,
         **_produced_options(policy),
     )
-    region = boto_session.region_name or "default-region"
-    return store, f"sagemaker:{region}"
+    return sagemaker.fetch_store(**options), sagemaker.label(options)
 
 
 def _produced_options(policy) -> dict:
@@ -57,15 +57,17 @@ def _boto_session(region: str | None, profile: str | None):
         raise InputError(" ".join(str(error).split()), where="sagemaker") from None
 
 
-def read_mlflow(args):
-    from mlops_guard.metadata.sources import mlflow
+def read_source(source, args):
+    """``(store, label)`` of a source the audit reads as it is (MLflow, and any new
+    source): its options as its module maps them, and ``--timeout`` if it is live."""
+    from mlops_guard.metadata.sources import export
 
-    store = mlflow.fetch_store(
-        tracking_uri=args.tracking_uri,
-        experiment_prefix=args.experiment_prefix,
-        timeout=args.timeout,
-    )
-    return store, f"mlflow:{args.tracking_uri}"
+    module = source.load()
+    options = module.fetch_options(args)
+    if source.live:
+        options["timeout"] = args.timeout
+    store = export(args.source, **options)
+    return store, module.label(options)
 
 
 def read_files(paths: list[str], loaded: list | None = None):

@@ -1,5 +1,8 @@
 """``mlops-guard export``: read metadata from SageMaker or MLflow and write an export file.
 
+Each live source of :data:`mlops_guard.metadata.sources.SOURCES` is a subcommand, with
+the options its module adds and reads (``add_options``, ``fetch_options``).
+
 The main CLI (``mlops_guard.cli``) delegates here with the arguments after ``export``.
 Problems the user can fix (bad options, unreadable sources) are one line on stderr,
 ``mlops-guard: error: ...``, and exit code 2; never a traceback.
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
 
 from mlops_guard.errors import EXIT_CLEAN, EXIT_INPUT, InputError, UsageError
 
@@ -36,38 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, source in SOURCES.items():  # every live source; a file is already an export
         if source.live:
-            _SOURCE_OPTIONS[name](sources.add_parser(name, parents=[output], help=source.summary))
+            subcommand = sources.add_parser(name, parents=[output], help=source.summary)
+            source.load().add_options(subcommand, "export")  # the source's own options
     return parser  # subparsers are Parser too, so their errors are one line as well
-
-
-def _sagemaker_options(sagemaker) -> None:
-    sagemaker.add_argument("--region", help="AWS region (default: boto3's configuration)")
-    sagemaker.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
-    sagemaker.add_argument(
-        "--since",
-        type=parse_moment,
-        metavar="DATE",
-        help="only runs modified since this ISO date or date-time (UTC unless given)",
-    )
-    sagemaker.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-    from mlops_guard.audit import accounts
-
-    accounts.add_options(sagemaker)  # many accounts and regions: -o is then a directory
-
-
-def _mlflow_options(mlflow) -> None:
-    mlflow.add_argument("--tracking-uri", required=True, metavar="URI", help="MLflow tracking URI")
-    mlflow.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
-
-
-_SOURCE_OPTIONS = {"sagemaker": _sagemaker_options, "mlflow": _mlflow_options}
-"""Each live metadata source's options (see :data:`mlops_guard.metadata.sources.SOURCES`)."""
 
 
 def main_export(argv: list[str]) -> int:
     """Run ``mlops-guard export ARGV``; returns the exit code (0 ok, 2 bad input/usage)."""
     from mlops_guard.metadata.io import dump_store, dumps_store
-    from mlops_guard.metadata.sources import export
+    from mlops_guard.metadata.sources import SOURCES, export
 
     try:
         arguments = build_parser().parse_args(argv)
@@ -76,7 +55,7 @@ def main_export(argv: list[str]) -> int:
     except SystemExit as exit_:  # --help
         return int(exit_.code or EXIT_CLEAN)
 
-    if arguments.source == "sagemaker":
+    if arguments.source == "sagemaker":  # its organisation-wide options: many files
         from mlops_guard.audit import accounts
 
         if accounts.wanted(arguments):
@@ -86,11 +65,7 @@ def main_export(argv: list[str]) -> int:
                 return org_export.export(arguments)
             except InputError as error:
                 return _fail(str(error))
-    options = {"experiment_prefix": arguments.experiment_prefix}
-    if arguments.source == "sagemaker":
-        options.update(region=arguments.region, profile=arguments.profile, since=arguments.since)
-    else:
-        options.update(tracking_uri=arguments.tracking_uri)
+    options = SOURCES[arguments.source].load().fetch_options(arguments)
     try:
         store = export(arguments.source, **options)
         if arguments.output == "-":
@@ -104,19 +79,6 @@ def main_export(argv: list[str]) -> int:
     for item in store.unreadable:
         print(f"mlops-guard: warning: not readable: {item.what}: {item.reason}", file=sys.stderr)
     return EXIT_CLEAN
-
-
-def parse_moment(text: str) -> datetime:
-    """``--since``: an ISO date or date-time; naive values are UTC."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
-        moment = datetime(day.year, day.month, day.day)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _fail(message: str) -> int:

@@ -10,7 +10,11 @@ messages are derived from the table, and what cannot be derived (the pre-commit 
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,14 +150,15 @@ def test_export_offers_exactly_the_live_sources():
 
 
 def test_every_metadata_source_is_a_module_that_fetches_a_store():
-    import importlib
-
     from mlops_guard.metadata.sources import SOURCES
 
-    for name in SOURCES:
-        module = importlib.util.find_spec(f"mlops_guard.metadata.sources.{name}")
-        assert module is not None, name
-    assert callable(importlib.import_module("mlops_guard.metadata.sources.file").fetch_store)
+    for name, source in SOURCES.items():
+        module = source.load()
+        assert callable(module.fetch_store) and callable(module.add_options), name
+        what, unit = module.READING
+        assert what and unit, name
+        if source.live:  # export and the audit read it through these
+            assert callable(module.fetch_options) and callable(module.label), name
 
 
 def test_an_unknown_source_names_the_known_ones():
@@ -163,6 +168,71 @@ def test_an_unknown_source_names_the_known_ones():
     with pytest.raises(MetadataInputError) as raised:
         export("wandb")
     assert all(name in str(raised.value) for name in SOURCES)
+
+
+THROWAWAY_SOURCE = """
+READING = ("tally", "runs")
+
+
+def add_options(parser, command):
+    parser.add_argument("--runs", type=int, required=True, help="how many runs to count")
+
+
+def fetch_options(args):
+    return {"runs": args.runs}
+
+
+def label(options):
+    return f"tally:{options['runs']}"
+
+
+def fetch_store(*, runs, timeout=None):
+    from mlops_guard.metadata.model import MetadataStore, Unreadable
+
+    what = f"tally:{runs} runs (timeout {timeout:g} s)"
+    return MetadataStore(unreadable=[Unreadable(what=what, reason="the tally is made up")])
+"""
+
+
+def test_a_new_metadata_source_is_one_module_and_one_row(tmp_path, monkeypatch, capsys):
+    from mlops_guard.audit.cli import main as audit
+    from mlops_guard.metadata.sources import SOURCES, Source
+
+    package = tmp_path / "throwaway_sources"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "tally.py").write_text(THROWAWAY_SOURCE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(SOURCES, "tally", Source("throwaway_sources.tally", "a tally", live=True))
+
+    assert _subcommands(_audit_parser())["tally"] == "a tally"
+    assert "--runs RUNS" in _subcommand_help(_audit_parser(), "tally")
+    assert audit(["tally", "--runs", "3", "--timeout", "9", "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    (finding,) = report["findings"]
+    assert finding["rule"] == "MG005" and finding["location"]["file"] == "tally:3"
+    assert "tally:3 runs (timeout 9 s)" in finding["message"]
+
+
+def _subcommand_help(parser, name: str) -> str:
+    (subparsers,) = [action for action in parser._actions if action.dest == "source"]
+    return subparsers.choices[name].format_help()
+
+
+def test_the_source_parsers_import_no_reader():
+    code = (
+        "import sys; from mlops_guard.audit.cli import build_parser; build_parser();"
+        "from mlops_guard.metadata.cli import build_parser; build_parser();"
+        "print(sorted({'boto3', 'botocore', 'mlflow', 'pydantic'} & set(sys.modules)))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert process.stdout.strip() == "[]"
 
 
 # -- rule categories ------------------------------------------------------------------------

@@ -4,16 +4,25 @@ Credentials come from boto3's standard chain (``profile`` picks a named profile)
 ``AWS_ENDPOINT_URL`` is honoured by boto3 itself. Calls are retried in botocore's
 adaptive mode. The source only ever reads: :data:`READ_OPERATIONS` is the complete list
 of operations it may call, and ``mlops-guard iam-policy`` turns it into a policy.
+
+Its options include the organisation-wide ones (:mod:`mlops_guard.audit.accounts`); the
+audit adds what only it needs (:func:`mlops_guard.audit.read_store.read_sagemaker`). The
+readers (``_sm_*``, ``_s3*``) and the model are imported when :func:`fetch_store` runs,
+so the parsers that import this module stay light.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import argparse
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from mlops_guard.metadata.errors import MetadataInputError
-from mlops_guard.metadata.model import MetadataStore
-from mlops_guard.metadata.sources import _s3_outputs, _sm_experiments, _sm_pipelines, _sm_registry
-from mlops_guard.metadata.sources._aws import MAX_WORKERS, Reader
+
+if TYPE_CHECKING:
+    from mlops_guard.metadata.model import MetadataStore
+
+READING = ("SageMaker", "API calls")
 
 # boto3 service name -> operations (botocore names). Tested against every call made.
 READ_OPERATIONS: dict[str, list[str]] = {
@@ -71,7 +80,7 @@ def fetch_store(
     pipelines: bool = True,
     series: bool = True,
     max_executions: int = 20,
-    max_workers: int = MAX_WORKERS,
+    max_workers: int | None = None,
     server_side_since: bool = True,
     model_registry: bool = True,
     model_package_groups: str = "*",
@@ -86,16 +95,28 @@ def fetch_store(
     observe or inject the HTTP traffic. ``model_registry`` reads the model packages of
     the groups matching the ``model_package_groups`` glob; ``outputs`` lists the S3
     prefixes the deployed pipelines' executions wrote (at most ``max_keys_per_prefix``
-    keys each) and the Glue tables over them. After ``timeout`` seconds no call is made
-    any more: what was not read by then is listed in ``unreadable``. Raises
-    :class:`MetadataInputError` when AWS cannot be reached at all (no credentials, no
-    region, unknown profile, no endpoint).
+    keys each) and the Glue tables over them. ``max_workers`` (default
+    :data:`~mlops_guard.metadata.sources._aws.MAX_WORKERS`) bounds the concurrent calls.
+    After ``timeout`` seconds no call is made any more: what was not read by then is
+    listed in ``unreadable``. Raises :class:`MetadataInputError` when AWS cannot be
+    reached at all (no credentials, no region, unknown profile, no endpoint).
     """
     from mlops_guard.errors import require_extra
 
     require_extra("boto3", "aws", "reading SageMaker")
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from mlops_guard.metadata.model import MetadataStore
+    from mlops_guard.metadata.sources import (
+        _s3_outputs,
+        _sm_experiments,
+        _sm_pipelines,
+        _sm_registry,
+    )
+    from mlops_guard.metadata.sources._aws import MAX_WORKERS, Reader
+
+    if max_workers is None:
+        max_workers = MAX_WORKERS
     try:
         reader = Reader(
             boto_session or _boto_session(region, profile), max_workers=max_workers, timeout=timeout
@@ -125,6 +146,51 @@ def fetch_store(
         raise MetadataInputError(_one_line(error), where="sagemaker") from None
     store.unreadable = sorted(reader.unreadable, key=lambda item: (item.what, item.reason))
     return store
+
+
+def add_options(parser, command: str) -> None:
+    """``--region``, ``--profile``, ``--since``, ``--experiment-prefix`` and the
+    organisation-wide options, for ``audit sagemaker`` and ``export sagemaker``."""
+    parser.add_argument("--region", help="AWS region (default: boto3's configuration)")
+    parser.add_argument("--profile", help="AWS named profile (default: boto3's chain)")
+    since_help = {
+        "audit": "only runs modified since (ISO, UTC)",
+        "export": "only runs modified since this ISO date or date-time (UTC unless given)",
+    }
+    parser.add_argument("--since", type=parse_moment, metavar="DATE", help=since_help[command])
+    parser.add_argument("--experiment-prefix", metavar="P", help="only experiments named P*")
+    from mlops_guard.audit import accounts
+
+    accounts.add_options(parser)  # many accounts and regions (export: -o is a directory)
+
+
+def parse_moment(text: str) -> datetime:
+    """``--since``: an ISO date or date-time; naive values are UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
+        moment = datetime(day.year, day.month, day.day)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def fetch_options(args) -> dict:
+    return {
+        "region": args.region,
+        "profile": args.profile,
+        "since": args.since,
+        "experiment_prefix": args.experiment_prefix,
+    }
+
+
+def label(options: dict) -> str:
+    """``sagemaker:<region>``: the region of the ``boto_session`` read, as boto3 resolved it."""
+    boto_session = options.get("boto_session")
+    region = boto_session.region_name if boto_session is not None else options.get("region")
+    return f"sagemaker:{region or 'default-region'}"
 
 
 def _boto_session(region: str | None, profile: str | None):
