@@ -279,6 +279,10 @@ assert all(first), 'every mutation must be found'
 for _ in range(3):
     again = [sorted(validate(Definition(copy.deepcopy(d)))) for d in reversed(documents)]
     assert again[::-1] == first, (again, first)
+from mlops_guard.service_model import validate as memory
+memory.forget()  # as a new process starts: nothing remembered, the same verdicts
+assert not memory._FINE and not any(memory._ACCEPTED.values())
+assert [sorted(validate(Definition(copy.deepcopy(d)))) for d in documents] == first
 print(json.dumps([[list(p) for p in found] for found in first]))
 """
     run = [sys.executable, "-c", code]
