@@ -6,9 +6,12 @@ Targets (from the engine issue):
   2. 1,000 unchanged definitions, one process  <= 4 x  only reading and json-loading them
      (findings replayed from the result cache, as on a re-run);
   3. 1,000 definitions cold, one process  <= 16 x  reading and json-loading them: a ceiling
-     that must not regress (measured 13-16 x), not a goal. Rules as plain Python
-     functions with injected fixtures cost more than 4 x by design; a cold tree is made
-     fast by the result cache and by checking on every core (``bench_parallel.py``);
+     that must not regress (measured 13-16 x when it was set), not a goal. Rules as plain
+     Python functions with injected fixtures cost more than 4 x by design; a cold tree is
+     made fast by the result cache and by checking on every core (``bench_parallel.py``).
+     The ceiling was set before the API request and data-race rules existed, and their
+     issue allows them 15% on top of the cold run (5.), so it is measured twice: without
+     them <= 16 x, and with them <= 16 x 1.15;
   4. a cached Python module check          <= 3 x  the JSON check;
   5. the API request and data-race rules (ST008-ST011) add at most 15% to the cold run of
      1,000 definitions.
@@ -35,6 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "mlops_guard" / "reference" / "definition.json"
 API_RULES = ("ST008", "ST009", "ST010", "ST011")
 """The API request and data-race rules: together they may cost the cold run at most 15%."""
+API_ALLOWANCE = 1.15
+CEILING = 16
+"""The one-process cold run of 1,000 definitions, without the API rules, in reads+json.load."""
 
 
 def median_seconds(command: list[str], repeat: int, env: dict | None = None) -> float:
@@ -150,23 +156,36 @@ def bench_many(work: Path, count: int, rounds: int) -> list[bool]:
     engine.run(first.targets([str(directory)]), session.rules, session.policy,
                session.selection, record=first.record)  # fmt: skip
     first.save()
-    floor = cold = warm = float("inf")
+    floor = cold = bare = warm = float("inf")
     for _ in range(rounds):
         floor = min(floor, read_and_load())
         cold = min(cold, check())
+        bare = min(bare, check(selection=without_api))
         warm = min(warm, check(lambda: ResultCache.open(session)))
     with_api, without = api_rules_cost(check, selection, without_api, rounds)
     print(f"read + json.load x{count}  {floor * 1000:8.1f} ms")
     print(f"check x{count}, cold      {cold * 1000:8.1f} ms  (every file parsed and checked)")
+    print(f"  without {'/'.join(API_RULES)}  {bare * 1000:8.1f} ms")
     print(f"check x{count}, unchanged {warm * 1000:8.1f} ms  (findings replayed from the cache)")
     print(f"check x{count}, cold, CPU  {with_api * 1000:8.1f} ms")
     print(f"  without {'/'.join(API_RULES)}  {without * 1000:8.1f} ms")
     return [
         report(
-            f"{count} definitions, cold / cold without API rules (CPU)", with_api / without, 1.15
+            f"{count} definitions, cold / cold without API rules (CPU)",
+            with_api / without,
+            API_ALLOWANCE,
         ),
         report(f"{count} unchanged definitions / read+json.load", warm / floor, 4),
-        report(f"{count} definitions, cold / read+json.load (ceiling)", cold / floor, 16),
+        report(
+            f"{count} definitions, cold, without API rules / read+json.load (ceiling)",
+            bare / floor,
+            CEILING,
+        ),
+        report(
+            f"{count} definitions, cold / read+json.load (ceiling + API allowance)",
+            cold / floor,
+            CEILING * API_ALLOWANCE,
+        ),
     ]
 
 
