@@ -20,16 +20,14 @@ before anything is built; YAML that is no template is never built at all.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError, invalid_json
+from mlops_guard.errors import InputError
 from mlops_guard.loaders import cfn_operations, cfn_resolve, safe_yaml
 from mlops_guard.loaders.json_marks import JsonMarks
-from mlops_guard.loaders.limits import check_document
 from mlops_guard.loaders.yaml_marks import YamlMarks, last_line
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
@@ -231,24 +229,21 @@ def _pipeline_facts(properties: dict, resolver, shown: str, pointer: str) -> dic
 def _definition(body, pointer: str, resolver, shown: str, marks: YamlMarks | None, source: str):
     """The parsed definition, a ``locate`` for pointers inside it (or None: use the
     template's own marks), and the names left unresolved."""
-    from mlops_guard.loaders.definition_json import check_shape, is_definition
+    from mlops_guard.loaders.definition_json import check_shape, is_definition, parse_json
 
     if isinstance(body, dict) and not cfn_resolve.is_intrinsic(body):
         document, unresolved = resolver.structure(body)
         inner_locate = None  # an object body: the template's marks cover it
     else:
         text, unresolved = resolver.json_text(body)
-        try:
-            document = json.loads(text)
-        except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-            raise invalid_json(
-                error,
-                "PipelineDefinitionBody is not valid JSON",
-                file=shown,
-                where=pointer,
-                within="the body",
-            ) from None
-        check_document(document, shown, pointer)
+        document = parse_json(
+            text,
+            shown,
+            pointer,
+            what="PipelineDefinitionBody is not valid JSON",
+            where=pointer,
+            within="the body",
+        )
         inner_locate = _block_locate(text, marks, pointer, source)
     if not is_definition(document):
         raise InputError(

@@ -11,15 +11,26 @@ from mlops_guard.loaders.limits import check_document
 from mlops_guard.targets import Target
 
 
-def parse_json(text: str, shown: str, pointer: str = ""):
+def parse_json(
+    text: str,
+    shown: str,
+    pointer: str = "",
+    *,
+    what: str = "invalid JSON",
+    where: str | None = None,
+    within: str | None = None,
+):
     """``text`` parsed, within the depth and string limits of :mod:`.limits`; any defect
-    (including nesting too deep for ``json`` itself) is a one-line input error."""
+    (including nesting too deep for ``json`` itself) is a one-line input error. For JSON
+    held in a string of another document (a template's definition body), ``pointer`` is
+    where that string is, and ``what``, ``where`` and ``within`` word the error as
+    :func:`mlops_guard.errors.invalid_json` does."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as error:  # an integer of 5,000 digits, deep nesting
         from mlops_guard.errors import invalid_json
 
-        raise invalid_json(error, file=shown) from None
+        raise invalid_json(error, what, file=shown, where=where, within=within) from None
     check_document(document, shown, pointer, text_length=len(text))
     return document
 

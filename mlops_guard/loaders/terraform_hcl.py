@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError, MissingExtra, invalid_json, require_extra
+from mlops_guard.errors import InputError, MissingExtra, require_extra
 from mlops_guard.loaders.cfn_resolve import Piece, assemble_json, bounded, missing_names
 from mlops_guard.loaders.json_marks import JsonMarks
 from mlops_guard.loaders.limits import check_document, read_text
@@ -237,17 +237,16 @@ def _definition(path, shown, raw, scope, lines, pointer, options):
         body, indent = _heredoc_body(heredoc)
     pieces = scope.pieces(body)
     json_text = assemble_json(pieces)
-    try:
-        document = json.loads(json_text)
-    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        raise invalid_json(
-            error,
-            "pipeline_definition is not valid JSON",
-            file=shown,
-            where=lines.where(),
-            within="the definition",
-        ) from None
-    check_document(document, shown, pointer)
+    from mlops_guard.loaders.definition_json import parse_json
+
+    document = parse_json(
+        json_text,
+        shown,
+        pointer,
+        what="pipeline_definition is not valid JSON",
+        where=lines.where(),
+        within="the definition",
+    )
     locate = lines.locate
     if heredoc and json_text.count("\n") == body.count("\n"):
         locate = lines.heredoc_locate(pointer, JsonMarks(json_text), indent)

@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 
 from mlops_guard.definition import Definition
-from mlops_guard.errors import InputError, invalid_json
+from mlops_guard.errors import InputError
 from mlops_guard.loaders.json_marks import JsonMarks
-from mlops_guard.loaders.limits import check_document
 from mlops_guard.loaders.terraform_operations import OPERATION_TYPES, RESOURCE_TYPE, operations_for
 from mlops_guard.pointer import join
 from mlops_guard.targets import Target
@@ -103,19 +102,16 @@ def _plan_target(resource: dict, pointer: str, shown: str, marks: JsonMarks, unk
         else:
             note = f"{address}: no pipeline_definition in the plan (S3 location?): not checked"
         return Target(kind="unresolved", base_pointer=pointer, notes=[note], **common)
-    from mlops_guard.loaders.definition_json import check_shape, is_definition
+    from mlops_guard.loaders.definition_json import check_shape, is_definition, parse_json
 
-    try:
-        definition = json.loads(body)
-    except (ValueError, RecursionError) as error:  # huge integers, deep nesting
-        raise invalid_json(
-            error,
-            "pipeline_definition is not valid JSON",
-            file=shown,
-            where=body_pointer,
-            within="the definition",
-        ) from None
-    check_document(definition, shown, body_pointer)
+    definition = parse_json(
+        body,
+        shown,
+        body_pointer,
+        what="pipeline_definition is not valid JSON",
+        where=body_pointer,
+        within="the definition",
+    )
     if not is_definition(definition):
         raise InputError(
             "pipeline_definition is not a pipeline definition", file=shown, where=body_pointer
