@@ -7,23 +7,16 @@ cycle between the entry point and the commands it runs.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import mlops_guard
+from tests.engine.imports import imported_modules
 
 PACKAGE = Path(mlops_guard.__file__).resolve().parent
 
 
 def _imported_modules(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    return imported_modules(path.read_text(encoding="utf-8"))
 
 
 def test_only_the_module_entry_point_imports_the_cli():

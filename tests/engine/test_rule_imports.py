@@ -9,10 +9,9 @@ Read from the source's imports, so a rule importing a command lazily is caught t
 
 from __future__ import annotations
 
-import ast
-
 import pytest
 
+from tests.engine.imports import imported_modules
 from tests.rules.conftest import ROOT
 
 COMMAND_PACKAGES = (
@@ -22,19 +21,6 @@ COMMAND_PACKAGES = (
     "mlops_guard.metadata.cli",
 )
 RULE_FILES = sorted((ROOT / "rules").glob("check_*.py"))
-
-
-def imported_modules(source: str) -> set[str]:
-    """Every module an ``import`` or ``from ... import`` names, with the names imported
-    from a package (``from mlops_guard import audit`` imports ``mlops_guard.audit``)."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
 
 
 def is_command(module: str) -> bool:
