@@ -19,7 +19,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlops_guard import rule
-from mlops_guard.metadata.operations import is_enabled, is_production, run_date_problem
+from mlops_guard.metadata.operations import (
+    STATUS_CHANGE,
+    is_enabled,
+    is_production,
+    run_date_problem,
+)
 
 if TYPE_CHECKING:
     from mlops_guard.metadata.plain import TemplateOperations
@@ -129,8 +134,8 @@ def check_failure_notification(definition, target, settings):
     if not working and not rules:
         yield (
             f"no EventBridge rule in {found.file} reacts to failed executions of "
-            f"pipeline {target.name!r}: add one on 'SageMaker Model Building Pipeline "
-            "Execution Status Change' with currentPipelineExecutionStatus [Failed]"
+            f"pipeline {target.name!r}: add one on {STATUS_CHANGE!r} with "
+            "currentPipelineExecutionStatus [Failed]"
         )
     elif not working and any(item.targets for item in rules):
         yield f"every failure rule of pipeline {target.name!r} is disabled"
