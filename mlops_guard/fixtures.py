@@ -13,15 +13,11 @@ from collections.abc import Iterator
 
 from mlops_guard.pointer import join
 
-CATEGORY_SECTIONS = {
-    "naming": "naming",
-    "recorded-fields": "recorded_fields",
-    "idempotent-outputs": "idempotent_outputs",
-    "evaluation-thresholds": "evaluation_thresholds",
-    "structure": "structure",
-    "security": "security",
-    "operations": "operations",
-}
+
+def category_section(category: str) -> str:
+    """The policy section of a rule category: its name in snake case
+    (``recorded-fields`` -> ``recorded_fields``)."""
+    return category.replace("-", "_")
 
 
 class Item(namedtuple("Item", "value pointer subject", defaults=("", None))):
@@ -96,7 +92,7 @@ def _policy(target, policy, info) -> Iterator[Item]:
 
 
 def _settings(target, policy, info) -> Iterator[Item]:
-    yield Item(policy[CATEGORY_SECTIONS[info.category]])
+    yield Item(policy[category_section(info.category)])
 
 
 RULE_SETTINGS = "rule_settings"
