@@ -219,32 +219,34 @@ def _safe_loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def origin_of(loaded: LoadedPolicy, key: str, value=None) -> tuple[str, str]:
-    """``(file, where)`` of the document of the extends chain that sets ``key`` (to a
-    value holding ``value``, when given): for error messages, so a bad setting is named
-    in the file that has it. Reads the chain again; only error paths call it."""
+def origin_of(
+    loaded: LoadedPolicy, key: str | list[str], value=None, *, shown: str | None = None
+) -> tuple[str, str]:
+    """``(file, where)`` of the document of the extends chain that sets ``key`` (a
+    top-level key, or the path of a nested one) to a value holding ``value``, when given:
+    for error messages, so a bad setting is named in the file that has it. ``shown`` is
+    what ``where`` calls it (default: the keys joined by dots). Reads the chain again;
+    only error paths call it."""
+    keys = [key] if isinstance(key, str) else list(key)
+    shown = shown or ".".join(keys)
     source = loaded.source
     try:
         documents = _read_chain(source, _read(source.path))
     except InputError:
-        return str(source.path), key
+        return str(source.path), shown
     for file, document in documents:
-        if key in document and (value is None or _holds(document[key], value)):
+        node = document
+        for part in keys:
+            node = node.get(part, _ABSENT) if isinstance(node, dict) else _ABSENT
+        if node is not _ABSENT and (value is None or _holds(node, value)):
             path = Path(file)
             text = _read(path) if path.suffix in (".yaml", ".yml") else None
-            line = _key_line(text, [key]) if text else None
-            return file, f"{key} (line {line})" if line else key
-    return str(source.path), key
+            line = _key_line(text, keys) if text else None
+            return file, f"{shown} (line {line})" if line else shown
+    return str(source.path), shown
 
 
-def chain_documents(loaded: LoadedPolicy) -> list[tuple[str, dict]]:
-    """Every document of the extends chain as written, root first (for error messages:
-    reads the chain again); empty when it cannot be read now."""
-    source = loaded.source
-    try:
-        return _read_chain(source, _read(source.path))
-    except InputError:
-        return []
+_ABSENT = object()
 
 
 def policy_with(overrides: dict, label: str = "<policy>") -> LoadedPolicy:

@@ -17,7 +17,6 @@ is left as written: the command that loads the rule judges it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from mlops_guard.errors import InputError
 from mlops_guard.policy.settings import Settings
@@ -64,29 +63,13 @@ def _section(loaded, rule_id: str, declared: dict, written: dict, enabled: bool)
 
 
 def _fail(loaded, keys: list[str], message: str, *, missing: bool = False) -> None:
-    file, where = _origin(loaded, [SECTION, *keys], missing)
+    """Stop on ``rules.ID[.key]``, named in the file of the extends chain that writes it
+    (for a missing key: the one that writes its rule's section, else the root policy)."""
+    from mlops_guard.policy.load import origin_of
+
+    path = [SECTION, *keys]
+    file, where = origin_of(loaded, path[:-1] if missing else path, shown=".".join(path))
     raise InputError(message, file=file, where=where)
-
-
-def _origin(loaded, keys: list[str], missing: bool) -> tuple[str, str]:
-    """The file of the extends chain that writes ``keys`` (for a missing key: the one
-    that writes its rule's section, else the root policy), and ``rules.ID.key (line N)``."""
-    from mlops_guard.policy.load import _key_line, chain_documents
-
-    where = ".".join(keys)
-    located = keys[:-1] if missing else keys
-    for file, document in chain_documents(loaded):
-        node = document
-        for key in located:
-            node = node.get(key) if isinstance(node, dict) else None
-        if node is None:
-            continue
-        path = Path(file)
-        line = None
-        if path.suffix in (".yaml", ".yml"):
-            line = _key_line(path.read_text(encoding="utf-8", errors="replace"), located)
-        return file, f"{where} (line {line})" if line else where
-    return str(loaded.source.path), where
 
 
 def describe(rule_id: str, declared: dict) -> str:
