@@ -7,7 +7,6 @@ policy (optionally overridden) and returns the findings.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -22,25 +21,19 @@ from mlops_guard.registry import load_rules
 from mlops_guard.resources import builtin_rules_dir, default_policy_path
 from mlops_guard.selection import Selection
 from mlops_guard.targets import Target
+from mlops_guard.testing import find_step as find_step  # re-exported for the rule tests
+from mlops_guard.testing import reference_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PATH = ROOT / "mlops_guard" / "reference" / "definition.json"
 
 
-def reference_definition() -> dict:
-    return json.loads(REFERENCE_PATH.read_text(encoding="utf-8"))
-
-
-_REFERENCE = None
 _RULES = None
 
 
 @pytest.fixture
 def reference() -> dict:
-    global _REFERENCE
-    if _REFERENCE is None:
-        _REFERENCE = reference_definition()
-    return copy.deepcopy(_REFERENCE)
+    return reference_definition()
 
 
 def builtin_rules():
@@ -103,11 +96,6 @@ def step_index(definition: dict, name: str) -> tuple[list, int]:
     if found is None:
         raise KeyError(name)
     return found
-
-
-def find_step(definition: dict, name: str) -> dict:
-    steps, index = step_index(definition, name)
-    return steps[index]
 
 
 def rule_ids(findings) -> set[str]:
