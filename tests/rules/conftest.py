@@ -15,10 +15,10 @@ import pytest
 from mlops_guard import engine
 from mlops_guard.definition import Definition
 from mlops_guard.loaders.json_marks import JsonMarks
-from mlops_guard.policy.load import _merge, _validate
+from mlops_guard.policy.load import policy_with as load_policy_with
 from mlops_guard.policy.settings import Settings
 from mlops_guard.registry import load_rules
-from mlops_guard.resources import builtin_rules_dir, default_policy_path
+from mlops_guard.resources import builtin_rules_dir
 from mlops_guard.selection import Selection
 from mlops_guard.targets import Target
 from mlops_guard.testing import find_step as find_step  # re-exported for the rule tests
@@ -44,11 +44,7 @@ def builtin_rules():
 
 
 def policy_with(overrides: dict | None = None) -> Settings:
-    import yaml
-
-    base = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
-    base.pop("extends", None)
-    return Settings(_validate(_merge(base, overrides or {}), "test-policy"))
+    return load_policy_with(overrides or {}, "test-policy").settings
 
 
 def run_check(
