@@ -7,8 +7,10 @@ unique, parameters used, and cache expiries valid ISO 8601 durations.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 
 from mlops_guard import Violation, rule
+from mlops_guard.definition import JOB_KINDS
 
 
 def _items(value) -> list[dict]:
@@ -115,6 +117,8 @@ def check_cycles(definition):
     How to fix: break the cycle by reading the upstream step's output instead, or drop
     the extra ``DependsOn``.
     """
+    if _order(definition).acyclic:
+        return  # the common case, known from the analysis ST011 shares
     graph = definition.upstream
     state: dict[str, int] = {}
     reported: set[frozenset] = set()
@@ -285,8 +289,11 @@ def check_data_races(definition):
     outputs = definition.outputs
     if not outputs:
         return
-    before = _all_ancestors(definition)
+    order = _order(definition)
+    before = order.before
     writers = {output.step.name for output in outputs}
+    if order.acyclic and _all_ordered(definition, before, writers):
+        return
     readers = []
     for step in definition.steps:
         name = step.name
@@ -328,19 +335,41 @@ def check_data_races(definition):
                     )
 
 
-def _all_ancestors(definition) -> dict[str, set[str]]:
-    """Step name -> every step that must run before it (memoised per definition)."""
+_JOB_STEPS = frozenset({*JOB_KINDS, "Tuning"})
+"""The step types that can run a job (``definition.step_jobs``): the steps that can read."""
 
-    def build() -> dict[str, set[str]]:
+
+def _all_ordered(definition, before: dict[str, set[str]], writers: set[str]) -> bool:
+    """Every two steps that write or run a job are ordered (one runs before the other):
+    no race is possible, and the pairwise search is skipped. In a graph without a cycle
+    each ordered pair appears in exactly one of the two steps' ancestors, so the steps
+    are all ordered exactly when those counts add up to the number of pairs."""
+    involved = writers.union([step.name for step in definition.steps if step.type in _JOB_STEPS])
+    ordered = sum(len(involved.intersection(before.get(name, ()))) for name in involved)
+    return ordered == len(involved) * (len(involved) - 1) // 2
+
+
+class _Order(namedtuple("_Order", "before acyclic")):
+    """What orders a definition's steps: step name -> every step that must run before it
+    (``before``), and whether the steps form no cycle."""
+
+    __slots__ = ()
+
+
+def _order(definition) -> _Order:
+    """The order of the steps, analysed once per definition for ST004 and ST011."""
+
+    def build() -> _Order:
         graph = definition.upstream
         found = _closure(graph)
-        if found is None:  # a cycle (ST004's finding): what each step can reach of it
-            found = {}
-            for name in graph:
-                _ancestors(graph, found, name, frozenset({name}))
-        return found
+        if found is not None:
+            return _Order(found, True)
+        found = {}  # a cycle (ST004's finding): what each step can reach of it
+        for name in graph:
+            _ancestors(graph, found, name, frozenset({name}))
+        return _Order(found, False)
 
-    return definition.memo("check_structure.ancestors", build)
+    return definition.memo("check_structure.order", build)
 
 
 def _closure(graph: dict) -> dict[str, set[str]] | None:
@@ -391,7 +420,7 @@ def _unordered_read(definition, step, output, read: tuple, written: tuple) -> bo
         return False
     if output.kind in _JOB_FOLDER_KINDS and read != written:
         return False  # it writes into a folder named by its generated job name
-    before = _all_ancestors(definition)
+    before = _order(definition).before
     if writer in before.get(step.name, ()) or step.name in before.get(writer, ()):
         return False
     return not _exclusive(definition, step.name, writer)
