@@ -141,6 +141,7 @@ class RequestValidator:
         self.excused: frozenset = frozenset()
         self._judged: set = set()
         self._fine: dict = {}
+        self._parameters = definition.parameters_by_name
 
     def run(self) -> list[Problem]:
         for step in self.definition.steps:
@@ -151,6 +152,8 @@ class RequestValidator:
             request = self.model["requests"][operation]
             excused = FILLED_BY_PIPELINE.get(operation, frozenset())
             self.excused = excused
+            if _vouch(request, excused)(self, step.arguments):
+                continue  # certainly valid: nothing to report, no walk that could report
             check = _checker(request)
             check(self, step.arguments, step.arguments_pointer, None, f"{operation} request", 0)
         return self.problems
@@ -227,7 +230,7 @@ class RequestValidator:
             if parameter is None:
                 return (path, shape_name, None)
             default = parameter.default
-            if default is not None and type(default) not in (str, int, float, bool):
+            if default is not None and type(default) not in _REMEMBERED_DEFAULTS:
                 return None
             if type(default) is str and len(default) > _MAX_REMEMBERED:
                 return None
@@ -247,6 +250,36 @@ class RequestValidator:
         fine in this definition: the same step property or execution variable, or a
         parameter whose type and default fit the shape."""
         return (path, shape_name) in self._fine
+
+    def known_fine(self, path: str, shape_name: str) -> bool:
+        """Whether ``{"Get": path}`` in a member of ``shape_name`` was judged fine in an
+        earlier definition, with the same context (:meth:`_verdict_key`, inlined for a
+        parameter: the common case); remembered in this one if so. The checkers call it
+        after :meth:`judged_fine`."""
+        if not _FINE:
+            return False
+        if path.startswith("Parameters."):
+            name = path[11:]
+            parameter = self._parameters.get(name)
+            if parameter is None:
+                verdict = (path, shape_name, None)
+            else:
+                default = parameter.default
+                kind = type(default)
+                if default is not None and kind not in _REMEMBERED_DEFAULTS:
+                    return False
+                if kind is str and len(default) > _MAX_REMEMBERED:
+                    return False
+                has_default = "DefaultValue" in parameter.raw
+                verdict = (path, shape_name, parameter.type, has_default, kind, default)
+            if verdict in _FINE:
+                self._fine[path, shape_name] = self._fine[name, shape_name] = True
+                return True
+            return False
+        if self._verdict_key(path, shape_name) in _FINE:
+            self._judged_fine(path, shape_name)
+            return True
+        return False
 
     def _members(self, value: dict, shape: dict, pointer, label, excused) -> None:
         """Unknown, missing and (for unions) surplus members of a structure."""
@@ -618,6 +651,10 @@ properties, so each is judged once per run, not once per definition."""
 
 _MAX_VERDICTS = 4096
 
+_REMEMBERED_DEFAULTS = (str, int, float, bool)
+"""The types of parameter default a verdict can be keyed by (a container default is
+judged every time)."""
+
 
 def forget() -> None:
     """Forget what earlier definitions taught this process (the strings each shape
@@ -656,7 +693,9 @@ def _build_list(shape_name: str, shape: dict):
                         continue  # a string, as the string checker judges it
                     path = item.get("Get")
                     if type(path) is str and (
-                        path.startswith("Execution.") or (path, member_name) in fine
+                        path.startswith("Execution.")
+                        or (path, member_name) in fine
+                        or ctx.known_fine(path, member_name)
                     ):
                         continue
                 if member is None:
@@ -706,7 +745,9 @@ def _build_string(shape_name: str, shape: dict):
                     return  # a string, whatever it joins
                 path = value.get("Get")
                 if type(path) is str and (
-                    path.startswith("Execution.") or ctx.judged_fine(path, shape_name)
+                    path.startswith("Execution.")
+                    or (path, shape_name) in ctx._fine
+                    or ctx.known_fine(path, shape_name)
                 ):
                     return
             ctx._other(value, shape_name, parent, key, label)
@@ -752,6 +793,192 @@ _BUILDERS = {
 def _is_expression_key(value: dict) -> bool:
     first = next(iter(value))
     return first == "Get" or first.startswith("Std:")
+
+
+# -- the fast path for valid requests ----------------------------------------------------
+#
+# Most requests are valid, and a walk that only has to answer "certainly valid?" needs none
+# of the reporting checkers' bookkeeping (locations, labels, depth, what was reported). So
+# each step's request is first put to a voucher compiled per shape (``_vouch``): it accepts
+# a value only by the tests the checker accepts it by (the same fast paths, inlined string
+# tests, remembered verdicts on expressions), and answers False at the first thing it
+# cannot vouch for; the reporting checker then walks the request and decides. A voucher
+# never accepts what the checker reports (tested on generated and mutated requests), and
+# shapes do not nest (the deepest request is 10 levels), so its recursion is bounded.
+
+_VOUCHERS: dict = {}
+
+
+def _vouch(shape_name: str, excused: frozenset = frozenset()):
+    """The voucher of ``shape_name``: ``vouch(ctx, value) -> bool``, True only when the
+    checker would find nothing wrong with ``value`` (``excused``: required members the
+    pipeline service fills in, for a step's whole request)."""
+    found = _VOUCHERS.get((shape_name, excused))
+    if found is None:
+        shape = _shapes()[shape_name]
+        build = _VOUCHER_BUILDERS.get(shape["t"])
+        found = build(shape_name, shape, excused) if build else None
+        _VOUCHERS[shape_name, excused] = found
+    return found
+
+
+def _entry(shape_name: str) -> tuple:
+    """How a container's voucher takes a member or item of ``shape_name``: ``(kind,
+    values, text, vouch)``: a value of exactly ``kind`` in ``values`` (None: any) is
+    fine; a string of ``kind`` that passes ``text`` (``_text_test``) is fine and joins
+    ``values``; a container is fine if ``vouch`` says so."""
+    kind, values = _fast(shape_name) or (None, None)
+    return kind, values, _text_test(shape_name), _vouch(shape_name)
+
+
+def _expression_fine(ctx, item: dict, kind, shape_name: str) -> bool:
+    """A one-key object in a scalar member: fine when it is an expression the checker
+    accepts without a word (``Std:Join`` and ``Execution`` variables for strings, an
+    expression judged fine in this definition or an earlier one)."""
+    if kind is str and "Std:Join" in item:
+        return True
+    path = item.get("Get")
+    return type(path) is str and (
+        (kind is str and path.startswith("Execution."))
+        or (path, shape_name) in ctx._fine
+        or ctx.known_fine(path, shape_name)
+    )
+
+
+def _vouch_structure(shape_name: str, shape: dict, excused: frozenset):
+    members = shape["m"]
+    required = frozenset(shape.get("r", ())) - excused
+    union = shape.get("u", False)
+    entries: dict = {}
+
+    def vouch(ctx, value) -> bool:
+        if type(value) is not dict or (union and len(value) != 1):
+            return False
+        for name, item in value.items():
+            entry = entries.get(name)
+            if entry is None:
+                if name not in members:
+                    return False
+                entry = entries[name] = (*_entry(members[name]), members[name])
+            kind, values, text, inner, member_name = entry
+            item_type = type(item)
+            if item_type is kind:
+                if values is None or item in values:
+                    continue
+                if text is None or not _text_fine(item, text, values):
+                    return False
+            elif inner is not None:
+                if not inner(ctx, item):
+                    return False
+            elif item_type is dict:
+                if len(item) != 1 or not _expression_fine(ctx, item, kind, member_name):
+                    return False
+            elif item is not None:
+                return False
+        return not required or value.keys() >= required
+
+    return vouch
+
+
+def _text_test(shape_name: str):
+    """``(low, high, fullmatch)`` of a string shape whose fast path is the set of strings
+    it accepted (a length or pattern constraint): what its checker tests, for the
+    vouchers to test inline; None for other shapes."""
+    shape = _shapes()[shape_name]
+    if shape["t"] != "string" or "E" in shape or len(shape) == 1:
+        return None
+    pattern = _pattern(shape["p"]).fullmatch if "p" in shape else None
+    return (shape.get("n", 0), shape.get("x", 1 << 62), pattern)
+
+
+def _text_fine(item: str, text: tuple, accepted: set) -> bool:
+    """A string passes its shape's length and pattern (``_text_test``): it is
+    remembered with the strings the shape accepted."""
+    low, high, match = text
+    if not low <= len(item) <= high or (match is not None and match(item) is None):
+        return False
+    if len(item) <= _MAX_REMEMBERED and len(accepted) < _MAX_ACCEPTED:
+        accepted.add(item)
+    return True
+
+
+def _vouch_list(shape_name: str, shape: dict, excused: frozenset):
+    low, high = shape.get("n", 0), shape.get("x", 1 << 62)
+    member_name = shape["l"]
+    entry = None  # built on first use
+
+    def vouch(ctx, value) -> bool:
+        nonlocal entry
+        if type(value) is not list or not low <= len(value) <= high:
+            return False
+        if entry is None:
+            entry = _entry(member_name)
+        kind, values, text, inner = entry
+        for item in value:
+            item_type = type(item)
+            if item_type is kind:
+                if values is None or item in values:
+                    continue
+                if text is None or not _text_fine(item, text, values):
+                    return False
+            elif inner is not None:
+                if not inner(ctx, item):
+                    return False
+            elif item_type is dict:
+                if len(item) != 1 or not _expression_fine(ctx, item, kind, member_name):
+                    return False
+            elif item is not None:
+                return False
+        return True
+
+    return vouch
+
+
+def _vouch_map(shape_name: str, shape: dict, excused: frozenset):
+    low, high = shape.get("n", 0), shape.get("x", 1 << 62)
+    key_name, value_name = shape["k"], shape["v"]
+    entries = None  # built on first use
+
+    def vouch(ctx, value) -> bool:
+        nonlocal entries
+        if type(value) is not dict or not low <= len(value) <= high:
+            return False
+        if len(value) == 1 and _is_expression_key(value):
+            return False
+        if entries is None:
+            entries = _entry(key_name), _entry(value_name)
+        (_, keys, key_text, _), (kind, values, text, inner) = entries
+        for key, item in value.items():
+            if (
+                keys is not None
+                and key not in keys
+                and (key_text is None or not _text_fine(key, key_text, keys))
+            ):
+                return False
+            item_type = type(item)
+            if item_type is kind:
+                if values is None or item in values:
+                    continue
+                if text is None or not _text_fine(item, text, values):
+                    return False
+            elif inner is not None:
+                if not inner(ctx, item):
+                    return False
+            elif item_type is dict:
+                if len(item) != 1 or not _expression_fine(ctx, item, kind, value_name):
+                    return False
+            elif item is not None:
+                return False
+        return True
+
+    return vouch
+
+
+_VOUCHER_BUILDERS = {
+    "structure": _vouch_structure,
+    "list": _vouch_list,
+    "map": _vouch_map,
+}
 
 
 def validate(definition) -> list[Problem]:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from mlops_guard.definition import Definition
@@ -357,3 +357,103 @@ def test_requests_generated_from_the_shapes_are_valid(operation, data):
     step = {"Name": "S", "Type": _STEP_TYPES[operation], "Arguments": copy.deepcopy(request)}
     problems = validate(Definition({"Version": "2020-12-01", "Steps": [step]}))
     assert problems == [], problems
+
+
+# -- the voucher: the fast path never vouches for what the checker reports ---------------
+
+_REPLACEMENTS = [
+    None, 0, -1, 7, 2**40, 1.5, True, "", "x", "ml.m5.huge", "s3://b/k", [], [1], {}, {"Bogus": 1},
+    {"Get": "Parameters.Text"}, {"Get": "Parameters.Count"}, {"Get": "Parameters.Flag"},
+    {"Get": "Parameters.Undeclared"}, {"Get": "Execution.PipelineExecutionId"},
+    {"Get": "Steps.S.ProcessingJobArn"}, {"Std:Join": {"On": "", "Values": ["a"]}},
+    {"Std:JsonGet": {"PropertyFile": "f", "Path": "p"}},
+]  # fmt: skip
+_PARAMETERS = [
+    {"Name": "Text", "Type": "String", "DefaultValue": "ml.m5.xlarge"},
+    {"Name": "Count", "Type": "Integer", "DefaultValue": 0},
+    {"Name": "Flag", "Type": "Boolean"},
+]
+
+
+def _places(value, path=()):
+    """Every place in a request: ``(path, container)`` pairs, leaves and containers."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _places(item, (*path, index))
+
+
+def _mutate(request: dict, path: tuple, how: str, replacement) -> dict:
+    request = copy.deepcopy(request)
+    parent = request
+    for part in path[:-1]:
+        parent = parent[part]
+    if not path:
+        request["UnknownMember"] = replacement
+    elif how == "delete" and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif how == "add" and isinstance(parent[path[-1]], dict):
+        parent[path[-1]]["UnknownMember"] = replacement
+    else:
+        parent[path[-1]] = copy.deepcopy(replacement)
+    return request
+
+
+@pytest.mark.parametrize("operation", [*sorted(FILLED_BY_PIPELINE), "CreateModelPackage"])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # the message names the place
+)
+@given(data=st.data())
+def test_the_voucher_never_vouches_for_what_the_checker_reports(operation, data):
+    """Each request is first put to a voucher (a walk that can only say "certainly
+    valid"); the reporting checker walks it only when the voucher cannot vouch. On a
+    request generated from the shapes and then broken in one place (a value replaced by
+    another type, an expression, an unknown or a missing member), whenever the voucher
+    vouches, the checker must find nothing: a fast path that passes what the checker
+    reports would be a quiet pass."""
+    from mlops_guard.service_model import validate as validation
+
+    request_shape = service_model()["requests"][operation]
+    request = data.draw(_values(request_shape))
+    path = data.draw(st.sampled_from(list(_places(request))))
+    how = data.draw(st.sampled_from(["replace", "delete", "add"]))
+    broken = _mutate(request, path, how, data.draw(st.sampled_from(_REPLACEMENTS)))
+    steps = [{"Name": "S", "Type": "Processing", "Arguments": {}}]
+    step = {"Name": "T", "Type": _STEP_TYPES[operation], "Arguments": broken}
+    document = {"Version": "2020-12-01", "Parameters": _PARAMETERS, "Steps": [*steps, step]}
+    for _ in range(2):  # the second time with the verdicts the first remembered
+        definition = Definition(copy.deepcopy(document))
+        validator = validation.RequestValidator(definition)
+        excused = FILLED_BY_PIPELINE.get(operation, frozenset())
+        step = definition.steps[1]
+        vouched = validation._vouch(request_shape, excused)(validator, step.arguments)
+        checker = validation.RequestValidator(definition)  # the walk that reports, alone
+        checker._step, checker.excused = step, excused
+        check = validation._checker(request_shape)
+        check(checker, step.arguments, step.arguments_pointer, None, "request", 0)
+        assert not (vouched and checker.problems), (path, how, checker.problems)
+
+
+def test_the_reference_is_vouched_for():
+    """The fast path is the path taken: once a run has judged the reference's
+    expressions, the voucher vouches for every request of the reference (a change that
+    made it refuse them would double the API rules' cost without a test failing)."""
+    from mlops_guard.service_model import validate as validation
+
+    document = json.loads((ROOT / "mlops_guard" / "reference" / "definition.json").read_text())
+    validate(Definition(copy.deepcopy(document)))
+    definition = Definition(copy.deepcopy(document))
+    validator = validation.RequestValidator(definition)
+    requests = [s for s in definition.steps if s.type in STEP_OPERATIONS]
+    assert requests
+    for step in requests:
+        operation = STEP_OPERATIONS[step.type]
+        request_shape = service_model()["requests"][operation]
+        voucher = validation._vouch(request_shape, FILLED_BY_PIPELINE.get(operation, frozenset()))
+        assert voucher(validator, step.arguments), step.name
