@@ -194,7 +194,7 @@ class _Manifest:
             cache_store.write_json(self.path, self.entries)
 
 
-def _import(path: Path, source: bytes, digest: str):
+def _import(path: Path, source: bytes, digest: str, builtin: bool = False):
     """Run a rule file as a module, from the bytes that were digested.
 
     Compiled with ``optimize=0`` whatever the interpreter's ``-O``: rules report with
@@ -211,7 +211,7 @@ def _import(path: Path, source: bytes, digest: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        exec(_code(path, source, digest), module.__dict__)
+        exec(_code(path, source, digest, builtin), module.__dict__)
     except SyntaxError as error:
         del sys.modules[name]
         raise InputError(
@@ -226,9 +226,10 @@ def _import(path: Path, source: bytes, digest: str):
     return module
 
 
-def _code(path: Path, source: bytes, digest: str):
-    """The compiled rule file, from the cache when this user compiled these bytes at this
-    path with this interpreter before."""
+def _code(path: Path, source: bytes, digest: str, builtin: bool = False):
+    """The compiled rule file: for a built-in one, the bytecode beside it in the package
+    (:func:`_package_bytecode`); else from the cache when this user compiled these bytes
+    at this path with this interpreter before."""
     import marshal
     import types
 
@@ -236,6 +237,10 @@ def _code(path: Path, source: bytes, digest: str):
     from mlops_guard.digest import sha256
     from mlops_guard.resources import cache_dir
 
+    if builtin:
+        code = _package_bytecode(path, source)
+        if code is not None:
+            return code
     stamp = f"{digest}\0{path}\0{importlib.util.MAGIC_NUMBER.hex()}"
     key = sha256(stamp.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     cached = cache_dir() / "code" / f"{key}.cache"
@@ -249,7 +254,79 @@ def _code(path: Path, source: bytes, digest: str):
             pass
     code = compile(source, str(path), "exec", dont_inherit=True, optimize=0)
     cache_store.write(cached, marshal.dumps(code))
+    if builtin:
+        _write_package_bytecode(path, source, code)
     return code
+
+
+_HASH_BASED = 0b11
+"""``.pyc`` flags: validated by the source's hash (PEP 552), checked on every load."""
+
+
+def _package_bytecode(path: Path, source: bytes):
+    """The bytecode of a built-in rule file in the package's own ``__pycache__`` (the
+    unoptimised ``.pyc`` that keeps ``assert``, written by pip at install time or by
+    :func:`_write_package_bytecode`), when it was compiled from these bytes; else None.
+
+    A cold run (CI's usual case: an empty cache) would otherwise compile every rule file
+    again, about 30 ms. The package is trusted as its modules are: a ``.pyc`` is taken by
+    the checks Python's import applies (magic number; the source's hash, or its size and
+    modification time for pip's timestamp-based files).
+    """
+    import marshal
+    import types
+
+    try:
+        data = Path(importlib.util.cache_from_source(str(path), optimization="")).read_bytes()
+    except (OSError, ValueError, NotImplementedError):
+        return None
+    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER:
+        return None
+    flags = int.from_bytes(data[4:8], "little")
+    if flags & 0b1:
+        if data[8:16] != importlib.util.source_hash(source):
+            return None
+    else:
+        try:
+            mtime = int(path.stat().st_mtime)
+        except OSError:
+            return None
+        if data[8:16] != (
+            (mtime & 0xFFFFFFFF).to_bytes(4, "little")
+            + (len(source) & 0xFFFFFFFF).to_bytes(4, "little")
+        ):
+            return None
+    try:
+        code = marshal.loads(memoryview(data)[16:])
+    except (ValueError, EOFError, TypeError):
+        return None
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _write_package_bytecode(path: Path, source: bytes, code) -> None:
+    """Keep a built-in rule file's bytecode beside it, as Python's import does for any
+    module of the package (and not where the interpreter is told not to write bytecode,
+    or cannot: a read-only install)."""
+    import marshal
+    import tempfile
+
+    if sys.dont_write_bytecode:
+        return
+    header = importlib.util.MAGIC_NUMBER + _HASH_BASED.to_bytes(4, "little")
+    payload = header + importlib.util.source_hash(source) + marshal.dumps(code)
+    try:
+        target = Path(importlib.util.cache_from_source(str(path), optimization=""))
+        target.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(payload)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except (OSError, ValueError, NotImplementedError):
+        pass  # only a faster next run is lost
 
 
 def _error_line(error: BaseException, path: Path) -> str | None:
@@ -260,7 +337,7 @@ def _error_line(error: BaseException, path: Path) -> str | None:
 
 
 def _rules_in(path: Path, builtin: bool, source: bytes, digest: str) -> Iterable[Rule]:
-    module = _import(path, source, digest)
+    module = _import(path, source, digest, builtin)
     for name, function in vars(module).items():
         if not name.startswith(FUNCTION_PREFIX) or not callable(function):
             continue

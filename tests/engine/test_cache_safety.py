@@ -185,7 +185,16 @@ def test_no_cache_reads_and_writes_nothing(tmp_path):
 
 
 def test_cache_files_are_private(tmp_path):
-    command = [sys.executable, "-m", "mlops_guard", "check", "pipeline.json"]
+    team_rules = tmp_path / "team_rules"  # a team's rule file is compiled into the cache
+    team_rules.mkdir()
+    (team_rules / "check_team.py").write_text(
+        "from mlops_guard import rule\n\n"
+        '@rule(id="TM001", category="naming", summary="Team rule")\n'
+        "def check_team(definition):\n"
+        '    """Never fails."""\n'
+    )
+    command = [sys.executable, "-m", "mlops_guard", "check", "pipeline.json", "--rules-dir"]
+    command.append(str(team_rules))
     for _ in range(2):  # a fresh process, so that rule files are compiled (and cached)
         subprocess.run(command, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     root = tmp_path / "cache"

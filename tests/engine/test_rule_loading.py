@@ -207,3 +207,67 @@ def test_a_missing_rules_directory_is_still_an_error(tmp_path, capsys):
     code = main(["check", str(REFERENCE_PATH), "--rules-dir", str(tmp_path / "nope")])
     assert code == 2
     assert "rules directory not found" in one_error_line(capsys)
+
+
+# Built-in rules come from the package's own bytecode on a cold run, never a stale one.
+
+
+def test_builtin_rules_take_the_package_bytecode_of_their_bytes(tmp_path, monkeypatch):
+    """A cold run (no cache, CI's usual case) takes a built-in rule file's bytecode from
+    the package's ``__pycache__`` instead of compiling it again; bytecode of other bytes
+    (an edited file) is never taken, and a team's rule file never gets one."""
+    import importlib.util
+    import py_compile
+
+    from mlops_guard import registry
+
+    monkeypatch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    rule = tmp_path / "builtin" / "check_team.py"
+    rule.parent.mkdir()
+    rule.write_text(TEAM_RULE)
+    source = rule.read_bytes()
+    compiled = Path(importlib.util.cache_from_source(str(rule), optimization=""))
+
+    registry._code(rule, source, "d1", builtin=True)  # compiled, and kept beside it
+    assert compiled.is_file()
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setenv("MLOPS_GUARD_CACHE_DIR", str(tmp_path / "cold"))
+    with monkeypatch.context() as patched:
+        patched.setattr("builtins.compile", no_compiling)
+        code = registry._code(rule, source, "d1", builtin=True)
+    namespace: dict = {}
+    exec(code, namespace)
+    with pytest.raises(AssertionError, match="team rule fired"):
+        namespace["check_team"](None)  # asserts kept: the unoptimised bytecode
+
+    edited = source.replace(b"team rule fired", b"edited rule fired")
+    code = registry._code(rule, edited, "d2", builtin=True)  # the .pyc is of other bytes
+    assert "edited rule fired" in code.co_consts or any(
+        "edited rule fired" in getattr(const, "co_consts", ()) for const in code.co_consts
+    )
+
+    # pip's timestamp-based bytecode: taken while the file's size and time match
+    py_compile.compile(str(rule), cfile=str(compiled), optimize=0, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)  # fmt: skip
+    assert registry._package_bytecode(rule, source) is not None
+    os.utime(rule, (1, 1))
+    assert registry._package_bytecode(rule, source) is None
+
+    team = tmp_path / "team" / "check_team.py"
+    team.parent.mkdir()
+    team.write_text(TEAM_RULE)
+    registry._code(team, team.read_bytes(), "d3", builtin=False)
+    assert sorted(path.name for path in team.parent.iterdir()) == ["check_team.py"]
+
+
+def test_builtin_rules_fire_under_dash_o_from_package_bytecode():
+    """After a normal run has left the built-in rules' bytecode in the package, a run
+    under ``-O`` still reports: it reads the unoptimised bytecode, never ``.opt-1``."""
+    assert cli("check", str(EXAMPLE), optimize=False).returncode == 1
+    checked = cli("check", str(EXAMPLE), "--no-cache", optimize=True)
+    assert checked.returncode == 1, checked.stderr
+    assert "ET001" in checked.stdout
