@@ -120,8 +120,15 @@ def iter_files(paths: Iterable[str]) -> Iterator[tuple[Path, bool]]:
         except OSError as error:
             raise InputError(f"cannot read: {error.strerror or error}", file=raw) from None
         if stat.S_ISDIR(status.st_mode):
+            largest = limits.max_file_bytes()
             for candidate in _walk(path):
-                limits.refuse_special(candidate, display_path(candidate))
+                try:
+                    found = os.stat(candidate)
+                    fine = stat.S_ISREG(found.st_mode) and found.st_size <= largest
+                except OSError:
+                    fine = False
+                if not fine:  # stat again, to say why, naming the file as it is shown
+                    limits.refuse_special(candidate, display_path(candidate), largest)
                 yield candidate, False
         else:
             if is_checked_kind(path):  # others are never opened (see load_file)
