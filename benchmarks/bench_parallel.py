@@ -167,7 +167,7 @@ def bench_tree(work: Path, count: int, rounds: int, env: dict) -> list[bool]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--definitions", type=int, default=1000)
     parser.add_argument("--skip-modules", action="store_true")
     args = parser.parse_args()
