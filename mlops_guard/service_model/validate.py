@@ -824,11 +824,35 @@ def _vouch(shape_name: str, excused: frozenset = frozenset()):
 
 def _entry(shape_name: str) -> tuple:
     """How a container's voucher takes a member or item of ``shape_name``: ``(kind,
-    values, text, vouch)``: a value of exactly ``kind`` in ``values`` (None: any) is
-    fine; a string of ``kind`` that passes ``text`` (``_text_test``) is fine and joins
-    ``values``; a container is fine if ``vouch`` says so."""
+    values, text, vouch, shape_name)``: a value of exactly ``kind`` in ``values`` (None:
+    any) is fine at once; a container is fine if ``vouch`` says so; anything else is
+    judged by :func:`_leaf_fine`."""
     kind, values = _fast(shape_name) or (None, None)
-    return kind, values, _text_test(shape_name), _vouch(shape_name)
+    return kind, values, _text_test(shape_name), _vouch(shape_name), shape_name
+
+
+def _leaf_fine(ctx, item, entry: tuple) -> bool:
+    """A scalar member or item the inline test did not accept: fine when it is a string
+    its shape's length and pattern accept (``_text_fine``), an expression the checker
+    accepts without a word, or null."""
+    kind, values, text, _, shape_name = entry
+    item_type = type(item)
+    if item_type is kind:
+        return text is not None and _text_fine(item, text, values)
+    if item_type is dict:
+        return len(item) == 1 and _expression_fine(ctx, item, kind, shape_name)
+    return item is None
+
+
+def _vouch_items(ctx, items, entry: tuple) -> bool:
+    """Every one of ``items`` (a list's items, a map's values) is fine for ``entry``."""
+    kind, values, _, inner, _ = entry
+    for item in items:
+        if type(item) is kind and (values is None or item in values):
+            continue
+        if not (inner(ctx, item) if inner is not None else _leaf_fine(ctx, item, entry)):
+            return False
+    return True
 
 
 def _expression_fine(ctx, item: dict, kind, shape_name: str) -> bool:
@@ -859,21 +883,11 @@ def _vouch_structure(shape_name: str, shape: dict, excused: frozenset):
             if entry is None:
                 if name not in members:
                     return False
-                entry = entries[name] = (*_entry(members[name]), members[name])
-            kind, values, text, inner, member_name = entry
-            item_type = type(item)
-            if item_type is kind:
-                if values is None or item in values:
-                    continue
-                if text is None or not _text_fine(item, text, values):
-                    return False
-            elif inner is not None:
-                if not inner(ctx, item):
-                    return False
-            elif item_type is dict:
-                if len(item) != 1 or not _expression_fine(ctx, item, kind, member_name):
-                    return False
-            elif item is not None:
+                entry = entries[name] = _entry(members[name])
+            kind, values, _, inner, _ = entry
+            if type(item) is kind and (values is None or item in values):
+                continue
+            if not (inner(ctx, item) if inner is not None else _leaf_fine(ctx, item, entry)):
                 return False
         return not required or value.keys() >= required
 
@@ -913,23 +927,7 @@ def _vouch_list(shape_name: str, shape: dict, excused: frozenset):
             return False
         if entry is None:
             entry = _entry(member_name)
-        kind, values, text, inner = entry
-        for item in value:
-            item_type = type(item)
-            if item_type is kind:
-                if values is None or item in values:
-                    continue
-                if text is None or not _text_fine(item, text, values):
-                    return False
-            elif inner is not None:
-                if not inner(ctx, item):
-                    return False
-            elif item_type is dict:
-                if len(item) != 1 or not _expression_fine(ctx, item, kind, member_name):
-                    return False
-            elif item is not None:
-                return False
-        return True
+        return _vouch_items(ctx, value, entry)
 
     return vouch
 
@@ -947,29 +945,8 @@ def _vouch_map(shape_name: str, shape: dict, excused: frozenset):
             return False
         if entries is None:
             entries = _entry(key_name), _entry(value_name)
-        (_, keys, key_text, _), (kind, values, text, inner) = entries
-        for key, item in value.items():
-            if (
-                keys is not None
-                and key not in keys
-                and (key_text is None or not _text_fine(key, key_text, keys))
-            ):
-                return False
-            item_type = type(item)
-            if item_type is kind:
-                if values is None or item in values:
-                    continue
-                if text is None or not _text_fine(item, text, values):
-                    return False
-            elif inner is not None:
-                if not inner(ctx, item):
-                    return False
-            elif item_type is dict:
-                if len(item) != 1 or not _expression_fine(ctx, item, kind, value_name):
-                    return False
-            elif item is not None:
-                return False
-        return True
+        keys, values = entries
+        return _vouch_items(ctx, value, keys) and _vouch_items(ctx, value.values(), values)
 
     return vouch
 
