@@ -7,7 +7,9 @@ reason to fall back to the default policy (that would pass what the team's polic
 fails). ``isolated`` skips discovery (the default policy unless one is named).
 
 Validation uses pydantic, which costs more to import than a whole pre-commit check
-should take. The validated policy is therefore cached as plain JSON, keyed by the
+should take. An ordinary policy (every value already of its type) is therefore validated
+without it (:mod:`.plain`, from the model described as data), and the validated policy is
+cached as plain JSON, keyed by the
 content of every file in the ``extends`` chain and tagged by ``cache_store`` so that an
 edited or planted entry is not trusted; an unchanged policy is read back without
 importing pydantic or parsing YAML.
@@ -350,6 +352,11 @@ def _validate_document(document: dict, path: Path, text: str, kind: str) -> None
 
 
 def _validate(data: dict, file: str, text: str | None = None) -> dict:
+    from mlops_guard.policy import plain
+
+    checked = plain.validated(data)  # an ordinary policy: no pydantic to import
+    if checked is not None:
+        return checked
     from pydantic import ValidationError
 
     from mlops_guard.policy.model import Policy

@@ -128,7 +128,9 @@ def test_explicit_missing_policy_is_an_input_error(tmp_path):
 
 
 def test_cached_policy_is_read_without_pydantic(tmp_path):
-    """The pre-commit path: a second load of an unchanged policy skips validation."""
+    """The pre-commit path: a second load of an unchanged policy skips validation; an
+    ordinary policy is validated without pydantic even cold (``policy.plain``), one that
+    needs a coercion (``"7"`` for a number) by pydantic."""
     policy = write(tmp_path / "team.yaml", "extends: default\nfail_on: warning\n")
     code = textwrap.dedent(
         f"""
@@ -145,12 +147,16 @@ def test_cached_policy_is_read_without_pydantic(tmp_path):
     }
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert first.stdout.split() == ["warning", "True"]
+    assert first.stdout.split() == ["warning", "False"]
     assert second.stdout.split() == ["warning", "False"]
     # Editing the extended file invalidates the cache.
     write(tmp_path / "team.yaml", "extends: default\nfail_on: info\n")
     third = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert third.stdout.split() == ["info", "True"]
+    assert third.stdout.split() == ["info", "False"]
+    coerced = "extends: default\nfail_on: info\noperations: {recent_executions: '7'}\n"
+    write(tmp_path / "team.yaml", coerced)
+    fourth = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert fourth.stdout.split() == ["info", "True"], fourth.stderr
 
 
 def readme_example_policy() -> str:
