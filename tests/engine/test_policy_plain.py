@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from mlops_guard.policy import describe, plain
 from mlops_guard.policy.model import Policy
 from mlops_guard.resources import default_policy_path
+from tests.rules.conftest import places
 
 SCHEMA = json.loads(plain.SCHEMA_FILE.read_text())
 ODD = [
@@ -154,16 +155,6 @@ def test_what_pydantic_must_decide_is_left_to_it():
         assert plain.validated(document) is None, document
 
 
-def _places(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _places(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _places(item, (*path, index))
-
-
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_a_policy_broken_in_one_place_agrees(data):
@@ -174,7 +165,7 @@ def test_a_policy_broken_in_one_place_agrees(data):
 
     name = data.draw(st.sampled_from(sorted(SCHEMA["models"])))
     document = data.draw(_documents(name, odd=False))
-    path = data.draw(st.sampled_from(list(_places(document))))
+    path = data.draw(st.sampled_from(list(places(document))))
     parent, key = document, None
     for part in path[:-1]:
         parent = parent[part]

@@ -110,3 +110,15 @@ def batch_transform_step() -> dict:
             "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         },
     }
+
+
+def places(value, path=()):
+    """Every place in a JSON-like document, as a path of keys and indexes: containers and
+    leaves, the document itself first (for tests that break a document in one place)."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from places(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from places(item, (*path, index))

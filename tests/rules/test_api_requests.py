@@ -21,7 +21,7 @@ from mlops_guard.service_model.validate import (
     STEP_OPERATIONS,
     validate,
 )
-from tests.rules.conftest import ROOT, find_step
+from tests.rules.conftest import ROOT, find_step, places
 
 API = ["ST008", "ST009", "ST010"]
 
@@ -375,17 +375,6 @@ _PARAMETERS = [
 ]
 
 
-def _places(value, path=()):
-    """Every place in a request: ``(path, container)`` pairs, leaves and containers."""
-    yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _places(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _places(item, (*path, index))
-
-
 def _mutate(request: dict, path: tuple, how: str, replacement) -> dict:
     request = copy.deepcopy(request)
     parent = request
@@ -421,7 +410,7 @@ def test_the_voucher_never_vouches_for_what_the_checker_reports(operation, data)
 
     request_shape = service_model()["requests"][operation]
     request = data.draw(_values(request_shape))
-    path = data.draw(st.sampled_from(list(_places(request))))
+    path = data.draw(st.sampled_from(list(places(request))))
     how = data.draw(st.sampled_from(["replace", "delete", "add"]))
     broken = _mutate(request, path, how, data.draw(st.sampled_from(_REPLACEMENTS)))
     steps = [{"Name": "S", "Type": "Processing", "Arguments": {}}]
