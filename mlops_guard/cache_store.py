@@ -100,7 +100,7 @@ def write(path: Path, payload: bytes) -> None:
     tag = _tag(key, path, payload)
     if tag is None or not _make_directory(path.parent):
         return
-    _replace(path, MAGIC + tag + b"\n" + payload)
+    replace_file(path, MAGIC + tag + b"\n" + payload)
 
 
 def read_json(path: Path):
@@ -153,7 +153,11 @@ def _read_file(path: Path) -> bytes:
         os.close(descriptor)
 
 
-def _replace(path: Path, data: bytes) -> None:
+def replace_file(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` whole or not at all: written to a new private file beside
+    it, then renamed over it (a planted symlink is replaced, never written through); a
+    failure leaves ``path`` as it was and is not raised (only a faster next run is lost).
+    """
     try:
         descriptor, temporary = _temporary(path.parent, path.name)
     except OSError:
@@ -191,7 +195,7 @@ def _make_directory(directory: Path) -> bool:
         if not root.is_dir():
             with contextlib.suppress(FileExistsError):  # else a concurrent run made it
                 os.makedirs(root, mode=0o700)
-                _replace(root / "CACHEDIR.TAG", CACHEDIR_TAG)  # backup tools skip it
+                replace_file(root / "CACHEDIR.TAG", CACHEDIR_TAG)  # backup tools skip it
         for item in _levels(root, directory)[1:]:
             # There already, or a concurrent run made it: checked below either way.
             with contextlib.suppress(FileExistsError):

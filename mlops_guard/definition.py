@@ -480,6 +480,9 @@ JOB_KINDS = {
 """Step type -> the kind of job its ``Arguments`` describe as a whole (Tuning steps hold
 their training jobs one level down)."""
 
+JOB_STEP_TYPES = frozenset({*JOB_KINDS, "Tuning"})
+"""The step types whose steps can run a job (those ``step_jobs`` reads)."""
+
 
 class Job(namedtuple("Job", "step kind pointer raw")):
     """A job a step runs: its ``kind`` (processing, training, transform, model, automl),

@@ -308,7 +308,8 @@ def _write_package_bytecode(path: Path, source: bytes, code) -> None:
     module of the package (and not where the interpreter is told not to write bytecode,
     or cannot: a read-only install)."""
     import marshal
-    import tempfile
+
+    from mlops_guard.cache_store import replace_file
 
     if sys.dont_write_bytecode:
         return
@@ -317,16 +318,9 @@ def _write_package_bytecode(path: Path, source: bytes, code) -> None:
     try:
         target = Path(importlib.util.cache_from_source(str(path), optimization=""))
         target.parent.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(payload)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
     except (OSError, ValueError, NotImplementedError):
-        pass  # only a faster next run is lost
+        return  # only a faster next run is lost
+    replace_file(target, payload)
 
 
 def _error_line(error: BaseException, path: Path) -> str | None:

@@ -10,7 +10,7 @@ import re
 from collections import namedtuple
 
 from mlops_guard import Violation, rule
-from mlops_guard.definition import JOB_KINDS
+from mlops_guard.definition import JOB_STEP_TYPES
 
 
 def _items(value) -> list[dict]:
@@ -335,16 +335,13 @@ def check_data_races(definition):
                     )
 
 
-_JOB_STEPS = frozenset({*JOB_KINDS, "Tuning"})
-"""The step types that can run a job (``definition.step_jobs``): the steps that can read."""
-
-
 def _all_ordered(definition, before: dict[str, set[str]], writers: set[str]) -> bool:
     """Every two steps that write or run a job are ordered (one runs before the other):
     no race is possible, and the pairwise search is skipped. In a graph without a cycle
     each ordered pair appears in exactly one of the two steps' ancestors, so the steps
     are all ordered exactly when those counts add up to the number of pairs."""
-    involved = writers.union([step.name for step in definition.steps if step.type in _JOB_STEPS])
+    can_read = [step.name for step in definition.steps if step.type in JOB_STEP_TYPES]
+    involved = writers.union(can_read)
     ordered = sum(len(involved.intersection(before.get(name, ()))) for name in involved)
     return ordered == len(involved) * (len(involved) - 1) // 2
 
