@@ -141,7 +141,6 @@ class RequestValidator:
         self.excused: frozenset = frozenset()
         self._judged: set = set()
         self._fine: dict = {}
-        self._parameters = definition.parameters_by_name
 
     def run(self) -> list[Problem]:
         for step in self.definition.steps:
@@ -253,30 +252,9 @@ class RequestValidator:
 
     def known_fine(self, path: str, shape_name: str) -> bool:
         """Whether ``{"Get": path}`` in a member of ``shape_name`` was judged fine in an
-        earlier definition, with the same context (:meth:`_verdict_key`, inlined for a
-        parameter: the common case); remembered in this one if so. The checkers call it
-        after :meth:`judged_fine`."""
-        if not _FINE:
-            return False
-        if path.startswith("Parameters."):
-            name = path[11:]
-            parameter = self._parameters.get(name)
-            if parameter is None:
-                verdict = (path, shape_name, None)
-            else:
-                default = parameter.default
-                kind = type(default)
-                if default is not None and kind not in _REMEMBERED_DEFAULTS:
-                    return False
-                if kind is str and len(default) > _MAX_REMEMBERED:
-                    return False
-                has_default = "DefaultValue" in parameter.raw
-                verdict = (path, shape_name, parameter.type, has_default, kind, default)
-            if verdict in _FINE:
-                self._fine[path, shape_name] = self._fine[name, shape_name] = True
-                return True
-            return False
-        if self._verdict_key(path, shape_name) in _FINE:
+        earlier definition, with the same context (:meth:`_verdict_key`); remembered in
+        this one if so. The checkers call it after :meth:`judged_fine`."""
+        if _FINE and self._verdict_key(path, shape_name) in _FINE:
             self._judged_fine(path, shape_name)
             return True
         return False
@@ -683,21 +661,17 @@ def _build_list(shape_name: str, shape: dict):
         pointer = parent if key is None else (parent, key)
         if sized and not low <= len(value) <= high:
             ctx._size(len(value), shape, pointer, label, "items")
-        fine = ctx._fine
         for index, item in enumerate(value):
             if type(item) is kind and (values is None or item in values):
                 continue
             if item is not None:
-                if kind is str and type(item) is dict and len(item) == 1:
-                    if "Std:Join" in item:
-                        continue  # a string, as the string checker judges it
-                    path = item.get("Get")
-                    if type(path) is str and (
-                        path.startswith("Execution.")
-                        or (path, member_name) in fine
-                        or ctx.known_fine(path, member_name)
-                    ):
-                        continue
+                if (
+                    kind is str
+                    and type(item) is dict
+                    and len(item) == 1
+                    and _expression_fine(ctx, item, kind, member_name)
+                ):
+                    continue  # judged as the string checker judges it
                 if member is None:
                     member = _checker(member_name)
                 member(ctx, item, pointer, index, (label, index), depth + 1)
@@ -734,37 +708,24 @@ def _build_map(shape_name: str, shape: dict):
 
 def _build_string(shape_name: str, shape: dict):
     enum = shape.get("E")
-    accepted = None if enum is not None or len(shape) == 1 else _accepted(shape_name)
-    low, high = shape.get("n"), shape.get("x")
-    pattern = _pattern(shape["p"]).fullmatch if "p" in shape else None
+    text = _text_test(shape_name)  # None for an enum or an unconstrained string
+    accepted = _accepted(shape_name) if text is not None else None
 
     def check(ctx, value, parent, key, label, depth):
         if type(value) is not str:
-            if type(value) is dict and len(value) == 1:
-                if "Std:Join" in value:
-                    return  # a string, whatever it joins
-                path = value.get("Get")
-                if type(path) is str and (
-                    path.startswith("Execution.")
-                    or (path, shape_name) in ctx._fine
-                    or ctx.known_fine(path, shape_name)
-                ):
-                    return
-            ctx._other(value, shape_name, parent, key, label)
+            if not (
+                type(value) is dict
+                and len(value) == 1
+                and _expression_fine(ctx, value, str, shape_name)
+            ):
+                ctx._other(value, shape_name, parent, key, label)
             return
         if enum is not None:
             if value not in enum:
                 ctx._scalar(value, shape, parent, key, label)
             return
-        size = len(value)
-        if (
-            (low is not None and size < low)
-            or (high is not None and size > high)
-            or (pattern is not None and pattern(value) is None)
-        ):
+        if text is not None and not _text_fine(value, text, accepted):
             ctx._scalar(value, shape, parent, key, label)
-        elif accepted is not None and size <= _MAX_REMEMBERED and len(accepted) < _MAX_ACCEPTED:
-            accepted.add(value)
 
     return check
 
