@@ -10,7 +10,6 @@ from mlops_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, InputError
 def check(args) -> int:
     import itertools
 
-    from mlops_guard import engine
     from mlops_guard.resources import caching, disable_caching
     from mlops_guard.session import prepare, require_code_opt_in
 
@@ -44,12 +43,8 @@ def check(args) -> int:
     # Files stream through the engine one at a time; modules render after them.
     module_errors: list[InputError] = []
     targets = itertools.chain(files, _module_targets(args, session, module_errors))
-    result = engine.run(
+    result = session.run(
         targets,
-        session.rules,
-        session.policy,
-        session.selection,
-        policy_file=session.policy_file,
         debug=args.debug,
         record=cache.record if cache else None,
     )
@@ -160,7 +155,6 @@ def _explanation(info, doc: str) -> str:
 
 def demo(args) -> int:
     """Check the bundled reference definition (must pass) and non-compliant examples."""
-    from mlops_guard import engine
     from mlops_guard.examples import example_paths, reference_definition_path
     from mlops_guard.loaders import load_paths
     from mlops_guard.reporters import render, report_context
@@ -172,12 +166,8 @@ def demo(args) -> int:
         ("Reference pipeline (compliant)", [str(reference_definition_path())], True),
         ("Bundled non-compliant examples", [str(p) for p in example_paths()], False),
     ):
-        result = engine.run(
+        result = session.run(
             load_paths(paths),
-            session.rules,
-            session.policy,
-            session.selection,
-            policy_file=session.policy_file,
         )
         context = report_context("demo", session.rules, result)
         print(f"== {title}")

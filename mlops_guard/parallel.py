@@ -322,7 +322,6 @@ def _check_chunk(first: int, end: int):
     return each target's file, name, raw findings and suppressions, in order, the input
     error that stopped the chunk, if one did, and what the result cache should store for
     the chunk (the run saves it once, see ``ResultCache.for_chunk``)."""
-    from mlops_guard import engine
     from mlops_guard.loaders import iter_targets
 
     session, debug = _STATE["session"], _STATE["debug"]
@@ -349,12 +348,8 @@ def _check_chunk(first: int, end: int):
 
     error = None
     try:
-        engine.run(
+        session.run(
             targets(),
-            session.rules,
-            session.policy,
-            session.selection,
-            policy_file=session.policy_file,
             debug=debug,
             record=record,
         )

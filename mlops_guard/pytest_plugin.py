@@ -138,16 +138,8 @@ class GuardFile(pytest.File):
     def result(self):
         """The engine's result for this file, computed once, by the first item to run."""
         if self._result is None:
-            from mlops_guard import engine
-
             session = self.config.stash[_STATE].session
-            self._result = engine.run(
-                self.targets,
-                session.rules,
-                session.policy,
-                session.selection,
-                policy_file=session.policy_file,
-            )
+            self._result = session.run(self.targets)
         return self._result
 
 

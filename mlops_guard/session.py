@@ -49,6 +49,20 @@ class Session:
     def policy_file(self) -> str:
         return str(self.loaded.source.path)
 
+    def run(self, targets, **options):
+        """``engine.run`` over ``targets`` with this session's rules, policy, selection
+        and policy file; ``options`` are ``engine.run``'s own (``debug``, ``record``...)."""
+        from mlops_guard import engine
+
+        return engine.run(
+            targets,
+            self.rules,
+            self.policy,
+            self.selection,
+            policy_file=self.policy_file,
+            **options,
+        )
+
 
 def code_allowed(flag: bool = False) -> bool:
     """Whether the user opted in to running repository code named by a policy."""

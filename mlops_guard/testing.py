@@ -87,7 +87,6 @@ def check(
     Each finding has ``.rule``, ``.severity``, ``.message``, ``.location.pointer`` and
     ``.location.line``.
     """
-    from mlops_guard import engine
     from mlops_guard.session import prepare
 
     if isinstance(rules_dir, str | Path):
@@ -106,12 +105,8 @@ def check(
         allow_code=True,
         isolated=True,
     )
-    result = engine.run(
+    result = session.run(
         _targets(definition, name),
-        session.rules,
-        session.policy,
-        session.selection,
-        policy_file=session.policy_file,
     )
     result.add(session.policy_findings)
     return list(result.findings)

@@ -97,7 +97,6 @@ def main(argv: list[str], *, boto_session=None) -> int:
 
 
 def audit(args, *, boto_session=None) -> int:
-    from mlops_guard import engine
     from mlops_guard.audit.progress import Progress
     from mlops_guard.audit.store_targets import build_targets
     from mlops_guard.session import prepare
@@ -132,12 +131,8 @@ def audit(args, *, boto_session=None) -> int:
         store, label = _read(args, boto_session, progress, prepared.policy, loaded)
         targets = build_targets(store, label)
         progress.phase("checking", "targets", total=len(targets))
-        result = engine.run(
+        result = prepared.run(
             _counted(targets, progress),
-            prepared.rules,
-            prepared.policy,
-            prepared.selection,
-            policy_file=prepared.policy_file,
             debug=args.debug,
         )
         progress.phase("writing reports", "files", total=len(args.output) or None)

@@ -76,7 +76,6 @@ def audit_exports(args, prepared, loaded: list) -> int:
 def check_and_report(args, prepared, pair_stores, source: str) -> int:
     """One engine run over the targets of every ``(pair, store)``, as they come; the
     reports; the exit code."""
-    from mlops_guard import engine
     from mlops_guard.audit import accounts, pairs_report
     from mlops_guard.audit.progress import Progress
     from mlops_guard.reporters import report_context
@@ -84,12 +83,8 @@ def check_and_report(args, prepared, pair_stores, source: str) -> int:
     summaries: list = []
     with Progress() as progress:
         progress.phase("auditing account/region pairs", "targets")
-        result = engine.run(
+        result = prepared.run(
             _counted(accounts.targets_of(pair_stores, summaries), progress),
-            prepared.rules,
-            prepared.policy,
-            prepared.selection,
-            policy_file=prepared.policy_file,
             debug=args.debug,
         )
         fail_on = args.fail_on or prepared.policy["fail_on"]
