@@ -26,16 +26,18 @@ from hypothesis import strategies as st
 
 from mlops_guard.reference.runner import LocalRun
 from tests.rules.conftest import find_step, reference_definition, run_check
+from tests.rules.test_thresholds import (
+    CONSTANTS,
+    KINDS,
+    MAPE,
+    compare,
+    mape_atoms,
+    mape_with,
+    member,
+)
 
-MAPE = {
-    "Std:JsonGet": {
-        "PropertyFile": {"Get": "Steps.TrainEvaluation.PropertyFiles.EvaluationReport"},
-        "Path": "metrics.mape.value",
-    }
-}
-RMSE = {"Std:JsonGet": {**MAPE["Std:JsonGet"], "Path": "metrics.rmse.value"}}
-MAE = {"Std:JsonGet": {**MAPE["Std:JsonGet"], "Path": "metrics.mae.value"}}
-CONSTANTS = [0.1, 0.15, 0.2, 0.25, 0.3]
+RMSE = mape_with("metrics.rmse.value")
+MAE = mape_with("metrics.mae.value")
 RMSE_LIMIT = 5.0
 MAPE_VALUES = sorted(
     {-1.0, *CONSTANTS, *((a + b) / 2 for a, b in itertools.pairwise(CONSTANTS)), 2.0}
@@ -46,11 +48,6 @@ OTHER_VALUES = [
     for rmse in (RMSE_LIMIT - 1, RMSE_LIMIT, RMSE_LIMIT + 1)
     for mae in (MAE_LIMIT - 1, MAE_LIMIT, MAE_LIMIT + 1)
 ]
-KINDS = ["Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo"]
-
-
-def compare(kind: str, left, right) -> dict:
-    return {"Type": kind, "LeftValue": left, "RightValue": right}
 
 
 def negate(condition: dict, key: str = "Condition") -> dict:
@@ -59,10 +56,6 @@ def negate(condition: dict, key: str = "Condition") -> dict:
 
 def either(*conditions: dict) -> dict:
     return {"Type": "Or", "Conditions": list(conditions)}
-
-
-def member(*values: float) -> dict:
-    return {"Type": "In", "QueryValue": MAPE, "Values": list(values)}
 
 
 _REPORTS: dict[tuple[float, ...], str] = {}
@@ -177,19 +170,8 @@ def test_runner_evaluates_in():
     assert not runner_promotes(definition, 0.25, 4.0, in_else=False)
 
 
-_mape_atoms = st.one_of(
-    st.builds(
-        lambda kind, value, left: (
-            compare(kind, MAPE, value) if left else compare(kind, value, MAPE)
-        ),
-        st.sampled_from(KINDS),
-        st.sampled_from(CONSTANTS),
-        st.booleans(),
-    ),
-    st.builds(lambda values: member(*values), st.lists(st.sampled_from(CONSTANTS), min_size=1)),
-)
 _atoms = st.one_of(
-    _mape_atoms,
+    mape_atoms(),
     st.builds(lambda kind: compare(kind, RMSE, RMSE_LIMIT), st.sampled_from(KINDS)),
     st.builds(lambda kind: compare(kind, MAE, MAE_LIMIT), st.sampled_from(KINDS)),
 )

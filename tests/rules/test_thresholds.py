@@ -441,20 +441,32 @@ def test_corpus_fail_branches():
 CONSTANTS = [0.1, 0.15, 0.2, 0.25, 0.3]
 KINDS = sorted(COMPARISONS)
 RMSE = mape_with("metrics.rmse.value")
-_mape_atoms = st.one_of(
-    st.builds(
-        lambda kind, value, left: (
-            compare(kind, MAPE, value) if left else compare(kind, value, MAPE)
+
+
+def member(*values: float) -> dict:
+    return {"Type": "In", "QueryValue": MAPE, "Values": list(values)}
+
+
+def mape_atoms(max_values: int | None = None):
+    """Conditions on the mape alone: a comparison with a constant (either side), or
+    membership in a list of constants (of at most ``max_values``)."""
+    return st.one_of(
+        st.builds(
+            lambda kind, value, left: (
+                compare(kind, MAPE, value) if left else compare(kind, value, MAPE)
+            ),
+            st.sampled_from(KINDS),
+            st.sampled_from(CONSTANTS),
+            st.booleans(),
         ),
-        st.sampled_from(KINDS),
-        st.sampled_from(CONSTANTS),
-        st.booleans(),
-    ),
-    st.builds(
-        lambda values: {"Type": "In", "QueryValue": MAPE, "Values": values},
-        st.lists(st.sampled_from(CONSTANTS), min_size=1, max_size=3),
-    ),
-)
+        st.builds(
+            lambda values: member(*values),
+            st.lists(st.sampled_from(CONSTANTS), min_size=1, max_size=max_values),
+        ),
+    )
+
+
+_mape_atoms = mape_atoms(max_values=3)
 _atoms = st.one_of(
     _mape_atoms, st.builds(lambda kind: compare(kind, RMSE, 5.0), st.sampled_from(KINDS))
 )
