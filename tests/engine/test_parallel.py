@@ -174,3 +174,27 @@ def test_a_worker_that_dies_fails_the_run_in_one_line(tree):
     assert process.returncode == 2
     (line,) = process.stderr.strip().splitlines()
     assert "stopped unexpectedly" in line and process.stdout == ""
+
+
+def test_a_worker_that_fails_sends_the_failure_back(monkeypatch):
+    """An unexpected error in a worker's chunk (a bug, not an input error) comes back up
+    the pipe and is raised in the checking process, never a chunk quietly missing: the
+    command turns it into one line and exit 2, as any tool error."""
+    from mlops_guard import parallel
+
+    def broken(first, end):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(parallel, "_check_chunk", broken)
+    task_read, task_write = os.pipe()
+    result_read, result_write = os.pipe()
+    os.write(task_write, parallel._FRAME.pack(0, 1))
+    os.close(task_write)
+    parallel._serve(task_read, result_write)  # answers the chunk, then sees the pipe closed
+    os.close(result_write)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: division by zero"):
+        parallel._receive(result_read)
+    with pytest.raises(Exception, match="stopped unexpectedly"):
+        parallel._receive(result_read)  # nothing more: the worker's end is closed
+    os.close(task_read)
+    os.close(result_read)
